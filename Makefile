@@ -1,0 +1,58 @@
+# Helionyx. `make run` and `make test` work on a fresh clone with Python 3.11 and make.
+ENV ?= dev
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+ifeq ($(filter $(ENV),dev staging live),)
+$(error ENV must be one of dev, staging, live (got '$(ENV)'))
+endif
+
+.PHONY: install setup run migrate test test-unit test-integration test-e2e lint verify \
+        rebuild import-chatgpt status config bench backup restore clean
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install exactly what requirements.lock pins
+
+.env.%:
+	@test -f .env.$*.example || { echo "no .env.$*.example to start from"; exit 1; }
+	@sed "s/^HELIONYX_API_TOKEN=.*/HELIONYX_API_TOKEN=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))')/" .env.$*.example > .env.$*
+	@echo "created .env.$* from .env.$*.example (with a fresh API token); edit it to add secrets"
+
+setup: install .env.$(ENV) ## install and create .env.<tier> if missing
+
+migrate: setup ## bring the tier's database to the latest schema
+	$(PY) -m app.cli --env $(ENV) migrate
+
+run: migrate ## migrate, then serve the tier (ENV=dev|staging|live)
+	exec $(PY) -m app.main --env $(ENV)
+
+test: install ## every test; PostgreSQL ones need HELIONYX_TEST_POSTGRES_URL
+	$(PY) -m pytest
+
+test-unit: install
+	$(PY) -m pytest tests/unit
+
+test-integration: install
+	$(PY) -m pytest tests/integration
+
+test-e2e: install
+	$(PY) -m pytest tests/e2e
+
+lint: install ## ruff and the import contract (domain/ imports only the standard library)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
+verify: setup ## recompute the event hash chain
+	$(PY) -m app.cli --env $(ENV) verify
+
+config: setup ## print the effective configuration, secrets redacted
+	$(PY) -m app.cli --env $(ENV) config
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

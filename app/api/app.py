@@ -1,0 +1,49 @@
+"""The FastAPI application: a thin adapter over the container's services."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+
+import app as package
+from app.api import problems
+from app.api.edge import check_bearer
+from app.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from app.api.routes import events, health, ingest
+
+if TYPE_CHECKING:
+    from app.container import Container
+
+
+@dataclass
+class TelegramStatus:
+    mode: str = "off"
+    running: bool = False
+
+
+def create_app(container: Container) -> FastAPI:
+    settings = container.settings()
+    token = settings.api.token.get_secret_value().encode()
+
+    async def require_token(request: Request) -> None:
+        check_bearer(request, token)
+
+    app = FastAPI(title="Helionyx", version=package.__version__, docs_url="/docs",
+                  redoc_url=None)
+    app.state.container = container
+    app.state.started_monotonic = time.monotonic()
+    app.state.telegram = TelegramStatus()
+    problems.install(app)
+
+    api = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token)])
+    for module in (health, events, ingest):
+        api.include_router(getattr(module, "api_router", None) or module.router)
+    app.include_router(health.router)
+    app.include_router(api)
+
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.service.max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)
+    return app

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from app.api.schemas import EventOut, EventPage
+
+router = APIRouter()
+
+
+@router.get("/events", response_model=EventPage)
+async def list_events(
+    request: Request,
+    after_seq: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    type: Annotated[list[str] | None, Query(max_length=20)] = None,
+) -> EventPage:
+    # One more than asked tells whether another page follows.
+    events = await request.app.state.container.event_log().page(
+        after_seq=after_seq, limit=limit + 1, types=type
+    )
+    more = len(events) > limit
+    items = [EventOut.of(event) for event in events[:limit]]
+    return EventPage(items=items, next_after_seq=items[-1].seq if more else None)
+
+
+@router.get("/events/{seq}", response_model=EventOut)
+async def get_event(request: Request, seq: int) -> EventOut:
+    return EventOut.of(await request.app.state.container.event_log().get(seq))

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from app.api.edge import parse_body
+from app.api.problems import ProblemError
+from app.api.schemas import EventRef, IngestBatch, IngestMessage, IngestResultOut
+from app.logging_setup import request_id
+from domain.ingest import IngestResult
+from domain.messages import IncomingMessage
+
+router = APIRouter()
+
+
+def _key(request: Request) -> str | None:
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 255 or not all(" " <= ch <= "~" for ch in key):
+        raise ProblemError(400, "Idempotency-Key must be 1 to 255 printable ASCII characters",
+                           "invalid-idempotency-key")
+    return key
+
+
+def _message(body: IngestMessage) -> IncomingMessage:
+    return IncomingMessage(**body.model_dump())
+
+
+def _context(channel: str) -> dict[str, Any]:
+    return {"channel": channel, "request_id": request_id.get()}
+
+
+def result_out(result: IngestResult) -> IngestResultOut:
+    return IngestResultOut(
+        event_id=result.event.event_id,
+        seq=result.event.seq,
+        status="recorded",
+        derived=[EventRef(seq=e.seq, type=e.type, aggregate_type=e.aggregate_type,
+                          aggregate_id=e.aggregate_id) for e in result.derived],
+    )
+
+
+@router.post("/ingest/message", response_model=IngestResultOut, status_code=201,
+             responses={200: {"description": "replay of an already recorded message"}})
+async def ingest_message(request: Request) -> JSONResponse:
+    key = _key(request)
+    body = await parse_body(request, IngestMessage)
+    service = request.app.state.container.ingest_service()
+    result = await service.ingest(_message(body), idempotency_key=key,
+                                  context=_context("http"))
+    return JSONResponse(result_out(result).model_dump(mode="json"),
+                        status_code=200 if result.replayed else 201)
+
+
+@router.post("/ingest/batch", status_code=200)
+async def ingest_batch(request: Request) -> dict[str, Any]:
+    body = await parse_body(request, IngestBatch)
+    service = request.app.state.container.ingest_service()
+    items = await service.ingest_batch([_message(m) for m in body.messages],
+                                       context=_context("http-batch"))
+    results = []
+    for item in items:
+        if item.result is None:
+            results.append({"index": item.index, "status": "conflict", "detail": item.error})
+        else:
+            out = result_out(item.result).model_dump(mode="json")
+            out["status"] = "duplicate" if item.result.replayed else "recorded"
+            results.append({"index": item.index, **out})
+    recorded = sum(1 for r in results if r["status"] == "recorded")
+    return {"count": len(results), "recorded": recorded, "results": results}

@@ -1,0 +1,83 @@
+"""Request and response bodies at the HTTP edge. The domain never sees these."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from app.api.edge import check_storable, check_text
+from domain.events import RecordedEvent
+
+MAX_TEXT = 16_000
+
+
+def _not_blank(value: str) -> str:
+    check_text(value)
+    if not value.strip():
+        raise ValueError("text must not be empty or only white space")
+    return value
+
+
+Text = Annotated[str, Field(max_length=MAX_TEXT), AfterValidator(_not_blank)]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(check_text)]
+Source = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,49}$")]
+Metadata = Annotated[dict[str, Any], AfterValidator(check_storable)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class IngestMessage(Strict):
+    text: Text
+    source: Source = "api"
+    source_id: Label | None = None
+    author: Label | None = None
+    conversation_id: Label | None = None
+    occurred_at: AwareDatetime | None = None
+    metadata: Metadata = Field(default_factory=dict)
+
+
+class IngestBatch(Strict):
+    messages: list[IngestMessage] = Field(min_length=1, max_length=1000)
+
+
+class EventOut(BaseModel):
+    seq: int
+    event_id: str
+    type: str
+    aggregate_type: str
+    aggregate_id: str
+    payload: dict[str, Any]
+    metadata: dict[str, Any]
+    idempotency_key: str | None
+    occurred_at: datetime
+    recorded_at: datetime
+    schema_version: int
+    prev_hash: str
+    hash: str
+
+    @classmethod
+    def of(cls, event: RecordedEvent) -> EventOut:
+        return cls(**{name: getattr(event, name) for name in cls.model_fields})
+
+
+class EventRef(BaseModel):
+    seq: int
+    type: str
+    aggregate_type: str
+    aggregate_id: str
+
+
+class IngestResultOut(BaseModel):
+    event_id: str
+    seq: int
+    status: str
+    derived: list[EventRef]
+
+
+class EventPage(BaseModel):
+    items: list[EventOut]
+    next_after_seq: int | None

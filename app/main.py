@@ -1,0 +1,139 @@
+"""The service entrypoint: `python -m app.main --env dev` (what `make run` calls).
+
+Startup is deterministic: configuration, logging, container, database check, app, serve.
+SIGTERM or SIGINT: stop accepting, let in-flight requests finish within the grace
+period, stop the bot, close the database, exit 0. A second signal forces the exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Iterator
+
+import uvicorn
+
+import app as package
+from app.config import TIERS, ConfigError, load_settings
+from app.container import build_container, close_container
+from app.logging_setup import configure_logging
+from app.settings import Settings
+from infrastructure.database import describe
+
+log = logging.getLogger("helionyx.main")
+
+EXIT_CONFIG = 2
+EXIT_DATABASE = 3
+
+
+class Server(uvicorn.Server):
+    """uvicorn, minus its habit of re-raising the signal after a graceful stop (exit 143)."""
+
+    draining_hook = staticmethod(lambda: None)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._on_signal, sig)
+        try:
+            yield
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        if self.should_exit:
+            log.warning("second %s: forcing exit", sig.name)
+            self.force_exit = True
+            return
+        log.info("received %s: draining, then shutting down", sig.name)
+        self.draining_hook()
+        self.should_exit = True
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    values = [settings.api.token, settings.telegram.bot_token, settings.telegram.webhook_secret,
+              settings.llm.api_key]
+    found = [value.get_secret_value() for value in values if value is not None]
+    from sqlalchemy.engine import make_url
+
+    password = make_url(settings.database_url).password
+    return found + ([str(password)] if password else [])
+
+
+async def serve(settings: Settings) -> int:
+    container = build_container(settings)
+    log.info("container built")
+    readiness = container.readiness()
+    try:
+        state = await readiness.state()
+    except Exception as e:
+        log.error("database %s does not answer: %s", describe(settings.database_url),
+                  type(e).__name__)
+        await close_container(container)
+        return EXIT_DATABASE
+    report = await readiness.check()
+    if not report.ready:
+        for name, result in report.checks.items():
+            if result != "ok":
+                log.error("refusing to start: %s: %s", name, result)
+        await close_container(container)
+        return EXIT_DATABASE
+    head = await container.event_log().head()
+    log.info("database ok: %s, revision %s, %d events", describe(settings.database_url),
+             state.revision, head.count)
+
+    http_app = container.http_app()
+    config = uvicorn.Config(
+        http_app, host=settings.service.host, port=settings.service.port, log_config=None,
+        access_log=False, server_header=False, lifespan="on",
+        timeout_graceful_shutdown=int(max(1, settings.service.grace_period_s)),
+    )
+    server = Server(config)
+
+    def drain() -> None:
+        readiness.draining = True
+
+    server.draining_hook = drain
+    log.info("serving on http://%s:%d (tier %s)", settings.service.host,
+             settings.service.port, settings.tier)
+    try:
+        await server.serve()
+    except SystemExit as e:  # uvicorn exits on startup failures such as a busy port
+        log.error("the server could not start (exit %s)", e.code)
+        await close_container(container)
+        return int(e.code or 1)
+    await close_container(container)
+    log.info("database closed")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="helionyx", description="Run the Helionyx service.")
+    parser.add_argument("--env", choices=None, help=f"tier: {', '.join(TIERS)} (default: $ENV "
+                        "or dev)")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(args.env)
+    except ConfigError as e:
+        print(f"helionyx: {e}", file=sys.stderr)
+        return EXIT_CONFIG
+    configure_logging(tier=settings.tier, level=settings.logging.level,
+                      fmt=settings.logging.format, secrets=secrets_of(settings))
+    log.info("helionyx %s starting: tier %s, port %d", package.__version__, settings.tier,
+             settings.service.port)
+    code = asyncio.run(serve(settings))
+    if code == 0:
+        log.info("shutdown complete")
+    else:
+        log.error("stopped with exit status %d", code)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

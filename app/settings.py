@@ -1,0 +1,120 @@
+"""The typed shape of the configuration, validated once at startup."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from sqlalchemy.engine import make_url
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServiceSettings(_Section):
+    host: str
+    port: int = Field(ge=1, le=65535)
+    grace_period_s: float = Field(gt=0, le=300)
+    max_body_bytes: int = Field(gt=0)
+
+
+class DatabaseSettings(_Section):
+    url: SecretStr
+
+    @field_validator("url")
+    @classmethod
+    def _known_driver(cls, value: SecretStr) -> SecretStr:
+        try:
+            url = make_url(value.get_secret_value())
+        except Exception:
+            raise ValueError("not a database URL") from None
+        if url.drivername not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
+            raise ValueError("use sqlite+aiosqlite:///PATH or postgresql+asyncpg://...")
+        return value
+
+
+class ApiSettings(_Section):
+    token: SecretStr
+
+    @field_validator("token")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 8:
+            raise ValueError("the API token must be at least 8 characters")
+        return value
+
+
+class LoggingSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"]
+    format: Literal["human", "json"]
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+
+class TelegramSettings(_Section):
+    mode: Literal["off", "polling", "webhook"]
+    bot_token: SecretStr | None = None
+    owner_chat_id: int | None = None
+    api_base: str
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.mode != "off" and self.bot_token is not None
+
+
+class LlmSettings(_Section):
+    base_url: str | None = None
+    api_key: SecretStr | None = None
+    model: str | None = None
+    timeout_s: float = Field(default=20, gt=0)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.base_url and self.model)
+
+
+class Settings(_Section):
+    tier: Literal["dev", "staging", "live"]
+    root: Path
+    service: ServiceSettings
+    database: DatabaseSettings
+    api: ApiSettings
+    logging: LoggingSettings
+    telegram: TelegramSettings
+    llm: LlmSettings
+
+    @model_validator(mode="after")
+    def _tier_rules(self) -> Settings:
+        if self.tier != "dev" and self.dialect != "postgresql":
+            raise ValueError(f"{self.tier} requires PostgreSQL: set HELIONYX_DATABASE_URL "
+                             "to postgresql+asyncpg://...")
+        return self
+
+    @property
+    def database_url(self) -> str:
+        """The URL to connect with; a relative SQLite path is taken from the project root."""
+        url = make_url(self.database.url.get_secret_value())
+        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+            path = Path(url.database)
+            if not path.is_absolute():
+                url = url.set(database=str(self.root / path))
+        return url.render_as_string(hide_password=False)
+
+    @property
+    def dialect(self) -> str:
+        return make_url(self.database.url.get_secret_value()).get_backend_name()
+
+    def redacted(self) -> dict[str, Any]:
+        """The effective configuration, safe to print: secrets and passwords masked."""
+        data = self.model_dump(mode="json")  # SecretStr dumps as "**********"
+        url = make_url(self.database_url)
+        data["database"]["url"] = url.render_as_string(hide_password=True)
+        data["root"] = str(self.root)
+        return data

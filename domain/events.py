@@ -1,0 +1,56 @@
+"""Events as the domain sees them: a new one to append, and one the log has recorded."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+JsonObject = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event a service wants appended; the store assigns seq, ids, times and hashes."""
+
+    type: str
+    aggregate_type: str
+    aggregate_id: str
+    payload: JsonObject
+    metadata: JsonObject = field(default_factory=dict)
+    idempotency_key: str | None = None
+    occurred_at: datetime | None = None
+    schema_version: int = 1
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    """An event as it stands in the log, with its place in the hash chain."""
+
+    seq: int
+    event_id: str
+    type: str
+    aggregate_type: str
+    aggregate_id: str
+    payload: JsonObject
+    metadata: JsonObject
+    idempotency_key: str | None
+    occurred_at: datetime
+    recorded_at: datetime
+    schema_version: int
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class LogHead:
+    """The end of the log: how many events there are and the hash that seals them."""
+
+    last_seq: int
+    last_hash: str
+
+    @property
+    def count(self) -> int:
+        # seq starts at 1 and is gap-free, so the last seq is the count.
+        return self.last_seq

@@ -1,0 +1,52 @@
+"""What the owner says, as the domain receives it from any channel."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from domain.chain import canonical_json, iso_utc
+
+MESSAGE_INGESTED = "message.ingested"
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    text: str
+    source: str = "api"
+    source_id: str | None = None
+    author: str | None = None
+    conversation_id: str | None = None
+    occurred_at: datetime | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        """Identifies the request, so a reused idempotency key with another body is caught."""
+        body = {
+            "text": self.text,
+            "source": self.source,
+            "source_id": self.source_id,
+            "author": self.author,
+            "conversation_id": self.conversation_id,
+            "occurred_at": iso_utc(self.occurred_at) if self.occurred_at else None,
+            "metadata": dict(self.metadata),
+        }
+        return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
+
+    def source_key(self) -> str | None:
+        """The natural idempotency key of a message that names its origin."""
+        if self.source_id is None:
+            return None
+        return f"source:{self.source}:{self.source_id}"
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "source": self.source,
+            "source_id": self.source_id,
+            "author": self.author,
+            "conversation_id": self.conversation_id,
+        }

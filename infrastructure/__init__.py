@@ -1,0 +1,1 @@
+"""Adapters to the outside world: SQLAlchemy storage, extractors, the Telegram notifier."""

@@ -1,0 +1,76 @@
+"""Engines for SQLite (dev) and PostgreSQL (staging, live), set up for durable appends."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from domain.chain import canonical_json
+
+WRITE_OPTION = "helionyx_write"
+
+
+def create_engine(url: str | URL, *, pool_size: int = 5) -> AsyncEngine:
+    url = make_url(url)
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_engine(url)
+    if url.get_backend_name() == "postgresql":
+        return _postgres_engine(url, pool_size)
+    raise ValueError(f"unsupported database {url.get_backend_name()!r}: use SQLite or PostgreSQL")
+
+
+def _sqlite_engine(url: URL) -> AsyncEngine:
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(
+        url, json_serializer=canonical_json, json_deserializer=json.loads,
+        connect_args={"timeout": 30},
+    )
+    event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
+    event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_connection, _record) -> None:
+    # Take transactions out of the driver's hands so that BEGIN IMMEDIATE below is real:
+    # https://docs.sqlalchemy.org/en/20/dialects/sqlite.html#serializable-isolation-savepoints-transactional-ddl
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    # FULL: a commit survives power loss in WAL mode; NORMAL only survives a process crash.
+    # https://www.sqlite.org/pragma.html#pragma_synchronous
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_on_begin(conn) -> None:
+    # A writer takes the database's write lock before it reads the chain head, so two
+    # writers (tasks or processes) can never both extend the same head.
+    if conn.get_execution_options().get(WRITE_OPTION):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")
+
+
+def _postgres_engine(url: URL, pool_size: int) -> AsyncEngine:
+    return create_async_engine(
+        url,
+        json_serializer=canonical_json,
+        json_deserializer=json.loads,
+        pool_size=pool_size,
+        pool_pre_ping=True,
+        connect_args={
+            "server_settings": {"synchronous_commit": "on", "application_name": "helionyx"}
+        },
+    )
+
+
+def describe(url: str | URL) -> str:
+    """The database named for logs: dialect and place, never the password."""
+    return make_url(url).render_as_string(hide_password=True)

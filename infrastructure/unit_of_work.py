@@ -1,0 +1,73 @@
+"""One database transaction shared by the event store and the read models."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from domain.errors import StorageUnavailable
+from domain.ports import Clock
+from infrastructure.database import WRITE_OPTION
+from infrastructure.event_store import SqlEventStore
+from infrastructure.repositories import SqlIdempotencyRecords
+
+# Any constant will do, as long as every writer uses the same one. A transaction-scoped
+# advisory lock is released by COMMIT or ROLLBACK, so it cannot leak; unlike a table
+# lock it leaves readers (and the trigger-protected table) alone.
+# https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS
+EVENT_LOG_LOCK_KEY = 0x48454C494F4E5958 & 0x7FFFFFFFFFFFFFFF
+
+
+class SqlUnitOfWork:
+    def __init__(self, engine: AsyncEngine, clock: Clock, *, write: bool) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._write = write
+        self._conn: AsyncConnection | None = None
+
+    async def __aenter__(self) -> SqlUnitOfWork:
+        try:
+            self._conn = await self._engine.connect()
+            if self._write:
+                await self._conn.execution_options(**{WRITE_OPTION: True})
+            await self._conn.begin()
+            if self._write and self._engine.dialect.name == "postgresql":
+                await self._conn.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENT_LOG_LOCK_KEY}
+                )
+        except (OperationalError, DBAPIError, OSError) as e:
+            await self._close()
+            raise StorageUnavailable("the database is not answering") from e
+        self.events = SqlEventStore(self._conn, self._clock)
+        self.idempotency = SqlIdempotencyRecords(self._conn)
+        return self
+
+    async def commit(self) -> None:
+        assert self._conn is not None, "commit outside the unit of work"
+        try:
+            await self._conn.commit()
+        except (OperationalError, DBAPIError) as e:
+            raise StorageUnavailable("the database did not commit") from e
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._close()
+
+    async def _close(self) -> None:
+        if self._conn is None:
+            return
+        try:
+            if self._conn.in_transaction():
+                await self._conn.rollback()
+        finally:
+            await self._conn.close()
+            self._conn = None
+
+
+class SqlUnitOfWorkFactory:
+    def __init__(self, engine: AsyncEngine, clock: Clock) -> None:
+        self._engine = engine
+        self._clock = clock
+
+    def __call__(self, *, write: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self._engine, self._clock, write=write)
