@@ -1,0 +1,145 @@
+"""Shared fixtures: real databases (a SQLite file, a fresh PostgreSQL database), settings
+built explicitly (never from the developer's own .env files), and containers per test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from app.config import load_settings
+from app.container import Container, build_container, close_container
+from app.settings import Settings
+from infrastructure.migrate import upgrade
+
+POSTGRES_ENV = "HELIONYX_TEST_POSTGRES_URL"
+API_TOKEN = "test-api-token-0123456789"
+
+
+def postgres_admin_url() -> str | None:
+    url = os.environ.get(POSTGRES_ENV)
+    if not url and os.environ.get("HELIONYX_REQUIRE_POSTGRES"):
+        pytest.fail(f"{POSTGRES_ENV} is not set but HELIONYX_REQUIRE_POSTGRES is: "
+                    "PostgreSQL tests must run here")
+    return url
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    url = os.environ.get(POSTGRES_ENV)
+    if url:
+        return f"PostgreSQL tests: on ({make_url(url).render_as_string(hide_password=True)})"
+    return f"PostgreSQL tests: SKIPPED, set {POSTGRES_ENV} to run them"
+
+
+async def create_postgres_database() -> str:
+    """A fresh, empty database on the test server; returns its URL."""
+    import asyncpg
+
+    admin = make_url(postgres_admin_url() or "")
+    name = f"helionyx_test_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(_asyncpg_dsn(admin))
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return admin.set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_postgres_database(url: str) -> None:
+    import asyncpg
+
+    target = make_url(url)
+    admin = make_url(postgres_admin_url() or "")
+    conn = await asyncpg.connect(_asyncpg_dsn(admin))
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def _asyncpg_dsn(url) -> str:
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'helionyx.db'}"
+
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    if not postgres_admin_url():
+        pytest.skip(f"PostgreSQL not configured: set {POSTGRES_ENV}")
+    url = await create_postgres_database()
+    try:
+        yield url
+    finally:
+        await drop_postgres_database(url)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database_url(request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """Each test using it runs once on a SQLite file and once on PostgreSQL."""
+    if request.param == "sqlite":
+        yield request.getfixturevalue("sqlite_url")
+    else:
+        if not postgres_admin_url():
+            pytest.skip(f"PostgreSQL not configured: set {POSTGRES_ENV}")
+        url = await create_postgres_database()
+        try:
+            yield url
+        finally:
+            await drop_postgres_database(url)
+
+
+def test_environ(database_url: str, **extra: str) -> dict[str, str]:
+    """A complete, explicit environment for a tier: nothing leaks in from the machine."""
+    return {"HELIONYX_DATABASE_URL": database_url, "HELIONYX_API_TOKEN": API_TOKEN,
+            "TELEGRAM_MODE": "off", "HELIONYX_LOG_LEVEL": "INFO", **extra}
+
+
+def make_settings(database_url: str, tier: str = "dev", **extra: str) -> Settings:
+    # Never the developer's own .env.<tier>: tests pass every value explicitly.
+    return load_settings(tier, environ=test_environ(database_url, **extra), use_env_file=False)
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+@pytest.fixture
+async def container(settings: Settings) -> AsyncIterator[Container]:
+    container = build_container(settings)
+    await upgrade(container.engine(), settings.tier)
+    try:
+        yield container
+    finally:
+        await close_container(container)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def _no_ambient_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Tests choose their configuration explicitly; the caller's ENV must not leak in."""
+    monkeypatch.delenv("ENV", raising=False)
+    yield
+
+
+@pytest.fixture
+async def client(container: Container) -> AsyncIterator:
+    """The real app and container over HTTP-in-process, authenticated as the owner."""
+    import httpx
+
+    transport = httpx.ASGITransport(app=container.http_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
+                                 headers={"Authorization": f"Bearer {API_TOKEN}"}) as http:
+        yield http
