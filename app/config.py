@@ -40,10 +40,12 @@ def load_settings(
     *,
     environ: Mapping[str, str] | None = None,
     root: Path = PROJECT_ROOT,
+    use_env_file: bool = True,
 ) -> Settings:
     environ = os.environ if environ is None else environ
     tier = resolve_tier(tier, environ)
-    values = {**read_dotenv(root / f".env.{tier}"), **environ}
+    from_file = read_dotenv(root / f".env.{tier}") if use_env_file else {}
+    values = {**from_file, **environ}
     raw = merge(_read_yaml(root / "config" / "base.yaml"),
                 _read_yaml(root / "config" / f"{tier}.yaml"))
     missing: list[str] = []

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from dataclasses import replace
 from datetime import date
 from typing import Annotated, Literal
 
@@ -98,13 +99,15 @@ class OpenAICompatibleExtractor:
             reason = "timeout"
         except httpx.TransportError:
             reason = "connection error"
+        except httpx.HTTPError:
+            reason = "http error"
         except Exception as error:  # any other surprise must not cost the owner's message
             reason = f"unexpected {type(error).__name__}"
         else:
             return Extraction(items=items, extractor="llm", model=self._model)
         _log.warning("LLM extraction failed (%s); falling back to rules", reason)
         fallen_back = await self._fallback.extract(text, today=today)
-        return Extraction(fallen_back.items, fallen_back.extractor, fallen_back.model, reason)
+        return replace(fallen_back, fallback_reason=reason)
 
     async def aclose(self) -> None:
         if self._owns_client:
@@ -248,4 +251,7 @@ def _title(text: str) -> str:
 
 
 def _optional(text: str | None) -> str | None:
-    return text.strip() or None if text is not None else None
+    """An empty or blank optional text means the same as none."""
+    if text is None:
+        return None
+    return text.strip() or None

@@ -12,8 +12,10 @@ from datetime import UTC, datetime, timedelta
 from domain.chain import GENESIS_HASH, event_hash
 from domain.errors import Conflict
 from domain.events import LogHead, NewEvent, RecordedEvent
+from domain.objects import Decision, Note, Todo, Track
 from domain.ports import IdempotencyRecord
 from infrastructure.event_store import as_json_value
+from tests.fakes_models import attach_read_models
 
 
 class FakeClock:
@@ -89,6 +91,10 @@ class InMemoryState:
     def __init__(self) -> None:
         self.events: list[RecordedEvent] = []
         self.idempotency: dict[str, IdempotencyRecord] = {}
+        self.todos: dict[str, Todo] = {}
+        self.notes: dict[str, Note] = {}
+        self.tracks: dict[str, Track] = {}
+        self.decisions: dict[str, Decision] = {}
 
 
 class InMemoryUnitOfWork:
@@ -105,6 +111,7 @@ class InMemoryUnitOfWork:
         self._working = copy.deepcopy(self._committed)
         self.events = InMemoryEventStore(self._clock, self._working.events)
         self.idempotency = InMemoryIdempotencyRecords(self._working.idempotency)
+        attach_read_models(self, self._working)
         return self
 
     async def commit(self) -> None:

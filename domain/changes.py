@@ -1,0 +1,138 @@
+"""What the object services share: naming an object, cleaning input, recording a change.
+
+A change is recorded by appending its events and projecting each one into the read models
+in the same unit of work, through the same `project` a rebuild uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+from typing import Any, Protocol, TypeVar
+
+from domain.errors import Conflict, InvalidInput, NotFound
+from domain.events import NewEvent, RecordedEvent
+from domain.projections import project
+from domain.repositories import ObjectUnitOfWork
+
+Ref = str | int
+"""An object named by its id (a uuid string) or its short number (3 or "3")."""
+
+T = TypeVar("T", covariant=True)
+
+
+class _Lookup(Protocol[T]):
+    async def get(self, id: str) -> T | None: ...
+
+    async def get_by_number(self, number: int) -> T | None: ...
+
+
+async def find(repository: _Lookup[T], ref: Ref, kind: str) -> T:
+    """The object named by `ref`, or NotFound."""
+    if isinstance(ref, bool) or not isinstance(ref, int | str):
+        raise InvalidInput(f"a {kind} is named by its number or id")
+    text = str(ref).strip()
+    if text.isascii() and text.isdigit():
+        found = await repository.get_by_number(int(text))
+    else:
+        found = await repository.get(text)
+    if found is None:
+        raise NotFound(f"there is no {kind} {text}")
+    return found
+
+
+async def reload(repository: _Lookup[T], id: str) -> T:
+    """An object just projected; its absence would be a bug in the projection."""
+    found = await repository.get(id)
+    assert found is not None, f"{id} was recorded but not projected"
+    return found
+
+
+def require_status(
+    kind: str, number: int, status: str, allowed: Iterable[str], target: str
+) -> None:
+    """Conflict unless `status` is one a move to `target` may start from."""
+    if status not in allowed:
+        already = "already " if status == target else ""
+        raise Conflict(f"{kind} {number} is {already}{status}")
+
+
+def title_of(title: object, kind: str) -> str:
+    cleaned = title.strip() if isinstance(title, str) else ""
+    if not cleaned:
+        raise InvalidInput(f"a {kind} needs a title")
+    return cleaned
+
+
+def optional_text(value: object, name: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name} must be text")
+    return value.strip() or None
+
+
+def text_list(values: Iterable[str] | None, name: str) -> list[str]:
+    """Stripped, without blanks or repeats, in the order given."""
+    if values is None:
+        return []
+    if isinstance(values, str):
+        values = [values]
+    cleaned: list[str] = []
+    for value in values:
+        if not isinstance(value, str):
+            raise InvalidInput(f"{name} must be text")
+        value = value.strip()
+        if value and value not in cleaned:
+            cleaned.append(value)
+    return cleaned
+
+
+def choice(value: object, allowed: tuple[str, ...], name: str) -> str:
+    cleaned = value.strip().lower() if isinstance(value, str) else value
+    if cleaned not in allowed:
+        raise InvalidInput(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return str(cleaned)
+
+
+def due_date(value: date | str | None) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError as e:
+            raise InvalidInput(f"due must be a date like 2026-12-31, not {value!r}") from e
+    if isinstance(value, datetime) or not isinstance(value, date):
+        raise InvalidInput("due must be a date, without a time")
+    return value
+
+
+def source_seq(value: int | None) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise InvalidInput("source_event_seq must be a positive event seq")
+    return value
+
+
+def event(
+    type: str,
+    kind: str,
+    aggregate_id: str,
+    payload: Mapping[str, Any],
+    metadata: Mapping[str, Any] | None,
+) -> NewEvent:
+    return NewEvent(
+        type=type,
+        aggregate_type=kind,
+        aggregate_id=aggregate_id,
+        payload=dict(payload),
+        metadata=dict(metadata or {}),
+    )
+
+
+async def record(uow: ObjectUnitOfWork, events: list[NewEvent]) -> list[RecordedEvent]:
+    """Append the events, then project each recorded one into the read models."""
+    recorded = await uow.events.append(events)
+    for one in recorded:
+        await project(one, uow)
+    return recorded

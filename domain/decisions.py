@@ -1,0 +1,129 @@
+"""Decisions: recorded active, then superseded by a newer decision or revoked.
+
+Superseding links both ways: the new decision's `supersedes` names the old one, and a
+`decision.superseded` event on the old one names the new one in `superseded_by`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from domain.changes import (
+    Ref,
+    choice,
+    event,
+    find,
+    optional_text,
+    record,
+    reload,
+    require_status,
+    source_seq,
+    text_list,
+    title_of,
+)
+from domain.events import NewEvent, RecordedEvent
+from domain.objects import (
+    DECISION,
+    DECISION_RECORDED,
+    DECISION_REVOKED,
+    DECISION_STATUSES,
+    DECISION_SUPERSEDED,
+    Decision,
+)
+from domain.repositories import ObjectUnitOfWork
+
+__all__ = [
+    "Decision",
+    "get_decision",
+    "list_decisions",
+    "record_decision",
+    "revoke_decision",
+    "supersede_decision",
+]
+
+Metadata = Mapping[str, Any] | None
+
+
+async def record_decision(
+    uow: ObjectUnitOfWork,
+    *,
+    title: str,
+    rationale: str | None = None,
+    options: Iterable[str] = (),
+    supersedes: Ref | None = None,
+    source_event_seq: int | None = None,
+    metadata: Metadata = None,
+) -> tuple[Decision, list[RecordedEvent]]:
+    """Record a decision; with `supersedes`, the named active decision is superseded by it."""
+    payload: dict[str, Any] = {
+        "title": title_of(title, DECISION),
+        "rationale": optional_text(rationale, "rationale"),
+        "options": text_list(options, "options"),
+        "supersedes": None,
+        "source_event_seq": source_seq(source_event_seq),
+    }
+    old = None
+    if supersedes is not None:
+        old = await find(uow.decisions, supersedes, DECISION)
+        require_status(DECISION, old.number, old.status, ("active",), "superseded")
+        payload["supersedes"] = old.id
+    payload["number"] = await uow.decisions.next_number()
+    decision_id = str(uuid.uuid4())
+    events: list[NewEvent] = [event(DECISION_RECORDED, DECISION, decision_id, payload, metadata)]
+    if old is not None:
+        link = {
+            "number": old.number,
+            "superseded_by": decision_id,
+            "superseded_by_number": payload["number"],
+        }
+        events.append(event(DECISION_SUPERSEDED, DECISION, old.id, link, metadata))
+    recorded = await record(uow, events)
+    return await reload(uow.decisions, decision_id), recorded
+
+
+async def supersede_decision(
+    uow: ObjectUnitOfWork,
+    decision: Ref,
+    *,
+    title: str,
+    rationale: str | None = None,
+    options: Iterable[str] = (),
+    source_event_seq: int | None = None,
+    metadata: Metadata = None,
+) -> tuple[Decision, list[RecordedEvent]]:
+    """Replace an active decision with a new one; returns the new decision."""
+    return await record_decision(
+        uow,
+        title=title,
+        rationale=rationale,
+        options=options,
+        supersedes=decision,
+        source_event_seq=source_event_seq,
+        metadata=metadata,
+    )
+
+
+async def revoke_decision(
+    uow: ObjectUnitOfWork, decision: Ref, *, reason: str | None = None, metadata: Metadata = None
+) -> tuple[Decision, list[RecordedEvent]]:
+    """Withdraw an active decision without putting another in its place."""
+    found = await find(uow.decisions, decision, DECISION)
+    require_status(DECISION, found.number, found.status, ("active",), "revoked")
+    payload = {"number": found.number, "reason": optional_text(reason, "reason")}
+    recorded = await record(uow, [event(DECISION_REVOKED, DECISION, found.id, payload, metadata)])
+    return await reload(uow.decisions, found.id), recorded
+
+
+async def get_decision(uow: ObjectUnitOfWork, decision: Ref) -> Decision:
+    return await find(uow.decisions, decision, DECISION)
+
+
+async def list_decisions(
+    uow: ObjectUnitOfWork, status: str | None = "active", limit: int = 100
+) -> list[Decision]:
+    """Newest first; status "all" or None lists every one."""
+    if status is None or status == "all":
+        return await uow.decisions.list(None, limit)
+    return await uow.decisions.list(choice(status, DECISION_STATUSES, "status"), limit)

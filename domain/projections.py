@@ -1,0 +1,195 @@
+"""Projections: the only code that writes the read models, from recorded events.
+
+The services call `project` right after appending, and a rebuild calls it for every event
+in seq order over empty tables; both paths therefore give the same rows. Times come from
+the event (`occurred_at`), never from a clock, so a replay reproduces them exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
+from datetime import date
+
+from domain.events import RecordedEvent
+from domain.objects import (
+    DECISION_RECORDED,
+    DECISION_REVOKED,
+    DECISION_SUPERSEDED,
+    NOTE_RECORDED,
+    TODO_CANCELLED,
+    TODO_COMPLETED,
+    TODO_CREATED,
+    TODO_REOPENED,
+    TRACK_CHECKED_IN,
+    TRACK_FINISHED,
+    TRACK_PAUSED,
+    TRACK_RESUMED,
+    TRACK_STARTED,
+    Decision,
+    Note,
+    Todo,
+    Track,
+)
+from domain.repositories import ReadModels
+
+
+class ProjectionError(Exception):
+    """An event names an object the read models do not hold: the log and the tables
+    disagree, which no request can fix, so it is not a DomainError."""
+
+
+async def project(event: RecordedEvent, models: ReadModels) -> None:
+    """Apply one event to the read models; events of other kinds are ignored."""
+    handler = _HANDLERS.get(event.type)
+    if handler is not None:
+        await handler(event, models)
+
+
+async def project_all(events: Iterable[RecordedEvent], models: ReadModels) -> int:
+    """Apply events in the order given (seq order for a rebuild); returns how many."""
+    count = 0
+    for event in events:
+        await project(event, models)
+        count += 1
+    return count
+
+
+def _source_seq(event: RecordedEvent) -> int:
+    source = event.payload.get("source_event_seq")
+    return event.seq if source is None else int(source)
+
+
+def _missing(event: RecordedEvent) -> ProjectionError:
+    return ProjectionError(
+        f"event {event.seq} ({event.type}) names {event.aggregate_type} "
+        f"{event.aggregate_id}, which the read models do not hold"
+    )
+
+
+async def _todo_created(event: RecordedEvent, models: ReadModels) -> None:
+    p, at = event.payload, event.occurred_at
+    due = p.get("due")
+    await models.todos.add(
+        Todo(
+            id=event.aggregate_id,
+            number=int(p["number"]),
+            title=p["title"],
+            description=p.get("description"),
+            status="open",
+            priority=p["priority"],
+            due=date.fromisoformat(due) if due else None,
+            tags=tuple(p.get("tags", ())),
+            created_at=at,
+            updated_at=at,
+            completed_at=None,
+            source_event_seq=_source_seq(event),
+        )
+    )
+
+
+async def _todo_changed(event: RecordedEvent, models: ReadModels) -> None:
+    todo = await models.todos.get(event.aggregate_id)
+    if todo is None:
+        raise _missing(event)
+    at = event.occurred_at
+    if event.type == TODO_COMPLETED:
+        todo = replace(todo, status="done", completed_at=at)
+    elif event.type == TODO_REOPENED:
+        todo = replace(todo, status="open", completed_at=None)
+    else:
+        todo = replace(todo, status="cancelled", completed_at=None)
+    await models.todos.update(replace(todo, updated_at=at))
+
+
+async def _note_recorded(event: RecordedEvent, models: ReadModels) -> None:
+    p = event.payload
+    await models.notes.add(
+        Note(
+            id=event.aggregate_id,
+            number=int(p["number"]),
+            title=p["title"],
+            content=p.get("content", ""),
+            tags=tuple(p.get("tags", ())),
+            created_at=event.occurred_at,
+            source_event_seq=_source_seq(event),
+        )
+    )
+
+
+async def _track_started(event: RecordedEvent, models: ReadModels) -> None:
+    p, at = event.payload, event.occurred_at
+    await models.tracks.add(
+        Track(
+            id=event.aggregate_id,
+            number=int(p["number"]),
+            title=p["title"],
+            description=p.get("description"),
+            status="active",
+            check_in_every=int(p["check_in_every"]),
+            last_check_in_at=None,
+            created_at=at,
+            updated_at=at,
+            source_event_seq=_source_seq(event),
+        )
+    )
+
+
+async def _track_changed(event: RecordedEvent, models: ReadModels) -> None:
+    track = await models.tracks.get(event.aggregate_id)
+    if track is None:
+        raise _missing(event)
+    at = event.occurred_at
+    if event.type == TRACK_CHECKED_IN:
+        track = replace(track, last_check_in_at=at)
+    else:
+        status = {TRACK_PAUSED: "paused", TRACK_RESUMED: "active", TRACK_FINISHED: "done"}
+        track = replace(track, status=status[event.type])
+    await models.tracks.update(replace(track, updated_at=at))
+
+
+async def _decision_recorded(event: RecordedEvent, models: ReadModels) -> None:
+    p, at = event.payload, event.occurred_at
+    await models.decisions.add(
+        Decision(
+            id=event.aggregate_id,
+            number=int(p["number"]),
+            title=p["title"],
+            rationale=p.get("rationale"),
+            options=tuple(p.get("options", ())),
+            status="active",
+            decided_at=at,
+            supersedes=p.get("supersedes"),
+            superseded_by=None,
+            source_event_seq=_source_seq(event),
+            updated_at=at,
+        )
+    )
+
+
+async def _decision_changed(event: RecordedEvent, models: ReadModels) -> None:
+    decision = await models.decisions.get(event.aggregate_id)
+    if decision is None:
+        raise _missing(event)
+    if event.type == DECISION_SUPERSEDED:
+        changes = {"status": "superseded", "superseded_by": event.payload["superseded_by"]}
+    else:
+        changes = {"status": "revoked"}
+    await models.decisions.update(replace(decision, **changes, updated_at=event.occurred_at))
+
+
+_HANDLERS: dict[str, Callable[[RecordedEvent, ReadModels], Awaitable[None]]] = {
+    TODO_CREATED: _todo_created,
+    TODO_COMPLETED: _todo_changed,
+    TODO_REOPENED: _todo_changed,
+    TODO_CANCELLED: _todo_changed,
+    NOTE_RECORDED: _note_recorded,
+    TRACK_STARTED: _track_started,
+    TRACK_CHECKED_IN: _track_changed,
+    TRACK_PAUSED: _track_changed,
+    TRACK_RESUMED: _track_changed,
+    TRACK_FINISHED: _track_changed,
+    DECISION_RECORDED: _decision_recorded,
+    DECISION_SUPERSEDED: _decision_changed,
+    DECISION_REVOKED: _decision_changed,
+}

@@ -1,0 +1,115 @@
+"""Read-model repositories for the four objects, as Protocols.
+
+They add, update and query rows; they never commit (only the unit of work does) and never
+decide anything: the services check transitions, `domain.projections` writes the rows.
+Numbers are per object kind, 1, 2, 3..., assigned once at creation.
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import Protocol
+
+from domain.objects import Decision, Note, Todo, Track
+from domain.ports import EventStore
+
+
+class TodoRepository(Protocol):
+    async def get(self, id: str) -> Todo | None: ...
+
+    async def get_by_number(self, number: int) -> Todo | None: ...
+
+    async def add(self, todo: Todo) -> None: ...
+
+    async def update(self, todo: Todo) -> None:
+        """Replace the row with the same id."""
+        ...
+
+    async def list(self, status: str | None = None, limit: int = 100) -> builtins.list[Todo]:
+        """Todos with this status (every status when None), by number ascending."""
+        ...
+
+    async def next_number(self) -> int:
+        """One more than the highest number given so far; 1 when there is none."""
+        ...
+
+    async def count_by_status(self) -> dict[str, int]:
+        """Every status in TODO_STATUSES as a key, zero included."""
+        ...
+
+
+class NoteRepository(Protocol):
+    async def get(self, id: str) -> Note | None: ...
+
+    async def get_by_number(self, number: int) -> Note | None: ...
+
+    async def add(self, note: Note) -> None: ...
+
+    async def update(self, note: Note) -> None: ...
+
+    async def list(self, search: str | None = None, limit: int = 100) -> builtins.list[Note]:
+        """Notes whose title or content contains `search`, ignoring case (all when None or
+        empty), newest first (by number descending)."""
+        ...
+
+    async def next_number(self) -> int: ...
+
+    async def count(self) -> int:
+        """Notes have no status, so a plain count stands in for count_by_status."""
+        ...
+
+
+class TrackRepository(Protocol):
+    async def get(self, id: str) -> Track | None: ...
+
+    async def get_by_number(self, number: int) -> Track | None: ...
+
+    async def add(self, track: Track) -> None: ...
+
+    async def update(self, track: Track) -> None: ...
+
+    async def list(self, status: str | None = None, limit: int = 100) -> builtins.list[Track]:
+        """Tracks with this status (every status when None), by number ascending."""
+        ...
+
+    async def next_number(self) -> int: ...
+
+    async def count_by_status(self) -> dict[str, int]:
+        """Every status in TRACK_STATUSES as a key, zero included."""
+        ...
+
+
+class DecisionRepository(Protocol):
+    async def get(self, id: str) -> Decision | None: ...
+
+    async def get_by_number(self, number: int) -> Decision | None: ...
+
+    async def add(self, decision: Decision) -> None: ...
+
+    async def update(self, decision: Decision) -> None: ...
+
+    async def list(self, status: str | None = None, limit: int = 100) -> builtins.list[Decision]:
+        """Decisions with this status (every status when None), newest first (by number
+        descending)."""
+        ...
+
+    async def next_number(self) -> int: ...
+
+    async def count_by_status(self) -> dict[str, int]:
+        """Every status in DECISION_STATUSES as a key, zero included."""
+        ...
+
+
+class ReadModels(Protocol):
+    """The four read models; a unit of work exposes them under the same names."""
+
+    todos: TodoRepository
+    notes: NoteRepository
+    tracks: TrackRepository
+    decisions: DecisionRepository
+
+
+class ObjectUnitOfWork(ReadModels, Protocol):
+    """What the object services need from an open unit of work: the log and the models."""
+
+    events: EventStore

@@ -1,0 +1,128 @@
+"""Tracks: ongoing efforts checked in on every few days, until paused or done."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from domain.changes import (
+    Ref,
+    choice,
+    event,
+    find,
+    optional_text,
+    record,
+    reload,
+    require_status,
+    source_seq,
+    title_of,
+)
+from domain.errors import InvalidInput
+from domain.events import RecordedEvent
+from domain.objects import (
+    DEFAULT_CHECK_IN_EVERY,
+    TRACK,
+    TRACK_CHECKED_IN,
+    TRACK_FINISHED,
+    TRACK_PAUSED,
+    TRACK_RESUMED,
+    TRACK_STARTED,
+    TRACK_STATUSES,
+    Track,
+)
+from domain.repositories import ObjectUnitOfWork
+
+__all__ = [
+    "Track",
+    "check_in_track",
+    "finish_track",
+    "get_track",
+    "list_tracks",
+    "pause_track",
+    "resume_track",
+    "start_track",
+]
+
+Metadata = Mapping[str, Any] | None
+
+
+async def start_track(
+    uow: ObjectUnitOfWork,
+    *,
+    title: str,
+    description: str | None = None,
+    check_in_every: int | None = DEFAULT_CHECK_IN_EVERY,
+    source_event_seq: int | None = None,
+    metadata: Metadata = None,
+) -> tuple[Track, list[RecordedEvent]]:
+    if check_in_every is None:
+        check_in_every = DEFAULT_CHECK_IN_EVERY
+    if isinstance(check_in_every, bool) or not isinstance(check_in_every, int):
+        raise InvalidInput("check_in_every must be a whole number of days")
+    if check_in_every < 1:
+        raise InvalidInput("check_in_every must be at least 1 day")
+    payload = {
+        "title": title_of(title, TRACK),
+        "description": optional_text(description, "description"),
+        "check_in_every": check_in_every,
+        "source_event_seq": source_seq(source_event_seq),
+        "number": await uow.tracks.next_number(),
+    }
+    track_id = str(uuid.uuid4())
+    recorded = await record(uow, [event(TRACK_STARTED, TRACK, track_id, payload, metadata)])
+    return await reload(uow.tracks, track_id), recorded
+
+
+async def check_in_track(
+    uow: ObjectUnitOfWork, track: Ref, *, note: str | None = None, metadata: Metadata = None
+) -> tuple[Track, list[RecordedEvent]]:
+    extra = {"note": optional_text(note, "note")}
+    return await _move(uow, track, TRACK_CHECKED_IN, ("active",), "active", metadata, extra)
+
+
+async def pause_track(
+    uow: ObjectUnitOfWork, track: Ref, *, metadata: Metadata = None
+) -> tuple[Track, list[RecordedEvent]]:
+    return await _move(uow, track, TRACK_PAUSED, ("active",), "paused", metadata)
+
+
+async def resume_track(
+    uow: ObjectUnitOfWork, track: Ref, *, metadata: Metadata = None
+) -> tuple[Track, list[RecordedEvent]]:
+    return await _move(uow, track, TRACK_RESUMED, ("paused",), "active", metadata)
+
+
+async def finish_track(
+    uow: ObjectUnitOfWork, track: Ref, *, metadata: Metadata = None
+) -> tuple[Track, list[RecordedEvent]]:
+    return await _move(uow, track, TRACK_FINISHED, ("active", "paused"), "done", metadata)
+
+
+async def get_track(uow: ObjectUnitOfWork, track: Ref) -> Track:
+    return await find(uow.tracks, track, TRACK)
+
+
+async def list_tracks(
+    uow: ObjectUnitOfWork, status: str | None = None, limit: int = 100
+) -> list[Track]:
+    """Tracks by number; status "all" or None lists every one."""
+    if status is None or status == "all":
+        return await uow.tracks.list(None, limit)
+    return await uow.tracks.list(choice(status, TRACK_STATUSES, "status"), limit)
+
+
+async def _move(
+    uow: ObjectUnitOfWork,
+    ref: Ref,
+    event_type: str,
+    allowed: tuple[str, ...],
+    target: str,
+    metadata: Metadata,
+    extra: Mapping[str, Any] | None = None,
+) -> tuple[Track, list[RecordedEvent]]:
+    track = await find(uow.tracks, ref, TRACK)
+    require_status(TRACK, track.number, track.status, allowed, target)
+    payload = {"number": track.number, **(extra or {})}
+    recorded = await record(uow, [event(event_type, TRACK, track.id, payload, metadata)])
+    return await reload(uow.tracks, track.id), recorded

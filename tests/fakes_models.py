@@ -1,0 +1,134 @@
+"""In-memory read models for unit tests: the four repositories over plain dicts keyed by
+id, with the ordering and filtering their Protocols in `domain.repositories` promise."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable
+from typing import Any, Generic, Protocol, TypeVar
+
+from domain.objects import (
+    DECISION_STATUSES,
+    TODO_STATUSES,
+    TRACK_STATUSES,
+    Decision,
+    Note,
+    Todo,
+    Track,
+)
+
+Row = TypeVar("Row", Todo, Note, Track, Decision)
+
+
+class _Rows(Generic[Row]):
+    newest_first = False
+
+    def __init__(self, rows: dict[str, Row] | None = None) -> None:
+        self.rows: dict[str, Row] = {} if rows is None else rows
+
+    async def get(self, id: str) -> Row | None:
+        return self.rows.get(id)
+
+    async def get_by_number(self, number: int) -> Row | None:
+        return next((row for row in self.rows.values() if row.number == number), None)
+
+    async def add(self, row: Row) -> None:
+        if row.id in self.rows:
+            raise AssertionError(f"{row.id} is already stored")
+        if await self.get_by_number(row.number) is not None:
+            raise AssertionError(f"number {row.number} is already taken")
+        self.rows[row.id] = row
+
+    async def update(self, row: Row) -> None:
+        if row.id not in self.rows:
+            raise AssertionError(f"{row.id} is not stored")
+        self.rows[row.id] = row
+
+    async def next_number(self) -> int:
+        return max((row.number for row in self.rows.values()), default=0) + 1
+
+    def _select(self, keep: Callable[[Row], bool], limit: int) -> builtins.list[Row]:
+        found = sorted(
+            (row for row in self.rows.values() if keep(row)),
+            key=lambda row: row.number,
+            reverse=self.newest_first,
+        )
+        return found[:limit]
+
+    def _count(self, statuses: tuple[str, ...]) -> dict[str, int]:
+        counts = dict.fromkeys(statuses, 0)
+        for row in self.rows.values():
+            counts[row.status] += 1  # type: ignore[union-attr]
+        return counts
+
+
+class InMemoryTodos(_Rows[Todo]):
+    async def list(self, status: str | None = None, limit: int = 100) -> builtins.list[Todo]:
+        return self._select(lambda t: status is None or t.status == status, limit)
+
+    async def count_by_status(self) -> dict[str, int]:
+        return self._count(TODO_STATUSES)
+
+
+class InMemoryNotes(_Rows[Note]):
+    newest_first = True
+
+    async def list(self, search: str | None = None, limit: int = 100) -> builtins.list[Note]:
+        needle = (search or "").casefold()
+        return self._select(
+            lambda n: needle in n.title.casefold() or needle in n.content.casefold(), limit
+        )
+
+    async def count(self) -> int:
+        return len(self.rows)
+
+
+class InMemoryTracks(_Rows[Track]):
+    async def list(self, status: str | None = None, limit: int = 100) -> builtins.list[Track]:
+        return self._select(lambda t: status is None or t.status == status, limit)
+
+    async def count_by_status(self) -> dict[str, int]:
+        return self._count(TRACK_STATUSES)
+
+
+class InMemoryDecisions(_Rows[Decision]):
+    newest_first = True
+
+    async def list(self, status: str | None = None, limit: int = 100) -> builtins.list[Decision]:
+        return self._select(lambda d: status is None or d.status == status, limit)
+
+    async def count_by_status(self) -> dict[str, int]:
+        return self._count(DECISION_STATUSES)
+
+
+class _HoldsRows(Protocol):
+    todos: dict[str, Todo]
+    notes: dict[str, Note]
+    tracks: dict[str, Track]
+    decisions: dict[str, Decision]
+
+
+class InMemoryReadModels:
+    """The four repositories, over the given dicts or fresh empty ones."""
+
+    def __init__(self, state: _HoldsRows | None = None) -> None:
+        self.todos = InMemoryTodos(state.todos if state else None)
+        self.notes = InMemoryNotes(state.notes if state else None)
+        self.tracks = InMemoryTracks(state.tracks if state else None)
+        self.decisions = InMemoryDecisions(state.decisions if state else None)
+
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        """Every row of every model, for comparing a rebuild with the live path."""
+        return {
+            "todos": dict(self.todos.rows),
+            "notes": dict(self.notes.rows),
+            "tracks": dict(self.tracks.rows),
+            "decisions": dict(self.decisions.rows),
+        }
+
+
+def attach_read_models(uow: Any, state: _HoldsRows) -> None:
+    """Give a fake unit of work the four repositories over `state`'s dicts."""
+    models = InMemoryReadModels(state)
+    uow.todos, uow.notes = models.todos, models.notes
+    uow.tracks, uow.decisions = models.tracks, models.decisions

@@ -1,0 +1,134 @@
+import pytest
+
+from domain.errors import Conflict, InvalidInput, NotFound
+from domain.tracks import (
+    check_in_track,
+    finish_track,
+    get_track,
+    list_tracks,
+    pause_track,
+    resume_track,
+    start_track,
+)
+from tests.fakes import InMemoryUnitOfWorkFactory
+
+
+@pytest.fixture
+def factory():
+    return InMemoryUnitOfWorkFactory()
+
+
+@pytest.fixture
+async def uow(factory):
+    async with factory(write=True) as uow:
+        yield uow
+
+
+async def test_start_records_one_event_and_an_active_track(uow, factory):
+    track, [event] = await start_track(uow, title="Learn Greek", description="30 min a day")
+    assert event.type == "track.started"
+    assert (event.aggregate_type, event.aggregate_id) == ("track", track.id)
+    assert event.payload == {
+        "number": 1,
+        "title": "Learn Greek",
+        "description": "30 min a day",
+        "check_in_every": 7,
+        "source_event_seq": None,
+    }
+    assert track.status == "active"
+    assert track.check_in_every == 7
+    assert track.last_check_in_at is None
+    assert track.created_at == track.updated_at == factory.clock.now()
+    assert track.source_event_seq == event.seq
+
+
+async def test_numbers_and_source_link(uow):
+    await start_track(uow, title="a")
+    track, _ = await start_track(uow, title="b", check_in_every=None, source_event_seq=1)
+    assert (track.number, track.check_in_every, track.source_event_seq) == (2, 7, 1)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"title": " "},
+        {"title": "t", "check_in_every": 0},
+        {"title": "t", "check_in_every": 1.5},
+        {"title": "t", "check_in_every": True},
+    ],
+)
+async def test_bad_input_is_refused(uow, kwargs):
+    with pytest.raises(InvalidInput):
+        await start_track(uow, **kwargs)
+
+
+async def test_check_in_pause_resume_finish(uow, factory):
+    track, _ = await start_track(uow, title="run", check_in_every=2)
+    factory.clock.advance(days=2)
+    checked, [event] = await check_in_track(uow, 1, note=" 5 km ")
+    assert event.type == "track.checked_in"
+    assert event.payload == {"number": 1, "note": "5 km"}
+    assert checked.last_check_in_at == checked.updated_at == factory.clock.now()
+    assert checked.status == "active"
+
+    factory.clock.advance(days=1)
+    paused, [event] = await pause_track(uow, track.id)
+    assert (event.type, event.payload) == ("track.paused", {"number": 1})
+    assert paused.status == "paused"
+    assert paused.last_check_in_at == checked.last_check_in_at
+    assert paused.updated_at == factory.clock.now()
+
+    resumed, [event] = await resume_track(uow, "1")
+    assert (event.type, resumed.status) == ("track.resumed", "active")
+
+    done, [event] = await finish_track(uow, 1)
+    assert (event.type, done.status) == ("track.finished", "done")
+
+
+async def test_a_paused_track_can_be_finished(uow):
+    await start_track(uow, title="t")
+    await pause_track(uow, 1)
+    done, _ = await finish_track(uow, 1)
+    assert done.status == "done"
+
+
+@pytest.mark.parametrize(
+    ("setup", "move", "message"),
+    [
+        ([pause_track], check_in_track, "track 1 is paused"),
+        ([finish_track], check_in_track, "track 1 is done"),
+        ([pause_track], pause_track, "track 1 is already paused"),
+        ([finish_track], pause_track, "track 1 is done"),
+        ([], resume_track, "track 1 is already active"),
+        ([finish_track], resume_track, "track 1 is done"),
+        ([finish_track], finish_track, "track 1 is already done"),
+    ],
+)
+async def test_invalid_transitions_conflict_and_record_nothing(uow, setup, move, message):
+    await start_track(uow, title="t")
+    for step in setup:
+        await step(uow, 1)
+    seq = (await uow.events.head()).last_seq
+    with pytest.raises(Conflict, match=message):
+        await move(uow, 1)
+    assert (await uow.events.head()).last_seq == seq
+
+
+async def test_unknown_track_is_not_found(uow):
+    with pytest.raises(NotFound, match="there is no track 2"):
+        await check_in_track(uow, 2)
+    with pytest.raises(NotFound):
+        await get_track(uow, "not-an-id")
+
+
+async def test_listing_and_counting(uow):
+    for title in ("a", "b", "c"):
+        await start_track(uow, title=title)
+    await pause_track(uow, 1)
+    await finish_track(uow, 3)
+    assert [t.title for t in await list_tracks(uow)] == ["a", "b", "c"]
+    assert [t.title for t in await list_tracks(uow, "active")] == ["b"]
+    assert [t.title for t in await list_tracks(uow, "all", limit=2)] == ["a", "b"]
+    assert await uow.tracks.count_by_status() == {"active": 1, "paused": 1, "done": 1}
+    with pytest.raises(InvalidInput):
+        await list_tracks(uow, "stalled")
