@@ -22,10 +22,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def service_environ(database_url: str, port: int, **extra: str) -> dict[str, str]:
+def service_environ(database_url: str, port: int | None = None, **extra: str
+                    ) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items()
             if not k.startswith(("HELIONYX_", "TELEGRAM_")) and k != "ENV"}
-    return {**base, "HELIONYX_DATABASE_URL": database_url, "HELIONYX_PORT": str(port),
+    if port is not None:
+        base["HELIONYX_PORT"] = str(port)
+    return {**base, "HELIONYX_DATABASE_URL": database_url,
             "HELIONYX_API_TOKEN": API_TOKEN, "TELEGRAM_MODE": "off",
             "HELIONYX_LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1", **extra}
 
@@ -34,7 +37,7 @@ def cli(database_url: str, *args: str, tier: str = "dev", **extra: str
         ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "app.cli", "--env", tier, *args], cwd=PROJECT_ROOT,
-        env=service_environ(database_url, 0, **extra), capture_output=True, text=True,
+        env=service_environ(database_url, **extra), capture_output=True, text=True,
         timeout=120,
     )
 
