@@ -51,6 +51,13 @@ lint: install ## ruff and the import contract (domain/ imports only the standard
 verify: setup ## recompute the event hash chain
 	$(PY) -m app.cli --env $(ENV) verify
 
+rebuild: setup ## replay the event log into empty read models (todos, notes, ...)
+	$(PY) -m app.cli --env $(ENV) rebuild
+
+import-chatgpt: setup ## import a ChatGPT export: make import-chatgpt FILE=path/to/conversations.json
+	@test -n "$(FILE)" || { echo "FILE is required: make import-chatgpt FILE=path/to/conversations.json ENV=$(ENV)" >&2; exit 2; }
+	$(PY) -m app.cli --env $(ENV) import-chatgpt "$(FILE)"
+
 config: setup ## print the effective configuration, secrets redacted
 	$(PY) -m app.cli --env $(ENV) config
 

@@ -6,13 +6,16 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 from collections.abc import Awaitable, Callable
 
+from app import import_command
 from app.config import ConfigError, load_settings
 from app.container import Container, build_container, close_container
 from app.settings import Settings
 from infrastructure import migrate as migrations
 from infrastructure.database import describe
+from infrastructure.rebuild import rebuild_read_models
 
 
 async def cmd_migrate(container: Container, settings: Settings, _: argparse.Namespace) -> int:
@@ -33,6 +36,18 @@ async def cmd_verify(container: Container, settings: Settings, _: argparse.Names
     return 1
 
 
+async def cmd_rebuild(container: Container, settings: Settings, _: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    report = await rebuild_read_models(container.engine(), container.clock())
+    elapsed = time.perf_counter() - started
+    rate = report.events / elapsed if elapsed > 0 else 0.0
+    print(f"read models rebuilt from {report.events} events in {elapsed:.2f} s "
+          f"({rate:,.0f} events/s): {report.todos} todos, {report.notes} notes, "
+          f"{report.tracks} tracks, {report.decisions} decisions, "
+          f"{report.idempotency} idempotency records")
+    return 0
+
+
 async def cmd_config(_: Container, settings: Settings, __: argparse.Namespace) -> int:
     print(json.dumps(settings.redacted(), indent=2))
     return 0
@@ -41,7 +56,9 @@ async def cmd_config(_: Container, settings: Settings, __: argparse.Namespace) -
 COMMANDS: dict[str, Callable[[Container, Settings, argparse.Namespace], Awaitable[int]]] = {
     "migrate": cmd_migrate,
     "verify": cmd_verify,
+    "rebuild": cmd_rebuild,
     "config": cmd_config,
+    import_command.COMMAND: import_command.cmd_import_chatgpt,
 }
 
 
@@ -51,7 +68,9 @@ def parser() -> argparse.ArgumentParser:
     sub = root.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="bring the tier's database schema to head")
     sub.add_parser("verify", help="recompute the event hash chain")
+    sub.add_parser("rebuild", help="replay the events into empty read models")
     sub.add_parser("config", help="print the effective configuration, secrets redacted")
+    import_command.add_parser(sub)
     return root
 
 

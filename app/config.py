@@ -29,7 +29,7 @@ class ConfigError(Exception):
 
 def resolve_tier(tier: str | None, environ: Mapping[str, str] | None = None) -> str:
     environ = os.environ if environ is None else environ
-    chosen = tier or environ.get("ENV") or "dev"
+    chosen = tier if tier is not None else environ.get("ENV", "dev")
     if chosen not in TIERS:
         raise ConfigError(f"unknown environment {chosen!r}: ENV must be one of {', '.join(TIERS)}")
     return chosen
@@ -146,5 +146,6 @@ def _explain(error: ValidationError, sources: Mapping[tuple[str, ...], str]) -> 
         variable = next((sources[path[:n]] for n in range(len(path), 0, -1)
                          if path[:n] in sources), None)
         named = f"{variable} ({where})" if variable else where
-        parts.append(f"{named}: {item['msg']}")
+        message = item["msg"].removeprefix("Value error, ")
+        parts.append(f"{named}: {message}" if named else message)
     return "; ".join(parts)

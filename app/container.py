@@ -9,14 +9,32 @@ from __future__ import annotations
 from dependency_injector import containers, providers
 
 from app.api.app import create_app
+from app.bot.client import build_bot, build_notifications, build_telegram
 from app.health import Readiness
-from app.settings import Settings
+from app.settings import LlmSettings, Settings
 from domain.clock import SystemClock
+from domain.conversation import ConversationService
 from domain.event_log import EventLog
 from domain.ingest import IngestService
+from domain.objects_service import ObjectsService
+from domain.rules_extractor import RulesExtractor
 from infrastructure.database import create_engine
+from infrastructure.llm_extractor import OpenAICompatibleExtractor
 from infrastructure.migrate import head_revision
 from infrastructure.unit_of_work import SqlUnitOfWorkFactory
+
+
+def build_extractor(
+    llm: LlmSettings, rules: RulesExtractor
+) -> RulesExtractor | OpenAICompatibleExtractor:
+    """The LLM extractor when one is configured, falling back to the rules; else the rules."""
+    if not llm.enabled:
+        return rules
+    api_key = llm.api_key.get_secret_value() if llm.api_key is not None else None
+    return OpenAICompatibleExtractor(
+        base_url=llm.base_url or "", api_key=api_key, model=llm.model or "",
+        timeout_s=llm.timeout_s, fallback=rules,
+    )
 
 
 class Container(containers.DeclarativeContainer):
@@ -27,8 +45,27 @@ class Container(containers.DeclarativeContainer):
     engine = providers.Singleton(create_engine, settings.provided.database_url)
     uow_factory = providers.Singleton(SqlUnitOfWorkFactory, engine=engine, clock=clock)
 
-    ingest_service = providers.Singleton(IngestService, uow_factory=uow_factory)
+    rules_extractor = providers.Singleton(RulesExtractor)
+    extractor = providers.Singleton(build_extractor, settings.provided.llm, rules_extractor)
+    ingest_service = providers.Singleton(
+        IngestService, uow_factory=uow_factory, extractor=extractor, clock=clock
+    )
+    conversation_service = providers.Singleton(
+        ConversationService, uow_factory=uow_factory, ingest=ingest_service, clock=clock
+    )
+    objects_service = providers.Singleton(ObjectsService, uow_factory=uow_factory)
     event_log = providers.Singleton(EventLog, uow_factory=uow_factory)
+
+    telegram_bot = providers.Singleton(build_bot, settings.provided.telegram)
+    notification_service = providers.Singleton(
+        build_notifications, telegram_bot, settings.provided.telegram,
+        settings.provided.notifications, uow_factory, clock,
+    )
+    telegram = providers.Singleton(
+        build_telegram, settings=settings.provided.telegram, bot=telegram_bot,
+        conversation=conversation_service, notifications=notification_service,
+        notify_every_s=settings.provided.notifications.check_every_s,
+    )
 
     readiness = providers.Singleton(
         Readiness, engine=engine, tier=settings.provided.tier,
@@ -44,3 +81,6 @@ def build_container(settings: Settings) -> Container:
 async def close_container(container: Container) -> None:
     """Release what the container opened (an engine connects lazily, so this is cheap)."""
     await container.engine().dispose()
+    close_extractor = getattr(container.extractor(), "aclose", None)
+    if close_extractor is not None:
+        await close_extractor()

@@ -22,7 +22,7 @@ from app.config import TIERS, ConfigError, load_settings
 from app.container import build_container, close_container
 from app.logging_setup import configure_logging
 from app.settings import Settings
-from infrastructure.database import describe
+from infrastructure.database import describe, url_passwords
 
 log = logging.getLogger("helionyx.main")
 
@@ -60,10 +60,7 @@ def secrets_of(settings: Settings) -> list[str]:
     values = [settings.api.token, settings.telegram.bot_token, settings.telegram.webhook_secret,
               settings.llm.api_key]
     found = [value.get_secret_value() for value in values if value is not None]
-    from sqlalchemy.engine import make_url
-
-    password = make_url(settings.database_url).password
-    return found + ([str(password)] if password else [])
+    return found + url_passwords(settings.database_url)
 
 
 async def serve(settings: Settings) -> int:
@@ -98,6 +95,7 @@ async def serve(settings: Settings) -> int:
 
     def drain() -> None:
         readiness.draining = True
+        container.telegram().request_stop()
 
     server.draining_hook = drain
     log.info("serving on http://%s:%d (tier %s)", settings.service.host,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from sqlalchemy.engine import make_url
+
+from infrastructure.database import describe
 
 
 class _Section(BaseModel):
@@ -68,6 +71,34 @@ class TelegramSettings(_Section):
     def enabled(self) -> bool:
         return self.mode != "off" and self.bot_token is not None
 
+    @model_validator(mode="after")
+    def _complete_when_on(self) -> TelegramSettings:
+        if not self.enabled:
+            return self
+        token = self.bot_token.get_secret_value() if self.bot_token else ""
+        if not re.fullmatch(r"\d+:[A-Za-z0-9_-]{20,}", token):
+            raise ValueError("TELEGRAM_BOT_TOKEN does not look like a bot token (digits:secret)")
+        if self.owner_chat_id is None:
+            raise ValueError("TELEGRAM_OWNER_CHAT_ID is required when the bot is on: only "
+                             "the owner's chat is served")
+        if self.mode == "webhook":
+            if not self.webhook_url or not self.webhook_url.startswith("https://"):
+                raise ValueError("TELEGRAM_WEBHOOK_URL (https://...) is required in webhook mode")
+            secret = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
+            if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", secret):
+                raise ValueError("TELEGRAM_WEBHOOK_SECRET is required in webhook mode: 16 to "
+                                 "256 characters of A-Z, a-z, 0-9, _ and -")
+        return self
+
+
+class NotificationSettings(_Section):
+    enabled: bool
+    timezone: str
+    waking_start_hour: int = Field(ge=0, le=23)
+    waking_end_hour: int = Field(ge=1, le=24)
+    daily_summary_hour: int = Field(ge=0, le=23)
+    check_every_s: float = Field(gt=0)
+
 
 class LlmSettings(_Section):
     base_url: str | None = None
@@ -88,6 +119,7 @@ class Settings(_Section):
     api: ApiSettings
     logging: LoggingSettings
     telegram: TelegramSettings
+    notifications: NotificationSettings
     llm: LlmSettings
 
     @model_validator(mode="after")
@@ -115,6 +147,6 @@ class Settings(_Section):
         """The effective configuration, safe to print: secrets and passwords masked."""
         data = self.model_dump(mode="json")  # SecretStr dumps as "**********"
         url = make_url(self.database_url)
-        data["database"]["url"] = url.render_as_string(hide_password=True)
+        data["database"]["url"] = describe(url)
         data["root"] = str(self.root)
         return data

@@ -29,6 +29,10 @@ class EventStore(Protocol):
 
     async def head(self) -> LogHead: ...
 
+    async def count_by_type(self) -> dict[str, int]:
+        """How many events of each type the log holds; types it does not hold are absent."""
+        ...
+
 
 @dataclass(frozen=True)
 class IdempotencyRecord:

@@ -46,6 +46,8 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # REPLACE deletes the old row without firing DELETE triggers unless this is on.
+    cursor.execute("PRAGMA recursive_triggers=ON")
     cursor.close()
 
 
@@ -72,5 +74,19 @@ def _postgres_engine(url: URL, pool_size: int) -> AsyncEngine:
 
 
 def describe(url: str | URL) -> str:
-    """The database named for logs: dialect and place, never the password."""
-    return make_url(url).render_as_string(hide_password=True)
+    """The database named for logs: dialect and place, never the password, also not one
+    given as a query key (asyncpg takes ?password=...)."""
+    url = make_url(url)
+    query = {key: ("***" if "password" in key.lower() else value)
+             for key, value in url.query.items()}
+    return url.set(query=query).render_as_string(hide_password=True)
+
+
+def url_passwords(url: str | URL) -> list[str]:
+    """Every password a URL carries, so that logs can mask them."""
+    url = make_url(url)
+    found = [str(url.password)] if url.password else []
+    for key, value in url.query.items():
+        if "password" in key.lower():
+            found += [value] if isinstance(value, str) else list(value)
+    return found

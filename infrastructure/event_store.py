@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -90,6 +90,11 @@ class SqlEventStore:
         query = select(events.c.seq, events.c.hash).order_by(events.c.seq.desc()).limit(1)
         row = (await self._conn.execute(query)).first()
         return LogHead(row.seq, row.hash) if row else LogHead(0, GENESIS_HASH)
+
+    async def count_by_type(self) -> dict[str, int]:
+        # One pass over ix_events_type_seq (an index-only scan where the planner can).
+        query = select(events.c.type, func.count()).group_by(events.c.type)
+        return {type_: count for type_, count in await self._conn.execute(query)}
 
 
 def _seal(new: NewEvent, seq: int, prev_hash: str, recorded_at) -> RecordedEvent:

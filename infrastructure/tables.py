@@ -8,13 +8,16 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
+    Date,
     DateTime,
     Index,
     Integer,
     MetaData,
     String,
     Table,
+    Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -78,4 +81,80 @@ idempotency_records = Table(
     Column("key", String(300), primary_key=True),
     Column("event_seq", Seq, nullable=False),
     Column("request_hash", String(64), nullable=False),
+)
+
+# The read models: one row per object, one column per dataclass field (domain/objects.py),
+# rebuilt from the events alone (infrastructure/rebuild.py). `number` is the short name
+# the owner types; (status, number) serves the filtered, numbered lists.
+
+todos = Table(
+    "todos",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("number", Integer, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("description", Text, nullable=True),
+    Column("status", String(20), nullable=False),
+    Column("priority", String(20), nullable=False),
+    Column("due", Date, nullable=True),
+    Column("tags", Json, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("completed_at", UtcDateTime, nullable=True),
+    Column("source_event_seq", Seq, nullable=False),
+    UniqueConstraint("number", name="uq_todos_number"),
+    Index("ix_todos_status_number", "status", "number"),
+)
+
+notes = Table(
+    "notes",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("number", Integer, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("tags", Json, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("source_event_seq", Seq, nullable=False),
+    # str.casefold() of title and content, for a search that ignores case the same way on
+    # both databases: SQLite's lower() and LIKE fold ASCII letters only.
+    # https://www.sqlite.org/lang_corefunc.html#lower
+    Column("title_folded", Text, nullable=False),
+    Column("content_folded", Text, nullable=False),
+    UniqueConstraint("number", name="uq_notes_number"),
+)
+
+tracks = Table(
+    "tracks",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("number", Integer, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("description", Text, nullable=True),
+    Column("status", String(20), nullable=False),
+    Column("check_in_every", Integer, nullable=False),
+    Column("last_check_in_at", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("source_event_seq", Seq, nullable=False),
+    UniqueConstraint("number", name="uq_tracks_number"),
+    Index("ix_tracks_status_number", "status", "number"),
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("number", Integer, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("rationale", Text, nullable=True),
+    Column("options", Json, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("decided_at", UtcDateTime, nullable=False),
+    Column("supersedes", String(36), nullable=True),
+    Column("superseded_by", String(36), nullable=True),
+    Column("source_event_seq", Seq, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("number", name="uq_decisions_number"),
+    Index("ix_decisions_status_number", "status", "number"),
 )

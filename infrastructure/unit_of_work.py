@@ -10,6 +10,7 @@ from domain.errors import StorageUnavailable
 from domain.ports import Clock
 from infrastructure.database import WRITE_OPTION
 from infrastructure.event_store import SqlEventStore
+from infrastructure.read_models import SqlDecisions, SqlNotes, SqlTodos, SqlTracks
 from infrastructure.repositories import SqlIdempotencyRecords
 
 # Any constant will do, as long as every writer uses the same one. A transaction-scoped
@@ -41,6 +42,10 @@ class SqlUnitOfWork:
             raise StorageUnavailable("the database is not answering") from e
         self.events = SqlEventStore(self._conn, self._clock)
         self.idempotency = SqlIdempotencyRecords(self._conn)
+        self.todos = SqlTodos(self._conn)
+        self.notes = SqlNotes(self._conn)
+        self.tracks = SqlTracks(self._conn)
+        self.decisions = SqlDecisions(self._conn)
         return self
 
     async def commit(self) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -72,6 +73,9 @@ class InMemoryEventStore:
         if not self._events:
             return LogHead(0, GENESIS_HASH)
         return LogHead(self._events[-1].seq, self._events[-1].hash)
+
+    async def count_by_type(self) -> dict[str, int]:
+        return dict(Counter(e.type for e in self._events))
 
 
 class InMemoryIdempotencyRecords:

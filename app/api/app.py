@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -12,16 +13,10 @@ import app as package
 from app.api import problems
 from app.api.edge import check_bearer
 from app.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
-from app.api.routes import events, health, ingest
+from app.api.routes import events, health, ingest, interactions, objects, telegram
 
 if TYPE_CHECKING:
     from app.container import Container
-
-
-@dataclass
-class TelegramStatus:
-    mode: str = "off"
-    running: bool = False
 
 
 def create_app(container: Container) -> FastAPI:
@@ -31,17 +26,28 @@ def create_app(container: Container) -> FastAPI:
     async def require_token(request: Request) -> None:
         check_bearer(request, token)
 
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # The bot lives exactly as long as the HTTP server: started once the app can take
+        # webhook calls, stopped after in-flight requests have finished.
+        bot = container.telegram()
+        await bot.start()
+        try:
+            yield
+        finally:
+            await bot.stop(timeout_s=settings.service.grace_period_s)
+
     app = FastAPI(title="Helionyx", version=package.__version__, docs_url="/docs",
-                  redoc_url=None)
+                  redoc_url=None, lifespan=lifespan)
     app.state.container = container
     app.state.started_monotonic = time.monotonic()
-    app.state.telegram = TelegramStatus()
     problems.install(app)
 
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token)])
-    for module in (health, events, ingest):
+    for module in (health, events, ingest, interactions, objects):
         api.include_router(getattr(module, "api_router", None) or module.router)
     app.include_router(health.router)
+    app.include_router(telegram.router)
     app.include_router(api)
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.service.max_body_bytes)

@@ -33,7 +33,7 @@ async def state(request: Request) -> dict:
     settings = container.settings()
     database = await container.readiness().state()
     head = await container.event_log().head()
-    telegram = request.app.state.telegram
+    telegram = container.telegram()
     return {
         "environment": settings.tier,
         "version": package.__version__,

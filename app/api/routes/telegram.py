@@ -1,0 +1,40 @@
+"""POST /telegram/webhook: Telegram's pushes, answered 2xx only once their effects commit."""
+
+from __future__ import annotations
+
+import hmac
+import json
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from app.api.problems import ProblemError
+from domain.errors import StorageUnavailable
+
+router = APIRouter()
+SECRET_HEADER = "x-telegram-bot-api-secret-token"
+
+
+@router.post("/telegram/webhook", include_in_schema=False)
+async def telegram_webhook(request: Request) -> JSONResponse:
+    telegram = request.app.state.container.telegram()
+    if telegram.mode != "webhook":
+        raise ProblemError(404, "the webhook is not enabled in this tier", "not-found")
+    given = request.headers.get(SECRET_HEADER)
+    if not given:
+        raise ProblemError(401, "the Telegram secret token header is missing", "unauthorized")
+    expected = telegram.settings.webhook_secret.get_secret_value().encode()
+    if not hmac.compare_digest(given.encode("utf-8", "replace"), expected):
+        raise ProblemError(403, "the Telegram secret token is wrong", "forbidden")
+    try:
+        data = json.loads(await request.body())
+        if not isinstance(data, dict):
+            raise ValueError("not an object")
+        await telegram.feed(data)
+    except (ValueError, ValidationError):
+        raise ProblemError(400, "not a Telegram update", "invalid-update") from None
+    except StorageUnavailable:
+        # Non-2xx: Telegram keeps the update and delivers it again later.
+        raise ProblemError(503, "storage unavailable; retry later", "storage-unavailable") from None
+    return JSONResponse({"ok": True})

@@ -1,0 +1,1 @@
+"""The Telegram adapter: updates in, the conversation service, replies out."""

@@ -1,0 +1,59 @@
+"""Handlers: the owner's text goes to the conversation service; everyone else is refused.
+
+The router is built by a factory that takes the owner's chat id, so nothing here reads
+configuration. Services arrive as dispatcher workflow data (`conversation`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import F, Router
+from aiogram.types import Message, Update
+
+from domain.errors import StorageUnavailable
+
+log = logging.getLogger("helionyx.bot")
+
+REFUSAL = "Sorry, this is a private assistant."
+TEXT_ONLY = "I can only read text messages for now."
+FAILED = "Sorry, something went wrong handling that; it has been logged."
+TELEGRAM_LIMIT = 4096
+
+
+def update_key(bot_id: int, update_id: int) -> str:
+    """Identifies an update across redeliveries (and across bots sharing a database)."""
+    return f"telegram:{bot_id}:{update_id}"
+
+
+def build_router(owner_chat_id: int) -> Router:
+    router = Router(name="helionyx")
+    from_owner = F.chat.id == owner_chat_id
+
+    @router.message(from_owner, F.text | F.caption)
+    async def owner_text(message: Message, event_update: Update, conversation) -> None:
+        try:
+            answer = await conversation.handle(
+                message.text or message.caption or "",
+                channel="telegram",
+                chat_id=str(message.chat.id),
+                external_id=update_key(message.bot.id, event_update.update_id),
+            )
+        except StorageUnavailable:
+            raise  # not handled: the update is not confirmed and comes back
+        except Exception:
+            log.exception("conversation failed")
+            await message.answer(FAILED)
+            return
+        await message.answer(answer.reply[:TELEGRAM_LIMIT] or "OK")
+
+    @router.message(from_owner)
+    async def owner_other(message: Message) -> None:
+        await message.answer(TEXT_ONLY)
+
+    @router.message()
+    async def stranger(message: Message) -> None:
+        log.info("refused a message from a chat that is not the owner's")
+        await message.answer(REFUSAL)
+
+    return router

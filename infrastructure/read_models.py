@@ -1,0 +1,185 @@
+"""The four read models on SQLAlchemy Core, over the unit of work's connection.
+
+They keep the orderings, filters and counts the Protocols in `domain.repositories`
+promise (the in-memory fakes in tests/fakes_models.py keep the same ones, and one contract
+suite runs against both). They add and update; only the unit of work commits.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import fields
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, Row, Table, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from domain.objects import (
+    DECISION_STATUSES,
+    TODO_STATUSES,
+    TRACK_STATUSES,
+    Decision,
+    Note,
+    Todo,
+    Track,
+)
+from infrastructure.tables import decisions, notes, todos, tracks
+
+Model = TypeVar("Model", Todo, Note, Track, Decision)
+
+
+class RowCodec(Generic[Model]):
+    """One dataclass to one table row and back: the columns carry the field names, tuples
+    are stored as JSON lists, and `derived` adds columns computed from the object."""
+
+    def __init__(
+        self,
+        table: Table,
+        model: type[Model],
+        *,
+        lists: tuple[str, ...] = (),
+        derived: Callable[[Model], Mapping[str, Any]] | None = None,
+    ) -> None:
+        self.table = table
+        self.model = model
+        self.names = tuple(field.name for field in fields(model))
+        self.columns = tuple(table.c[name] for name in self.names)
+        self._lists = lists
+        self._list_positions = tuple(self.names.index(name) for name in lists)
+        self._derived = derived
+
+    def to_row(self, obj: Model) -> dict[str, Any]:
+        row = {name: getattr(obj, name) for name in self.names}
+        for name in self._lists:
+            row[name] = list(row[name])
+        if self._derived is not None:
+            row.update(self._derived(obj))
+        return row
+
+    def from_row(self, row: Row[Any] | tuple[Any, ...]) -> Model:
+        """From a row selected as `select(*codec.columns)`."""
+        values = list(row)
+        for position in self._list_positions:
+            values[position] = tuple(values[position])
+        return self.model(*values)
+
+
+def _note_search_columns(note: Note) -> dict[str, str]:
+    # Folded in Python, so "Ärger" and "STRASSE" match the same way on SQLite (whose
+    # lower() and LIKE fold ASCII only) and on PostgreSQL (whose lower() follows the
+    # database's ctype), and exactly as str.casefold() does in the in-memory fake.
+    return {"title_folded": note.title.casefold(), "content_folded": note.content.casefold()}
+
+
+TODO_ROWS = RowCodec(todos, Todo, lists=("tags",))
+NOTE_ROWS = RowCodec(notes, Note, lists=("tags",), derived=_note_search_columns)
+TRACK_ROWS = RowCodec(tracks, Track)
+DECISION_ROWS = RowCodec(decisions, Decision, lists=("options",))
+
+
+class _SqlRows(Generic[Model]):
+    codec: RowCodec[Model]
+    newest_first = False
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._conn = connection
+
+    async def get(self, id: str) -> Model | None:
+        found = await self._select(self.codec.table.c.id == id, limit=1)
+        return found[0] if found else None
+
+    async def get_by_number(self, number: int) -> Model | None:
+        found = await self._select(self.codec.table.c.number == number, limit=1)
+        return found[0] if found else None
+
+    async def add(self, obj: Model) -> None:
+        await self._conn.execute(self.codec.table.insert().values(self.codec.to_row(obj)))
+
+    async def update(self, obj: Model) -> None:
+        """Replace the row with the same id; LookupError when there is none."""
+        table = self.codec.table
+        values = self.codec.to_row(obj)
+        del values["id"]
+        result = await self._conn.execute(table.update().where(table.c.id == obj.id).values(values))
+        if result.rowcount != 1:
+            raise LookupError(f"{table.name}: {obj.id} is not stored")
+
+    async def next_number(self) -> int:
+        number = self.codec.table.c.number
+        return int(await self._conn.scalar(select(func.coalesce(func.max(number), 0) + 1)))
+
+    async def _select(self, *where: ColumnElement[bool], limit: int) -> builtins.list[Model]:
+        number = self.codec.table.c.number
+        query = (
+            select(*self.codec.columns)
+            .where(*where)
+            .order_by(number.desc() if self.newest_first else number)
+            .limit(limit)
+        )
+        return [self.codec.from_row(row) for row in await self._conn.execute(query)]
+
+    async def _count_by_status(self, statuses: Iterable[str]) -> dict[str, int]:
+        status = self.codec.table.c.status
+        counts = dict.fromkeys(statuses, 0)
+        query = select(status, func.count()).group_by(status)
+        for name, count in await self._conn.execute(query):
+            counts[name] = count
+        return counts
+
+
+class SqlTodos(_SqlRows[Todo]):
+    codec = TODO_ROWS
+
+    async def list(self, status: str | None = None, limit: int = 100) -> builtins.list[Todo]:
+        if status is None:
+            return await self._select(limit=limit)
+        return await self._select(todos.c.status == status, limit=limit)
+
+    async def count_by_status(self) -> dict[str, int]:
+        return await self._count_by_status(TODO_STATUSES)
+
+
+class SqlNotes(_SqlRows[Note]):
+    codec = NOTE_ROWS
+    newest_first = True
+
+    async def list(self, search: str | None = None, limit: int = 100) -> builtins.list[Note]:
+        """Title or content contains `search`, ignoring case; `%`, `_` and `/` in it are
+        literal (autoescape escapes them for LIKE)."""
+        needle = (search or "").casefold()
+        if not needle:
+            return await self._select(limit=limit)
+        matches = or_(
+            notes.c.title_folded.contains(needle, autoescape=True),
+            notes.c.content_folded.contains(needle, autoescape=True),
+        )
+        return await self._select(matches, limit=limit)
+
+    async def count(self) -> int:
+        return int(await self._conn.scalar(select(func.count()).select_from(notes)))
+
+
+class SqlTracks(_SqlRows[Track]):
+    codec = TRACK_ROWS
+
+    async def list(self, status: str | None = None, limit: int = 100) -> builtins.list[Track]:
+        if status is None:
+            return await self._select(limit=limit)
+        return await self._select(tracks.c.status == status, limit=limit)
+
+    async def count_by_status(self) -> dict[str, int]:
+        return await self._count_by_status(TRACK_STATUSES)
+
+
+class SqlDecisions(_SqlRows[Decision]):
+    codec = DECISION_ROWS
+    newest_first = True
+
+    async def list(self, status: str | None = None, limit: int = 100) -> builtins.list[Decision]:
+        if status is None:
+            return await self._select(limit=limit)
+        return await self._select(decisions.c.status == status, limit=limit)
+
+    async def count_by_status(self) -> dict[str, int]:
+        return await self._count_by_status(DECISION_STATUSES)
