@@ -84,3 +84,6 @@ async def close_container(container: Container) -> None:
     close_extractor = getattr(container.extractor(), "aclose", None)
     if close_extractor is not None:
         await close_extractor()
+    bot = container.telegram_bot()
+    if bot is not None:
+        await bot.session.close()
