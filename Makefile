@@ -58,8 +58,18 @@ import-chatgpt: setup ## import a ChatGPT export: make import-chatgpt FILE=path/
 	@test -n "$(FILE)" || { echo "FILE is required: make import-chatgpt FILE=path/to/conversations.json ENV=$(ENV)" >&2; exit 2; }
 	$(PY) -m app.cli --env $(ENV) import-chatgpt "$(FILE)"
 
+status: setup ## is the service running? health, database, event log head, bot
+	$(PY) -m app.cli --env $(ENV) status
+
 config: setup ## print the effective configuration, secrets redacted
 	$(PY) -m app.cli --env $(ENV) config
+
+backup: setup ## write a verified, consistent copy of the tier's database to var/backups/<tier>/ (DIR= elsewhere)
+	$(PY) -m app.cli --env $(ENV) backup $(if $(DIR),--dir "$(DIR)")
+
+restore: setup ## verify a backup, then restore it (stop the service first): make restore FILE=... [YES=1]
+	@test -n "$(FILE)" || { echo "FILE is required: make restore FILE=var/backups/$(ENV)/helionyx-....sqlite3 ENV=$(ENV) [YES=1 to replace a database that holds events]" >&2; exit 2; }
+	$(PY) -m app.cli --env $(ENV) restore "$(FILE)" $(if $(YES),--yes-overwrite)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 
-from app import import_command
+from app import backup_command, import_command, status_command
 from app.config import ConfigError, load_settings
 from app.container import Container, build_container, close_container
 from app.settings import Settings
@@ -59,6 +59,9 @@ COMMANDS: dict[str, Callable[[Container, Settings, argparse.Namespace], Awaitabl
     "rebuild": cmd_rebuild,
     "config": cmd_config,
     import_command.COMMAND: import_command.cmd_import_chatgpt,
+    status_command.COMMAND: status_command.cmd_status,
+    "backup": backup_command.cmd_backup,
+    "restore": backup_command.cmd_restore,
 }
 
 
@@ -71,6 +74,8 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("rebuild", help="replay the events into empty read models")
     sub.add_parser("config", help="print the effective configuration, secrets redacted")
     import_command.add_parser(sub)
+    status_command.add_parser(sub)
+    backup_command.add_parsers(sub)
     return root
 
 

@@ -11,6 +11,7 @@ from dependency_injector import containers, providers
 from app.api.app import create_app
 from app.bot.client import build_bot, build_notifications, build_telegram
 from app.health import Readiness
+from app.metrics import Metrics
 from app.settings import LlmSettings, Settings
 from domain.clock import SystemClock
 from domain.conversation import ConversationService
@@ -42,8 +43,10 @@ class Container(containers.DeclarativeContainer):
     settings = providers.Dependency(instance_of=Settings)
 
     clock = providers.Singleton(SystemClock)
+    metrics = providers.Singleton(Metrics)
     engine = providers.Singleton(create_engine, settings.provided.database_url)
-    uow_factory = providers.Singleton(SqlUnitOfWorkFactory, engine=engine, clock=clock)
+    uow_factory = providers.Singleton(SqlUnitOfWorkFactory, engine=engine, clock=clock,
+                                      on_appended=metrics.provided.on_appended)
 
     rules_extractor = providers.Singleton(RulesExtractor)
     extractor = providers.Singleton(build_extractor, settings.provided.llm, rules_extractor)
@@ -65,6 +68,7 @@ class Container(containers.DeclarativeContainer):
         build_telegram, settings=settings.provided.telegram, bot=telegram_bot,
         conversation=conversation_service, notifications=notification_service,
         notify_every_s=settings.provided.notifications.check_every_s,
+        on_update=metrics.provided.telegram_update,
     )
 
     readiness = providers.Singleton(

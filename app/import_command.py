@@ -71,7 +71,11 @@ async def import_export(
     started = time.monotonic()
     context = {"channel": "import", "importer": COMMAND}
     for batch in _batches(export.messages, batch_size):
-        for item in await service.ingest_batch(batch, context=context):
+        # Rules only: old messages carry their own prefixes; an LLM call per message of a
+        # years-long history would cost more than it finds.
+        items = await service.ingest_batch(batch, context=context,
+                                           extractor=container.rules_extractor())
+        for item in items:
             if item.result is None:
                 summary.conflicts += 1
             elif item.result.replayed:

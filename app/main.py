@@ -21,6 +21,7 @@ import app as package
 from app.config import TIERS, ConfigError, load_settings
 from app.container import build_container, close_container
 from app.logging_setup import configure_logging
+from app.run_file import remove_run_file, run_file_path, write_run_file
 from app.settings import Settings
 from infrastructure.database import describe, url_passwords
 
@@ -34,6 +35,12 @@ class Server(uvicorn.Server):
     """uvicorn, minus its habit of re-raising the signal after a graceful stop (exit 143)."""
 
     draining_hook = staticmethod(lambda: None)
+    started_hook = staticmethod(lambda: None)
+
+    async def startup(self, sockets: list | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:  # listening: only now may `status` call it running
+            self.started_hook()
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -98,6 +105,15 @@ async def serve(settings: Settings) -> int:
         container.telegram().request_stop()
 
     server.draining_hook = drain
+    run_file = run_file_path(settings)
+
+    def announce() -> None:
+        try:
+            write_run_file(run_file, host=settings.service.host, port=settings.service.port)
+        except OSError as e:  # only `status` needs it: serve on
+            log.warning("could not write the run file %s (%s)", run_file, type(e).__name__)
+
+    server.started_hook = announce
     log.info("serving on http://%s:%d (tier %s)", settings.service.host,
              settings.service.port, settings.tier)
     try:
@@ -106,6 +122,8 @@ async def serve(settings: Settings) -> int:
         log.error("the server could not start (exit %s)", e.code)
         await close_container(container)
         return int(e.code or 1)
+    finally:
+        remove_run_file(run_file)
     await close_container(container)
     log.info("database closed")
     return 0

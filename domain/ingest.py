@@ -82,11 +82,18 @@ class IngestService:
             return result
 
     async def ingest_batch(
-        self, messages: Sequence[IncomingMessage], *, context: Mapping[str, Any] | None = None
+        self,
+        messages: Sequence[IncomingMessage],
+        *,
+        context: Mapping[str, Any] | None = None,
+        extractor: Extractor | None = None,
     ) -> list[BatchItemResult]:
-        """All messages in one transaction; a conflicting item is reported, not fatal."""
+        """All messages in one transaction; a conflicting item is reported, not fatal.
+
+        `extractor` replaces the service's own for this batch (an import of thousands of
+        old messages should not cost thousands of LLM calls)."""
         keys = [_keys(message, None) for message in messages]
-        follow_ups = await self._derivations(messages, keys)
+        follow_ups = await self._derivations(messages, keys, extractor)
         results: list[BatchItemResult] = []
         async with self._uow_factory(write=True) as uow:
             for index, message in enumerate(messages):
@@ -102,22 +109,26 @@ class IngestService:
         return results
 
     async def _derivations(
-        self, messages: Sequence[IncomingMessage], keys: list[list[str]]
+        self,
+        messages: Sequence[IncomingMessage],
+        keys: list[list[str]],
+        extractor: Extractor | None = None,
     ) -> list[FollowUp]:
         """Extract from each message, one after another, outside any write transaction;
         a message already recorded (a redelivery) costs no extractor call."""
-        if self._extractor is None or self._clock is None:
+        extractor = extractor or self._extractor
+        if extractor is None or self._clock is None:
             return [_nothing] * len(messages)
         known = [False] * len(messages)
         if any(keys):
             async with self._uow_factory() as uow:
                 known = [await _any_recorded(uow, message_keys) for message_keys in keys]
-        today = self._clock.now().date()
+        now = self._clock.now()
         follow_ups: list[FollowUp] = []
         for message, replay in zip(messages, known, strict=True):
-            extraction = (
-                None if replay else await self._extractor.extract(message.text, today=today)
-            )
+            # "tomorrow" in an old message means the day after it was said.
+            today = (message.occurred_at or now).date()
+            extraction = None if replay else await extractor.extract(message.text, today=today)
             follow_ups.append(deriving(extraction) if extraction and extraction.items else _nothing)
         return follow_ups
 

@@ -24,7 +24,9 @@ class IncomingMessage:
     metadata: Mapping[str, Any] = field(default_factory=dict)
 
     def fingerprint(self) -> str:
-        """Identifies the request, so a reused idempotency key with another body is caught."""
+        """Identifies what was said, so a reused idempotency key with another message is
+        caught. Client metadata is annotation, not content: a re-import that renamed a
+        conversation title is the same message."""
         body = {
             "text": self.text,
             "source": self.source,
@@ -32,7 +34,6 @@ class IncomingMessage:
             "author": self.author,
             "conversation_id": self.conversation_id,
             "occurred_at": iso_utc(self.occurred_at) if self.occurred_at else None,
-            "metadata": dict(self.metadata),
         }
         return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
 

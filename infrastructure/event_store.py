@@ -48,6 +48,7 @@ class SqlEventStore:
         self._conn = connection
         self._clock = clock
         self._head: LogHead | None = None
+        self.appended: list[RecordedEvent] = []  # this transaction's, for the unit of work
 
     async def append(self, new_events: Sequence[NewEvent]) -> list[RecordedEvent]:
         if not new_events:
@@ -66,6 +67,7 @@ class SqlEventStore:
         except IntegrityError as e:
             raise Conflict("an event with this idempotency key is already recorded") from e
         self._head = LogHead(seq, prev_hash)
+        self.appended += recorded
         return recorded
 
     async def get(self, seq: int) -> RecordedEvent | None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.errors import StorageUnavailable
+from domain.events import RecordedEvent
 from domain.ports import Clock
 from infrastructure.database import WRITE_OPTION
 from infrastructure.event_store import SqlEventStore
@@ -19,12 +22,17 @@ from infrastructure.repositories import SqlIdempotencyRecords
 # https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS
 EVENT_LOG_LOCK_KEY = 0x48454C494F4E5958 & 0x7FFFFFFFFFFFFFFF
 
+# Told, after each commit, which events that transaction appended (the metrics count them).
+OnAppended = Callable[[Sequence[RecordedEvent]], None]
+
 
 class SqlUnitOfWork:
-    def __init__(self, engine: AsyncEngine, clock: Clock, *, write: bool) -> None:
+    def __init__(self, engine: AsyncEngine, clock: Clock, *, write: bool,
+                 on_appended: OnAppended | None = None) -> None:
         self._engine = engine
         self._clock = clock
         self._write = write
+        self._on_appended = on_appended
         self._conn: AsyncConnection | None = None
 
     async def __aenter__(self) -> SqlUnitOfWork:
@@ -54,6 +62,9 @@ class SqlUnitOfWork:
             await self._conn.commit()
         except (OperationalError, DBAPIError) as e:
             raise StorageUnavailable("the database did not commit") from e
+        committed, self.events.appended = self.events.appended, []
+        if committed and self._on_appended is not None:
+            self._on_appended(committed)
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self._close()
@@ -70,9 +81,12 @@ class SqlUnitOfWork:
 
 
 class SqlUnitOfWorkFactory:
-    def __init__(self, engine: AsyncEngine, clock: Clock) -> None:
+    def __init__(self, engine: AsyncEngine, clock: Clock,
+                 on_appended: OnAppended | None = None) -> None:
         self._engine = engine
         self._clock = clock
+        self._on_appended = on_appended
 
     def __call__(self, *, write: bool = False) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._engine, self._clock, write=write)
+        return SqlUnitOfWork(self._engine, self._clock, write=write,
+                             on_appended=self._on_appended)

@@ -12,8 +12,8 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 import app as package
 from app.api import problems
 from app.api.edge import check_bearer
-from app.api.middleware import BodyLimitMiddleware, RequestIdMiddleware
-from app.api.routes import events, health, ingest, interactions, objects, telegram
+from app.api.middleware import BodyLimitMiddleware, MetricsMiddleware, RequestIdMiddleware
+from app.api.routes import events, health, ingest, interactions, metrics, objects, telegram
 
 if TYPE_CHECKING:
     from app.container import Container
@@ -49,7 +49,11 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(health.router)
     app.include_router(telegram.router)
     app.include_router(api)
+    # Open on a dev machine; elsewhere the counts say too much to show to anyone.
+    guard = [] if settings.tier == "dev" else [Depends(require_token)]
+    app.include_router(metrics.router, dependencies=guard)
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.service.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=container.metrics())
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
+import time
 import uuid
+from collections.abc import Iterable
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.logging_setup import request_id
+from app.metrics import Metrics
 
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+access_log = logging.getLogger("helionyx.access")
 
 
 class RequestIdMiddleware:
@@ -37,6 +43,65 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             request_id.reset(token)
+
+
+def full_templates(routes: Iterable[Any]) -> dict[int, str]:
+    """Each endpoint's whole path template, keyed by the identity of its route object.
+
+    FastAPI 0.16x nests included routers: the route a request matched knows only its own
+    path (`/events/{seq}`), not the prefixes above it (`/api/v1`).
+    """
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # an older FastAPI flattens included routers: path_format is whole
+        return {}
+    return {id(context.original_route): context.path_format
+            for context in iter_route_contexts(list(routes))}
+
+
+def route_template(scope: Scope, templates: dict[int, str]) -> str:
+    """The matched route's template (`/api/v1/events/{seq}`), never the raw path: raw
+    paths would give every seq its own time series."""
+    route = scope.get("route")
+    if route is None:
+        return "unmatched"
+    return templates.get(id(route)) or getattr(route, "path_format", None) or "unmatched"
+
+
+class MetricsMiddleware:
+    """Counts and times each request by route template, and logs one access line for it.
+
+    Sits inside RequestIdMiddleware, so the access line carries the request id.
+    """
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+        self._templates: dict[int, str] | None = None  # read off the app on first use
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what the server answers if the app raises before it starts a reply
+
+        async def send_noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_status)
+        finally:
+            seconds = time.perf_counter() - started
+            if self._templates is None:
+                self._templates = full_templates(getattr(scope.get("app"), "routes", ()))
+            route = route_template(scope, self._templates)
+            self.metrics.observe_request(scope["method"], route, status, seconds)
+            access_log.info("%s %s %d %.1f ms", scope["method"], route, status,
+                            seconds * 1000)
 
 
 class BodyLimitMiddleware:

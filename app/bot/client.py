@@ -3,6 +3,7 @@ types costs seconds of start-up that a tier without a bot should not pay."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from app.settings import NotificationSettings, TelegramSettings
@@ -56,10 +57,11 @@ def build_notifications(bot: Bot | None, telegram: TelegramSettings,
 
 
 def build_telegram(settings: TelegramSettings, bot: Bot | None, conversation: Any,
-                   notifications: NotificationService | None, notify_every_s: float) -> Any:
+                   notifications: NotificationService | None, notify_every_s: float,
+                   on_update: Callable[[str], None] | None = None) -> Any:
     if bot is None:
         return TelegramOff()
     from app.bot.runtime import TelegramRuntime
 
     return TelegramRuntime(settings, bot, conversation, notifications,
-                           notify_every_s=notify_every_s)
+                           notify_every_s=notify_every_s, on_update=on_update)

@@ -1,12 +1,15 @@
 """Handlers: the owner's text goes to the conversation service; everyone else is refused.
 
 The router is built by a factory that takes the owner's chat id, so nothing here reads
-configuration. Services arrive as dispatcher workflow data (`conversation`).
+configuration. Services arrive as dispatcher workflow data (`conversation`). Each update
+that is done with is reported to `on_update` as handled, refused or failed (the metrics);
+one that will come back (storage unavailable, the reply not sent) is not reported yet.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from aiogram import F, Router
 from aiogram.types import Message, Update
@@ -26,9 +29,10 @@ def update_key(bot_id: int, update_id: int) -> str:
     return f"telegram:{bot_id}:{update_id}"
 
 
-def build_router(owner_chat_id: int) -> Router:
+def build_router(owner_chat_id: int, on_update: Callable[[str], None] | None = None) -> Router:
     router = Router(name="helionyx")
     from_owner = F.chat.id == owner_chat_id
+    report = on_update or (lambda outcome: None)
 
     @router.message(from_owner, F.text | F.caption)
     async def owner_text(message: Message, event_update: Update, conversation) -> None:
@@ -44,16 +48,20 @@ def build_router(owner_chat_id: int) -> Router:
         except Exception:
             log.exception("conversation failed")
             await message.answer(FAILED)
+            report("failed")
             return
         await message.answer(answer.reply[:TELEGRAM_LIMIT] or "OK")
+        report("handled")
 
     @router.message(from_owner)
     async def owner_other(message: Message) -> None:
         await message.answer(TEXT_ONLY)
+        report("handled")
 
     @router.message()
     async def stranger(message: Message) -> None:
         log.info("refused a message from a chat that is not the owner's")
         await message.answer(REFUSAL)
+        report("refused")
 
     return router

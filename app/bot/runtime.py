@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from aiogram import Bot, Dispatcher
@@ -40,13 +40,15 @@ class Stopped(Exception):
 class TelegramRuntime:
     def __init__(self, settings: TelegramSettings, bot: Bot | None, conversation: Any,
                  notifications: Any | None = None, *, poll_timeout_s: int = 25,
-                 notify_every_s: float = 60.0) -> None:
+                 notify_every_s: float = 60.0,
+                 on_update: Callable[[str], None] | None = None) -> None:
         self.settings = settings
         self.mode = settings.mode if bot is not None else "off"
         self.running = False
         self._poll_timeout_s = poll_timeout_s
         self._notify_every_s = notify_every_s
         self._notifications = notifications
+        self._on_update = on_update
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.bot = bot
@@ -55,7 +57,7 @@ class TelegramRuntime:
         assert settings.owner_chat_id is not None
         self.dispatcher = Dispatcher()
         self.dispatcher.update.outer_middleware(LogScope())
-        self.dispatcher.include_router(build_router(settings.owner_chat_id))
+        self.dispatcher.include_router(build_router(settings.owner_chat_id, on_update))
         self.dispatcher["conversation"] = conversation
 
     async def start(self) -> None:
@@ -133,6 +135,8 @@ class TelegramRuntime:
             return False
         except Exception:
             log.exception("update %d failed and is skipped", update.update_id)
+            if self._on_update is not None:
+                self._on_update("failed")
         return True
 
     async def _register_webhook(self) -> None:

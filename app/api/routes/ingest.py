@@ -58,6 +58,7 @@ async def ingest_message(request: Request) -> JSONResponse:
 @router.post("/ingest/batch", status_code=200)
 async def ingest_batch(request: Request) -> dict[str, Any]:
     body = await parse_body(request, IngestBatch)
+    request.app.state.container.metrics().observe_batch(len(body.messages))
     service = request.app.state.container.ingest_service()
     items = await service.ingest_batch([_message(m) for m in body.messages],
                                        context=_context("http-batch"))

@@ -1,0 +1,194 @@
+"""Backup and restore of a tier's database, with the hash chain checked at every step.
+
+`backup` copies the live database consistently while the service runs (SQLite's online
+backup API, or pg_dump on an exported snapshot), verifies the chain of exactly what was
+copied, and writes `helionyx-<tier>-<UTC time>-seq<N>.<sqlite3|dump>` and its
+`.manifest.json` (count, last seq, head hash, schema revision, size, SHA-256).
+
+`restore` checks the file against its manifest (when there is one), verifies the chain
+of the backup before anything is touched, refuses to replace a database holding events
+or to restore another tier's backup without `overwrite`, replaces the database, then
+verifies the result against the backup. How each database is replaced, and why, is in
+backup_sqlite.py and backup_postgres.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+from infrastructure.backup_base import (
+    BackupCorrupt,
+    BackupError,
+    DatabaseSnapshot,
+    Manifest,
+    RestoreRefused,
+    backup_dialect,
+    backup_name,
+    connected,
+    free_path,
+    publish,
+    read_manifest,
+    sha256_of,
+    snapshot_of,
+    write_manifest,
+)
+from infrastructure.backup_postgres import PostgresRestore, dump_live
+from infrastructure.backup_sqlite import SqliteRestore, copy_live
+
+__all__ = ["BackupCorrupt", "BackupError", "RestoreRefused", "backup", "restore"]
+
+_FORMATS = {
+    "sqlite": ("sqlite3", "sqlite3", "SQLite online backup API: one read transaction"),
+    "postgresql": (
+        "dump",
+        "pg_dump custom",
+        "pg_dump --snapshot of the transaction that verified the chain",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    path: Path
+    manifest_path: Path
+    manifest: Manifest
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    backup: DatabaseSnapshot
+    restored: DatabaseSnapshot
+    replaced_events: int
+    manifest: Manifest | None
+    backup_tier: str | None
+
+
+async def backup(url: str, tier: str, directory: Path) -> BackupResult:
+    dialect = make_url(url).get_backend_name()
+    extension, format_, consistency = _FORMATS[dialect]
+    created_at = datetime.now(UTC)
+    await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
+    temporary = directory / f".helionyx-{uuid.uuid4().hex}.partial"
+    try:
+        copy = copy_live if dialect == "sqlite" else dump_live
+        state = await _translated(copy(url, temporary))
+        report = state.report
+        if not report.intact:
+            raise BackupCorrupt(
+                f"the {tier} database's chain is broken at seq "
+                f"{report.first_bad_seq} ({report.problem}); no backup was "
+                "written: run `make verify`",
+                report.first_bad_seq,
+            )
+        recorded_tier = state.tier or tier
+        path = free_path(
+            directory, backup_name(recorded_tier, created_at, report.last_seq, extension)
+        )
+        sha256 = await asyncio.to_thread(sha256_of, temporary)
+        size = temporary.stat().st_size
+        await asyncio.to_thread(publish, temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    manifest = Manifest(
+        tier=recorded_tier,
+        dialect=dialect,
+        format=format_,
+        created_at=created_at.isoformat(timespec="seconds"),
+        count=report.count,
+        last_seq=report.last_seq,
+        head_hash=report.head_hash,
+        schema_revision=state.revision,
+        file_name=path.name,
+        file_size=size,
+        sha256=sha256,
+        consistency=consistency,
+    )
+    return BackupResult(path, await asyncio.to_thread(write_manifest, path, manifest), manifest)
+
+
+async def restore(path: Path, url: str, tier: str, *, overwrite: bool = False) -> RestoreResult:
+    manifest = await asyncio.to_thread(read_manifest, path)
+    kind = backup_dialect(path)
+    target = make_url(url).get_backend_name()
+    if manifest is not None and manifest.dialect != kind:
+        raise BackupCorrupt(
+            f"the manifest describes a {manifest.dialect} backup, the file is a {kind} one"
+        )
+    if kind != target:
+        raise RestoreRefused(f"a {kind} backup cannot be restored into {target}")
+    steps = SqliteRestore(path, url) if kind == "sqlite" else PostgresRestore(path, url)
+    async with steps:
+        state = await _translated(steps.verify())
+        _check_backup(state, manifest)
+        events, _ = await _translated(steps.target_events())
+        _confirm(state, manifest, tier, events, overwrite)
+        await _translated(steps.install(tier))
+    async with connected(url) as engine, engine.connect() as conn:
+        restored = await _translated(snapshot_of(conn))
+    if _head(restored) != _head(state):
+        raise BackupError(
+            f"after the restore the {tier} database does not match the backup: "
+            f"{_describe(restored)} instead of {_describe(state)}"
+        )
+    return RestoreResult(state, restored, events, manifest, _tier_of(state, manifest))
+
+
+def _check_backup(state: DatabaseSnapshot, manifest: Manifest | None) -> None:
+    report = state.report
+    if not report.intact:
+        raise BackupCorrupt(
+            f"its chain is broken at seq {report.first_bad_seq} ({report.problem})",
+            report.first_bad_seq,
+        )
+    if manifest is not None and _head(state) != (manifest.count, manifest.head_hash):
+        raise BackupCorrupt(
+            f"it holds {_describe(state)}, its manifest says "
+            f"{manifest.count} events with head hash {manifest.head_hash}"
+        )
+
+
+def _confirm(
+    state: DatabaseSnapshot, manifest: Manifest | None, tier: str, events: int, overwrite: bool
+) -> None:
+    """The two things that need the operator's word: replacing events, crossing tiers."""
+    if overwrite:
+        return
+    if events:
+        raise RestoreRefused(
+            f"the {tier} database holds {events} events; pass "
+            "--yes-overwrite (make restore ... YES=1) to replace them"
+        )
+    backup_tier = _tier_of(state, manifest)
+    if backup_tier is not None and backup_tier != tier:
+        raise RestoreRefused(
+            f"this is a backup of the {backup_tier} tier, not {tier}; pass "
+            f"--yes-overwrite to restore it into {tier} anyway"
+        )
+
+
+async def _translated(step):
+    try:
+        return await step
+    except DBAPIError as e:
+        raise BackupError(f"the database refused: {e.orig}") from e
+    except OSError as e:
+        raise BackupError(str(e)) from e
+
+
+def _tier_of(state: DatabaseSnapshot, manifest: Manifest | None) -> str | None:
+    return state.tier or (manifest.tier if manifest else None)
+
+
+def _head(state: DatabaseSnapshot) -> tuple[int, str]:
+    return state.report.count, state.report.head_hash
+
+
+def _describe(state: DatabaseSnapshot) -> str:
+    return f"{state.report.count} events with head hash {state.report.head_hash}"
