@@ -136,3 +136,15 @@ async def record(uow: ObjectUnitOfWork, events: list[NewEvent]) -> list[Recorded
     for one in recorded:
         await project(one, uow)
     return recorded
+
+
+class _Listing(Protocol[T]):
+    async def list(self, status: str | None, limit: int) -> list[T]: ...
+
+
+async def list_by_status(repository: _Listing[T], status: str | None,
+                         statuses: tuple[str, ...], limit: int) -> list[T]:
+    """Status "all" or None lists every one; anything else must be a known status."""
+    if status is None or status == "all":
+        return await repository.list(None, limit)
+    return await repository.list(choice(status, statuses, "status"), limit)

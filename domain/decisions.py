@@ -12,9 +12,9 @@ from typing import Any
 
 from domain.changes import (
     Ref,
-    choice,
     event,
     find,
+    list_by_status,
     optional_text,
     record,
     reload,
@@ -124,6 +124,4 @@ async def list_decisions(
     uow: ObjectUnitOfWork, status: str | None = "active", limit: int = 100
 ) -> list[Decision]:
     """Newest first; status "all" or None lists every one."""
-    if status is None or status == "all":
-        return await uow.decisions.list(None, limit)
-    return await uow.decisions.list(choice(status, DECISION_STATUSES, "status"), limit)
+    return await list_by_status(uow.decisions, status, DECISION_STATUSES, limit)

@@ -17,6 +17,7 @@ from domain.changes import (
     due_date,
     event,
     find,
+    list_by_status,
     optional_text,
     record,
     reload,
@@ -102,9 +103,7 @@ async def list_todos(
     uow: ObjectUnitOfWork, status: str | None = "open", limit: int = 100
 ) -> list[Todo]:
     """Todos by number; status "all" or None lists every one."""
-    if status is None or status == "all":
-        return await uow.todos.list(None, limit)
-    return await uow.todos.list(choice(status, TODO_STATUSES, "status"), limit)
+    return await list_by_status(uow.todos, status, TODO_STATUSES, limit)
 
 
 async def _move(

@@ -8,9 +8,9 @@ from typing import Any
 
 from domain.changes import (
     Ref,
-    choice,
     event,
     find,
+    list_by_status,
     optional_text,
     record,
     reload,
@@ -107,9 +107,7 @@ async def list_tracks(
     uow: ObjectUnitOfWork, status: str | None = None, limit: int = 100
 ) -> list[Track]:
     """Tracks by number; status "all" or None lists every one."""
-    if status is None or status == "all":
-        return await uow.tracks.list(None, limit)
-    return await uow.tracks.list(choice(status, TRACK_STATUSES, "status"), limit)
+    return await list_by_status(uow.tracks, status, TRACK_STATUSES, limit)
 
 
 async def _move(
