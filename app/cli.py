@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from app import backup_command, import_command, status_command
 from app.config import ConfigError, load_settings
 from app.container import Container, build_container, close_container
+from app.progress import Progress
 from app.settings import Settings
 from infrastructure import migrate as migrations
 from infrastructure.database import describe
@@ -26,10 +27,15 @@ async def cmd_migrate(container: Container, settings: Settings, _: argparse.Name
 
 
 async def cmd_verify(container: Container, settings: Settings, _: argparse.Namespace) -> int:
-    report = await container.event_log().verify()
+    event_log = container.event_log()
+    total = (await event_log.head()).count
+    started = time.perf_counter()
+    with Progress("verify", total=total) as progress:
+        report = await event_log.verify(progress=progress.advance)
+    elapsed = time.perf_counter() - started
     if report.intact:
         print(f"chain intact: {report.count} events, head seq {report.last_seq}, "
-              f"head hash {report.head_hash}")
+              f"head hash {report.head_hash} ({elapsed:.2f} s)")
         return 0
     print(f"chain BROKEN at seq {report.first_bad_seq}: {report.problem} "
           f"({report.count} events verified before it)", file=sys.stderr)
@@ -37,8 +43,11 @@ async def cmd_verify(container: Container, settings: Settings, _: argparse.Names
 
 
 async def cmd_rebuild(container: Container, settings: Settings, _: argparse.Namespace) -> int:
+    total = (await container.event_log().head()).count
     started = time.perf_counter()
-    report = await rebuild_read_models(container.engine(), container.clock())
+    with Progress("rebuild", total=total) as progress:
+        report = await rebuild_read_models(container.engine(), container.clock(),
+                                           progress=progress.advance)
     elapsed = time.perf_counter() - started
     rate = report.events / elapsed if elapsed > 0 else 0.0
     print(f"read models rebuilt from {report.events} events in {elapsed:.2f} s "
