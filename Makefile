@@ -9,7 +9,7 @@ ifeq ($(filter $(ENV),dev staging live),)
 $(error ENV must be one of dev, staging, live (got '$(ENV)'))
 endif
 
-.PHONY: install setup run migrate test test-unit test-integration test-e2e lint verify \
+.PHONY: install lock setup run migrate test test-unit test-integration test-e2e lint verify \
         rebuild import-chatgpt status config bench backup restore clean
 
 $(STAMP): requirements.lock pyproject.toml
@@ -18,6 +18,11 @@ $(STAMP): requirements.lock pyproject.toml
 	@touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install exactly what requirements.lock pins
+
+lock: install ## re-resolve requirements.lock from pyproject.toml (after changing dependencies)
+	$(PY) -m pip install --quiet --disable-pip-version-check uv
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 \
+	    --generate-hashes --quiet -o requirements.lock
 
 .env.%:
 	@test -f .env.$*.example || { echo "no .env.$*.example to start from"; exit 1; }
