@@ -69,6 +69,9 @@ status: setup ## is the service running? health, database, event log head, bot
 config: setup ## print the effective configuration, secrets redacted
 	$(PY) -m app.cli --env $(ENV) config
 
+bench: install ## the benchmark (bench/README.md): QUICK=1 for the smoke run, EVENTS=N for the large log
+	$(PY) -m bench.run $(if $(QUICK),--quick) $(if $(EVENTS),--events $(EVENTS))
+
 backup: setup ## write a verified, consistent copy of the tier's database to var/backups/<tier>/ (DIR= elsewhere)
 	$(PY) -m app.cli --env $(ENV) backup $(if $(DIR),--dir "$(DIR)")
 

@@ -1,0 +1,253 @@
+"""What a run measures, step by step; each step adds figures beside their references.
+
+Throughput is compared in alternating slices (reference, service, reference, service,
+...) with both servers up, so drift on a shared machine hits both sides alike.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import databases
+from bench.load import LoadResult, Target, run_load
+from bench.messages import batch_body, message_body, write_chatgpt_export
+from bench.processes import HOST, Server, bench_environ, make, run_command
+from bench.report import Figure, Goal
+
+
+@dataclass(frozen=True)
+class Plan:
+    quick: bool
+    events: int  # in the large database
+    slice_s: float  # one slice of load
+    rounds: int  # reference/service slice pairs per comparison
+    warmup_s: float
+    starts: int  # starts per database for start-to-ready (the median counts)
+    import_messages: int
+    batch_size: int
+    connections: int = 16
+    batch_connections: int = 2
+    generator: str = "store"
+
+
+@dataclass
+class Run:
+    plan: Plan
+    workdir: Path
+    client: str
+    token: str
+    figures: list[Figure] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
+
+    def say(self, text: str) -> None:
+        elapsed = time.perf_counter() - self.started
+        print(f"bench [{elapsed:5.1f} s]: {text}", file=sys.stderr, flush=True)
+
+    def env(self, database_url: str) -> dict[str, str]:
+        return bench_environ(database_url, self.token)
+
+    def migrated(self, name: str) -> str:
+        """A migrated, empty SQLite database: a copy of one `make migrate` made (each
+        `make` costs a second or two of interpreter start)."""
+        template = self.workdir / "migrated.db"
+        if not template.exists():
+            make("migrate", self.env(databases.sqlite_url(template)))
+        path = self.workdir / name
+        for suffix in ("", "-wal"):  # no -wal once the last connection closed, normally
+            if template.with_name(template.name + suffix).exists():
+                shutil.copyfile(
+                    template.with_name(template.name + suffix), path.with_name(path.name + suffix)
+                )
+        return databases.sqlite_url(path)
+
+    def server(self, kind: str, database_url: str = "") -> Server:
+        log = self.workdir / f"{kind}.log"
+        if kind == "bare":
+            return Server.bare(self.token, log)
+        return Server.service(database_url, self.token, log)
+
+
+def _merge(results: list[LoadResult]) -> dict[str, Any]:
+    seconds = sum(r.seconds for r in results)
+    requests = sum(r.requests for r in results)
+    return {
+        "client": results[0].client,
+        "connections": results[0].connections,
+        "seconds": seconds,
+        "requests": requests,
+        "errors": sum(r.errors for r in results),
+        "rps": requests / seconds if seconds else 0.0,
+        # percentiles do not add up across slices: the median slice's
+        "p50_ms": statistics.median(r.p50_ms for r in results),
+        "p99_ms": statistics.median(r.p99_ms for r in results),
+        "client_cpu": max(r.client_cpu for r in results),
+        "slices": [r.as_dict() for r in results],
+    }
+
+
+def compare(
+    run: Run,
+    servers: dict[str, Server],
+    path: str,
+    body: Callable[[int], bytes],
+    connections: int,
+    bodies: int = 1000,
+) -> dict[str, dict[str, Any]]:
+    """Alternating slices of the same load on each server; merged results by name."""
+    plan = run.plan
+    results: dict[str, list[LoadResult]] = {name: [] for name in servers}
+
+    def load(server: Server, seconds: float) -> LoadResult:
+        target = Target(HOST, server.port, path, run.token)
+        return run_load(
+            run.client, target, body, connections=connections, seconds=seconds, bodies=bodies
+        )
+
+    if plan.warmup_s:
+        for server in servers.values():
+            load(server, plan.warmup_s)
+    for _ in range(plan.rounds):
+        for name, server in servers.items():
+            results[name].append(load(server, plan.slice_s))
+    merged = {name: _merge(found) for name, found in results.items()}
+    for name, result in merged.items():
+        if result["errors"]:
+            run.say(f"{name} {path}: {result['errors']} failed requests")
+    return merged
+
+
+def _words(prefix: str) -> str:
+    """ "postgres_" in keys, "postgres " in labels."""
+    return prefix.replace("_", " ")
+
+
+def client_note(*results: dict[str, Any]) -> str:
+    busiest = max(r["client_cpu"] for r in results)
+    note = f"load: {results[0]['client']}, client used {busiest:.2f} cores at most"
+    if busiest > 0.8 and results[0]["client"] == "asyncio":
+        note += " (near one core: the client may limit the reference)"
+    errors = sum(r["errors"] for r in results)
+    return note + (f"; {errors} requests failed" if errors else "")
+
+
+def measure_ingest(run: Run, servers: dict[str, Server], prefix: str, goals: bool) -> None:
+    run.say(f"{_words(prefix)}single-message ingest, {run.plan.connections} connections")
+    found = compare(run, servers, "/api/v1/ingest/message", message_body, run.plan.connections)
+    bare, service = found["bare"], found["service"]
+    run.raw[f"{prefix}ingest"] = found
+    label = f"{_words(prefix)}ingest, {run.plan.connections} conn"
+    note = client_note(bare, service)
+    run.figures += [
+        Figure(
+            f"{prefix}ingest_rps",
+            f"{label}: requests/s",
+            service["rps"],
+            "req/s",
+            bare["rps"],
+            "bare",
+            Goal("ratio", at_least=0.5, stretch=0.7) if goals else None,
+            note,
+        ),
+        Figure(
+            f"{prefix}ingest_p50_ms",
+            f"{label}: p50 latency",
+            service["p50_ms"],
+            "ms",
+            bare["p50_ms"],
+            "bare",
+        ),
+        Figure(
+            f"{prefix}ingest_p99_ms",
+            f"{label}: p99 latency",
+            service["p99_ms"],
+            "ms",
+            bare["p99_ms"],
+            "bare",
+            Goal("value", at_most=25, unit="ms") if goals else None,
+        ),
+    ]
+
+
+def measure_batch(run: Run, servers: dict[str, Server], prefix: str, goals: bool) -> None:
+    size = run.plan.batch_size
+    run.say(f"{_words(prefix)}batch ingest, {size} messages a request")
+    found = compare(
+        run,
+        servers,
+        "/api/v1/ingest/batch",
+        lambda i: batch_body(i * size, size),
+        run.plan.batch_connections,
+        bodies=4,
+    )
+    run.raw[f"{prefix}batch"] = found
+    bare, service = found["bare"], found["service"]
+    run.figures.append(
+        Figure(
+            f"{prefix}batch_events_per_s",
+            f"{_words(prefix)}bulk: /ingest/batch ({size} a request)",
+            service["rps"] * size,
+            "events/s",
+            bare["rps"] * size,
+            "bare",
+            Goal("value", at_least=50_000, unit="events/s") if goals else None,
+            client_note(bare, service),
+        )
+    )
+
+
+def measure_import(run: Run, database_url: str, prefix: str, goals: bool) -> None:
+    """`make import-chatgpt` of a synthetic export; the reference reads the same file with
+    the same parser and stores nothing."""
+    count = run.plan.import_messages
+    export = run.workdir / "conversations.json"
+    if not export.exists():
+        write_chatgpt_export(export, count)
+    run.say(f"{_words(prefix)}ChatGPT import of {count:,} messages")
+    env = run.env(database_url)
+    before = databases.event_count(database_url)
+    done = make("import-chatgpt", env, f"FILE={export}")
+    events = databases.event_count(database_url) - before
+    # The command's own clock starts after the interpreter and its imports; take it when
+    # it prints one, and keep the wall time beside it.
+    own = re.search(r"(\d+(?:\.\d+)?)s, \d+ messages/s", done.output)
+    seconds = float(own.group(1)) if own else done.seconds
+    parse = run_command([sys.executable, "-c", _PARSE_ONLY, str(export)], env)
+    parse_s = json.loads(parse.stdout.strip().splitlines()[-1])["seconds"]
+    run.raw[f"{prefix}import"] = {
+        "events": events,
+        "seconds": seconds,
+        "wall_seconds": done.seconds,
+        "parse_seconds": parse_s,
+    }
+    run.figures.append(
+        Figure(
+            f"{prefix}import_events_per_s",
+            f"{_words(prefix)}bulk: ChatGPT import",
+            events / seconds,
+            "events/s",
+            count / parse_s,
+            "parse only",
+            Goal("value", at_least=50_000, unit="events/s") if goals else None,
+            f"{events:,} events in {seconds:.2f} s ({'as it reports' if own else 'wall'}); "
+            f"make import-chatgpt took {done.seconds:.2f} s wall",
+        )
+    )
+
+
+_PARSE_ONLY = """
+import json, sys, time
+from infrastructure.chatgpt_export import read_export
+started = time.perf_counter()
+read_export(sys.argv[1])
+print(json.dumps({"seconds": time.perf_counter() - started}))
+"""
