@@ -50,8 +50,10 @@ class Container(containers.DeclarativeContainer):
 
     rules_extractor = providers.Singleton(RulesExtractor)
     extractor = providers.Singleton(build_extractor, settings.provided.llm, rules_extractor)
+    # group_commit: one writer per process commits concurrent single messages together.
     ingest_service = providers.Singleton(
-        IngestService, uow_factory=uow_factory, extractor=extractor, clock=clock
+        IngestService, uow_factory=uow_factory, extractor=extractor, clock=clock,
+        group_commit=True,
     )
     conversation_service = providers.Singleton(
         ConversationService, uow_factory=uow_factory, ingest=ingest_service, clock=clock
@@ -83,7 +85,9 @@ def build_container(settings: Settings) -> Container:
 
 
 async def close_container(container: Container) -> None:
-    """Release what the container opened (an engine connects lazily, so this is cheap)."""
+    """Release what the container opened (an engine connects lazily, so this is cheap).
+    Queued writes are committed before the engine goes."""
+    await container.ingest_service().close()
     await container.engine().dispose()
     close_extractor = getattr(container.extractor(), "aclose", None)
     if close_extractor is not None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+import json.encoder
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,9 +21,14 @@ from domain.events import RecordedEvent
 GENESIS_HASH = "0" * 64
 
 
+# What json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+# allow_nan=False) builds on every call, built once: the same encoder, the same text.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                            allow_nan=False)
+
+
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
+    return _ENCODER.encode(value)
 
 
 def iso_utc(moment: datetime) -> str:
@@ -61,6 +67,53 @@ def event_hash(
     return hashlib.sha256(canonical_json(content).encode("utf-8")).hexdigest()
 
 
+def sealed_text(
+    *,
+    seq: int,
+    event_id: str,
+    type: str,
+    aggregate_type: str,
+    aggregate_id: str,
+    payload_json: str,
+    metadata_json: str,
+    idempotency_key: str | None,
+    occurred_at_iso: str,
+    recorded_at_iso: str,
+    schema_version: int,
+    prev_hash: str,
+) -> str:
+    """The text `event_hash` hashes, byte for byte, from payload and metadata already in
+    canonical JSON and times already in `iso_utc` form: `canonical_json` of the content,
+    spelled out in sorted key order, so a store that serializes payload and metadata for
+    its own columns does not serialize them twice."""
+    return (
+        f'{{"aggregate_id":{_string(aggregate_id)},'
+        f'"aggregate_type":{_string(aggregate_type)},'
+        f'"event_id":{_string(event_id)},'
+        f'"idempotency_key":{"null" if idempotency_key is None else _string(idempotency_key)},'
+        f'"metadata":{metadata_json},'
+        f'"occurred_at":{_string(occurred_at_iso)},'
+        f'"payload":{payload_json},'
+        f'"prev_hash":{_string(prev_hash)},'
+        f'"recorded_at":{_string(recorded_at_iso)},'
+        f'"schema_version":{int.__repr__(schema_version)},'
+        f'"seq":{int.__repr__(seq)},'
+        f'"type":{_string(type)}}}'
+    )
+
+
+def sealed_hash(**fields: Any) -> str:
+    """`event_hash`, from the arguments of `sealed_text`."""
+    return hashlib.sha256(sealed_text(**fields).encode("utf-8")).hexdigest()
+
+
+def _string(value: str) -> str:
+    if value.__class__ is not str:
+        return canonical_json(value)
+    # What json.dumps(..., ensure_ascii=False) writes for a str.
+    return json.encoder.encode_basestring(value)  # type: ignore[attr-defined]
+
+
 def hash_of(event: RecordedEvent) -> str:
     """Recompute the hash an event should carry, from its content and prev_hash."""
     return event_hash(
@@ -77,6 +130,24 @@ def hash_of(event: RecordedEvent) -> str:
         schema_version=event.schema_version,
         prev_hash=event.prev_hash,
     )
+
+
+def sealed_text_of(event: RecordedEvent) -> str:
+    return sealed_text(
+        seq=event.seq, event_id=event.event_id, type=event.type,
+        aggregate_type=event.aggregate_type, aggregate_id=event.aggregate_id,
+        payload_json=canonical_json(event.payload), metadata_json=canonical_json(event.metadata),
+        idempotency_key=event.idempotency_key, occurred_at_iso=iso_utc(event.occurred_at),
+        recorded_at_iso=iso_utc(event.recorded_at), schema_version=event.schema_version,
+        prev_hash=event.prev_hash,
+    )
+
+
+SealedRow = tuple[int, str, str, str]
+"""(seq, prev_hash, hash, text): a row with the store's spelling of the text its hash
+covers, for verify's fast path. Text that hashes right is the very text that was sealed
+(it is what was hashed); text that does not (a store that spells JSON its own way, or an
+altered row) decides nothing: that event is read in full and judged by `hash_of`."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +181,31 @@ class ChainVerifier:
             self._check(event)
         return self.first_bad_seq is None
 
+    def feed_sealed(self, rows: Sequence[SealedRow], start: int = 0) -> int:
+        """Check rows from `start` on; returns the index of the first row not accepted:
+        len(rows) when all were; else, if the chain is not broken there, a row whose text
+        does not hash right: judge it with `feed([event])` and go on after it."""
+        if self.first_bad_seq is not None:
+            return start
+        sha256 = hashlib.sha256
+        last_seq, head_hash = self.last_seq, self.head_hash
+        index = start
+        for seq, prev_hash, hash_, text in rows[start:] if start else rows:
+            if (seq != last_seq + 1 or prev_hash != head_hash
+                    or sha256(text.encode("utf-8")).hexdigest() != hash_):
+                break
+            last_seq, head_hash = seq, hash_
+            index += 1
+        self.count += index - start
+        self.last_seq, self.head_hash = last_seq, head_hash
+        if index < len(rows):
+            seq, prev_hash = rows[index][0], rows[index][1]
+            if seq != last_seq + 1:
+                self._fail(last_seq + 1, f"gap: expected seq {last_seq + 1}, found {seq}")
+            elif prev_hash != head_hash:
+                self._fail(seq, f"seq {seq}: prev_hash does not match seq {last_seq}")
+        return index
+
     def _check(self, event: RecordedEvent) -> None:
         expected_seq = self.last_seq + 1
         if event.seq != expected_seq:
@@ -126,6 +222,10 @@ class ChainVerifier:
     def _fail(self, seq: int, problem: str) -> None:
         self.first_bad_seq = seq
         self.problem = problem
+
+    @property
+    def broken(self) -> bool:
+        return self.first_bad_seq is not None
 
     def report(self) -> ChainReport:
         return ChainReport(self.count, self.last_seq, self.head_hash, self.first_bad_seq,

@@ -7,15 +7,16 @@ it are then recorded in one transaction, so either all of it is in the log or no
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.derivation import FollowUp, caused_by, deriving
-from domain.errors import IdempotencyConflict
+from domain.derivation import CAUSED_BY_SEQ, FollowUp, caused_by, deriving
+from domain.errors import DomainError, IdempotencyConflict
 from domain.events import NewEvent, RecordedEvent
 from domain.extraction import Extractor
+from domain.group_commit import GroupCommit
+from domain.ids import new_uuid
 from domain.messages import MESSAGE_INGESTED, IncomingMessage
 from domain.ports import Clock, IdempotencyRecord, UnitOfWork, UnitOfWorkFactory
 
@@ -47,20 +48,45 @@ async def _nothing(uow: Any, message: RecordedEvent) -> list[RecordedEvent]:
     return []
 
 
+@dataclass(frozen=True)
+class _Pending:
+    """One message on its way into the log, with everything decided before the lock."""
+
+    message: IncomingMessage
+    keys: list[str]
+    context: Mapping[str, Any]
+    follow_up: FollowUp
+
+
 class IngestService:
-    """Without an extractor, messages are recorded and nothing is derived from them."""
+    """Without an extractor, messages are recorded and nothing is derived from them.
+
+    With `group_commit`, concurrent single messages share one transaction and one commit
+    (domain/group_commit.py); each call still returns only once its message is durable.
+    A caller's own `follow_up` (the conversation's commands) keeps a transaction of its
+    own: it may fail after writing, which would cost a whole group a retry. Call
+    `close()` before the database goes, so that nothing queued is lost."""
 
     def __init__(
         self,
         uow_factory: UnitOfWorkFactory,
         extractor: Extractor | None = None,
         clock: Clock | None = None,
+        *,
+        group_commit: bool = False,
     ) -> None:
         if extractor is not None and clock is None:
             raise ValueError("an extractor needs a clock, to know what 'tomorrow' means")
         self._uow_factory = uow_factory
         self._extractor = extractor
         self._clock = clock
+        self._writer: GroupCommit[_Pending, IngestResult] | None = (
+            GroupCommit(uow_factory, self._record) if group_commit else None
+        )
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            await self._writer.close()
 
     async def ingest(
         self,
@@ -74,12 +100,19 @@ class IngestService:
         finds in the text) in the same transaction; a replay returns the original result."""
         keys = _keys(message, idempotency_key)
         if follow_up is None:
-            [follow_up] = await self._derivations([message], [keys])
+            [derive] = await self._derivations([message], [keys])
+            pending = _Pending(message, keys, context or {}, derive)
+            if self._writer is not None:
+                return await self._writer.submit(pending)
+        else:
+            pending = _Pending(message, keys, context or {}, follow_up)
         async with self._uow_factory(write=True) as uow:
-            result = await self._ingest_one(uow, message, keys, context or {}, follow_up)
-            if not result.replayed:
+            [outcome] = await self._record(uow, [pending])
+            if isinstance(outcome, DomainError):
+                raise outcome
+            if not outcome.replayed:
                 await uow.commit()
-            return result
+            return outcome
 
     async def ingest_batch(
         self,
@@ -94,19 +127,19 @@ class IngestService:
         old messages should not cost thousands of LLM calls)."""
         keys = [_keys(message, None) for message in messages]
         follow_ups = await self._derivations(messages, keys, extractor)
-        results: list[BatchItemResult] = []
+        pending = [
+            _Pending(message, message_keys, context or {}, follow_up)
+            for message, message_keys, follow_up in zip(messages, keys, follow_ups, strict=True)
+        ]
         async with self._uow_factory(write=True) as uow:
-            for index, message in enumerate(messages):
-                try:
-                    result = await self._ingest_one(
-                        uow, message, keys[index], context or {}, follow_ups[index]
-                    )
-                except IdempotencyConflict as e:
-                    results.append(BatchItemResult(index, error=str(e)))
-                else:
-                    results.append(BatchItemResult(index, result=result))
+            outcomes = await self._record(uow, pending)
             await uow.commit()
-        return results
+        return [
+            BatchItemResult(index, error=str(outcome))
+            if isinstance(outcome, DomainError)
+            else BatchItemResult(index, result=outcome)
+            for index, outcome in enumerate(outcomes)
+        ]
 
     async def _derivations(
         self,
@@ -122,7 +155,8 @@ class IngestService:
         known = [False] * len(messages)
         if any(keys):
             async with self._uow_factory() as uow:
-                known = [await _any_recorded(uow, message_keys) for message_keys in keys]
+                found = await uow.idempotency.get_many([k for ks in keys for k in ks])
+            known = [any(key in found for key in message_keys) for message_keys in keys]
         now = self._clock.now()
         follow_ups: list[FollowUp] = []
         for message, replay in zip(messages, known, strict=True):
@@ -132,56 +166,121 @@ class IngestService:
             follow_ups.append(deriving(extraction) if extraction and extraction.items else _nothing)
         return follow_ups
 
-    async def _ingest_one(
+    async def _record(
+        self, uow: UnitOfWork, items: Sequence[_Pending]
+    ) -> list[IngestResult | DomainError]:
+        """Record each message in order, under the writer lock: one lookup of every key,
+        then the new messages appended together (a message with something to derive is
+        appended alone, so what it derives follows it without a gap), then their
+        idempotency records together. A key already used with another message refuses
+        that item only, having written nothing for it; the same message again, in the log
+        or earlier in `items`, is a replay of the first."""
+        fingerprints = [item.message.fingerprint() if item.keys else "" for item in items]
+        known = await uow.idempotency.get_many([k for item in items for k in item.keys])
+        claimed: dict[str, int] = {}  # key -> index of the item in `items` that took it
+        outcomes: list[IngestResult | DomainError | None] = [None] * len(items)
+        replays: dict[int, int] = {}  # item index -> seq of the message it repeats
+        copies: dict[int, int] = {}  # item index -> index of the earlier item it repeats
+        fresh: list[int] = []
+        for index, (item, fingerprint) in enumerate(zip(items, fingerprints, strict=True)):
+            for key in item.keys:
+                if key in known:
+                    if known[key].request_hash != fingerprint:
+                        outcomes[index] = _conflict(key)
+                    else:
+                        replays[index] = known[key].event_seq
+                    break
+                if key in claimed:
+                    if fingerprints[claimed[key]] != fingerprint:
+                        outcomes[index] = _conflict(key)
+                    else:
+                        copies[index] = claimed[key]
+                    break
+            else:
+                claimed.update(dict.fromkeys(item.keys, index))
+                fresh.append(index)
+
+        run: list[int] = []
+        for index in fresh:
+            run.append(index)
+            if items[index].follow_up is not _nothing:
+                await self._append(uow, items, fingerprints, run, outcomes)
+                run = []
+        await self._append(uow, items, fingerprints, run, outcomes)
+        replayed = await self._replays(uow, set(replays.values()))
+        for index, seq in replays.items():
+            outcomes[index] = replayed[seq]
+        for index, first in copies.items():
+            original = outcomes[first]
+            assert isinstance(original, IngestResult)
+            outcomes[index] = IngestResult(original.event, original.derived, replayed=True)
+        assert all(outcome is not None for outcome in outcomes), "an item was left out"
+        return outcomes  # type: ignore[return-value]
+
+    async def _append(
         self,
         uow: UnitOfWork,
-        message: IncomingMessage,
-        keys: list[str],
-        context: Mapping[str, Any],
-        follow_up: FollowUp,
-    ) -> IngestResult:
-        fingerprint = message.fingerprint()
-        for key in keys:
-            record = await uow.idempotency.get(key)
-            if record is None:
-                continue
-            if record.request_hash != fingerprint:
-                raise IdempotencyConflict(
-                    f"{_describe(key)} was already used for a different message"
-                )
-            return await self._replay(uow, record.event_seq)
-
-        metadata: dict[str, Any] = {**context, "request_hash": fingerprint}
-        if keys:
-            metadata["idempotency_keys"] = keys
-        if message.metadata:
-            metadata["client"] = dict(message.metadata)
-        new = NewEvent(
-            type=MESSAGE_INGESTED,
-            aggregate_type="message",
-            aggregate_id=str(uuid.uuid4()),
-            payload=message.payload(),
-            metadata=metadata,
-            idempotency_key=keys[0] if keys else None,
-            occurred_at=message.occurred_at,
+        items: Sequence[_Pending],
+        fingerprints: list[str],
+        run: list[int],
+        outcomes: list[IngestResult | DomainError | None],
+    ) -> None:
+        """Append the messages of `run` together, then what the last one derives."""
+        if not run:
+            return
+        new = [_message_event(items[i], fingerprints[i]) for i in run]
+        recorded = await uow.events.append(new)
+        await uow.idempotency.add_many(
+            [record for event in recorded for record in idempotency_records_of(event)]
         )
-        [event] = await uow.events.append([new])
-        for record in idempotency_records_of(event):
-            await uow.idempotency.add(record)
-        derived = await follow_up(uow, event)
-        return IngestResult(event, derived)
+        for index, event in zip(run, recorded, strict=True):
+            outcomes[index] = IngestResult(event)
+        last = run[-1]
+        derived = await items[last].follow_up(uow, recorded[-1])
+        if derived:
+            outcomes[last] = IngestResult(recorded[-1], derived)
 
-    async def _replay(self, uow: UnitOfWork, seq: int) -> IngestResult:
-        event = await uow.events.get(seq)
-        assert event is not None, f"idempotency record points at missing seq {seq}"
-        return IngestResult(event, await caused_by(uow.events, event), replayed=True)
+    async def _replays(self, uow: UnitOfWork, seqs: set[int]) -> dict[int, IngestResult]:
+        """The original results of messages recorded before: one read for all of them and
+        the event after each; only a message whose next event it caused reads on."""
+        if not seqs:
+            return {}
+        found = await uow.events.get_many(sorted(seqs | {seq + 1 for seq in seqs}))
+        results: dict[int, IngestResult] = {}
+        for seq in seqs:
+            event = found.get(seq)
+            assert event is not None, f"idempotency record points at missing seq {seq}"
+            after = found.get(seq + 1)
+            derived = []
+            if after is not None and after.metadata.get(CAUSED_BY_SEQ) == seq:
+                derived = await caused_by(uow.events, event)
+            results[seq] = IngestResult(event, derived, replayed=True)
+        return results
 
 
-async def _any_recorded(uow: UnitOfWork, keys: list[str]) -> bool:
-    for key in keys:
-        if await uow.idempotency.get(key) is not None:
-            return True
-    return False
+def _message_event(item: _Pending, fingerprint: str) -> NewEvent:
+    message = item.message
+    metadata: dict[str, Any] = dict(item.context)
+    if item.keys:
+        # Only a message with keys can be asked about again; rebuild takes its
+        # idempotency records from these two (idempotency_records_of).
+        metadata["request_hash"] = fingerprint
+        metadata["idempotency_keys"] = item.keys
+    if message.metadata:
+        metadata["client"] = dict(message.metadata)
+    return NewEvent(
+        type=MESSAGE_INGESTED,
+        aggregate_type="message",
+        aggregate_id=new_uuid(),
+        payload=message.payload(),
+        metadata=metadata,
+        idempotency_key=item.keys[0] if item.keys else None,
+        occurred_at=message.occurred_at,
+    )
+
+
+def _conflict(key: str) -> IdempotencyConflict:
+    return IdempotencyConflict(f"{_describe(key)} was already used for a different message")
 
 
 def _keys(message: IncomingMessage, idempotency_key: str | None) -> list[str]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, Self
 
+from domain.chain import SealedRow
 from domain.events import LogHead, NewEvent, RecordedEvent
 
 
@@ -21,11 +22,19 @@ class EventStore(Protocol):
 
     async def get(self, seq: int) -> RecordedEvent | None: ...
 
+    async def get_many(self, seqs: Sequence[int]) -> dict[int, RecordedEvent]:
+        """The events with these seqs that exist, by seq."""
+        ...
+
     async def get_by_idempotency_key(self, key: str) -> RecordedEvent | None: ...
 
     async def read(
         self, *, after_seq: int = 0, limit: int = 100, types: Sequence[str] | None = None
     ) -> list[RecordedEvent]: ...
+
+    async def read_sealed(self, *, after_seq: int = 0, limit: int = 10_000) -> list[SealedRow]:
+        """Like `read`, as the text the hashes cover: what `verify` needs, and no more."""
+        ...
 
     async def head(self) -> LogHead: ...
 
@@ -44,7 +53,13 @@ class IdempotencyRecord:
 class IdempotencyRecords(Protocol):
     async def get(self, key: str) -> IdempotencyRecord | None: ...
 
+    async def get_many(self, keys: Sequence[str]) -> dict[str, IdempotencyRecord]:
+        """The records of those keys that have one, by key."""
+        ...
+
     async def add(self, record: IdempotencyRecord) -> None: ...
+
+    async def add_many(self, records: Sequence[IdempotencyRecord]) -> None: ...
 
 
 class UnitOfWork(Protocol):

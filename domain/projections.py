@@ -193,3 +193,6 @@ _HANDLERS: dict[str, Callable[[RecordedEvent, ReadModels], Awaitable[None]]] = {
     DECISION_SUPERSEDED: _decision_changed,
     DECISION_REVOKED: _decision_changed,
 }
+
+# The event types `project` applies; every other type leaves the read models alone.
+PROJECTED_TYPES = frozenset(_HANDLERS)

@@ -12,6 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from domain.chain import canonical_json
 
 WRITE_OPTION = "helionyx_write"
+# Set by a unit of work that sends BEGIN / BEGIN IMMEDIATE itself, straight to the driver
+# (infrastructure/sqlite_rows.py): one trip to aiosqlite's thread instead of three.
+BEGUN_BY_CALLER = "helionyx_begun_by_caller"
 
 
 def create_engine(url: str | URL, *, pool_size: int = 5) -> AsyncEngine:
@@ -29,6 +32,10 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
     engine = create_async_engine(
         url, json_serializer=canonical_json, json_deserializer=json.loads,
         connect_args={"timeout": 30},
+        # No ROLLBACK on every return to the pool (a trip to aiosqlite's thread each):
+        # the unit of work ends its transaction itself, and rolls back whatever the
+        # driver still holds open (infrastructure/unit_of_work.py, _close).
+        pool_reset_on_return=None,
     )
     event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
     event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
@@ -54,7 +61,10 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:
 def _sqlite_on_begin(conn) -> None:
     # A writer takes the database's write lock before it reads the chain head, so two
     # writers (tasks or processes) can never both extend the same head.
-    if conn.get_execution_options().get(WRITE_OPTION):
+    options = conn.get_execution_options()
+    if options.get(BEGUN_BY_CALLER):
+        return
+    if options.get(WRITE_OPTION):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     else:
         conn.exec_driver_sql("BEGIN")

@@ -4,23 +4,38 @@ Appends run inside a unit of work that already holds the writer lock (SQLite's
 BEGIN IMMEDIATE, PostgreSQL's transaction-scoped advisory lock), so reading the head
 and inserting after it cannot interleave with another writer: seq stays gap-free and
 the chain never forks, across tasks and processes alike.
+
+Each event's payload and metadata are serialized to canonical JSON once: that text is
+hashed (`domain.chain.sealed_hash`, byte for byte `event_hash`) and, on SQLite, stored
+as is. On SQLite the hot statements also go to the driver directly (infrastructure/
+sqlite_rows.py): through SQLAlchemy each costs four hops to aiosqlite's thread, directly one.
 """
 
 from __future__ import annotations
 
 import json
-import uuid
+import sqlite3
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from domain.chain import GENESIS_HASH, canonical_json, event_hash
-from domain.errors import Conflict, InvalidInput
+from domain.chain import (
+    GENESIS_HASH,
+    SealedRow,
+    canonical_json,
+    iso_utc,
+    sealed_hash,
+    sealed_text_of,
+)
+from domain.errors import Conflict, InvalidInput, StorageUnavailable
 from domain.events import LogHead, NewEvent, RecordedEvent
+from domain.ids import new_uuid
 from domain.ports import Clock
+from infrastructure import sqlite_rows
 from infrastructure.tables import events
 
 _COLUMNS = (
@@ -29,6 +44,9 @@ _COLUMNS = (
     events.c.occurred_at, events.c.recorded_at, events.c.schema_version, events.c.prev_hash,
     events.c.hash,
 )
+# Well under SQLite's 32766 and asyncpg's 32767 bound parameters per statement.
+_SEQS_PER_QUERY = 1000
+_JSON_SCALARS = (str, int, float, bool, type(None))
 
 
 def as_json_value(value: Any) -> Any:
@@ -39,6 +57,26 @@ def as_json_value(value: Any) -> Any:
         raise InvalidInput(f"not storable as JSON: {e}") from e
 
 
+def _as_json(value: Any) -> tuple[Any, str]:
+    """The value as it will read back, and its canonical JSON text. Plain JSON (str keys;
+    str, finite numbers, bools, None, lists, dicts) reads back equal to itself, so only
+    other values (tuples, int keys, ...) are parsed back from the text."""
+    try:
+        text = canonical_json(value)
+    except (TypeError, ValueError) as e:
+        raise InvalidInput(f"not storable as JSON: {e}") from e
+    return (value if _plain(value) else json.loads(text)), text
+
+
+def _plain(value: Any) -> bool:
+    kind = value.__class__
+    if kind is dict:
+        return all(k.__class__ is str and _plain(v) for k, v in value.items())
+    if kind is list:
+        return all(_plain(v) for v in value)
+    return kind in _JSON_SCALARS
+
+
 def row_to_event(row: Row[Any]) -> RecordedEvent:
     return RecordedEvent(*row)
 
@@ -47,6 +85,7 @@ class SqlEventStore:
     def __init__(self, connection: AsyncConnection, clock: Clock) -> None:
         self._conn = connection
         self._clock = clock
+        self._sqlite = connection.dialect.name == "sqlite"
         self._head: LogHead | None = None
         self.appended: list[RecordedEvent] = []  # this transaction's, for the unit of work
 
@@ -55,40 +94,78 @@ class SqlEventStore:
             return []
         head = self._head or await self.head()
         recorded_at = self._clock.now()
+        recorded_iso = iso_utc(recorded_at)
         recorded: list[RecordedEvent] = []
+        rows: list[tuple[Any, ...]] = []
         prev_hash, seq = head.last_hash, head.last_seq
         for new in new_events:
             seq += 1
-            event = _seal(new, seq, prev_hash, recorded_at)
+            event, row = _seal(new, seq, prev_hash, recorded_at, recorded_iso)
             recorded.append(event)
+            rows.append(row)
             prev_hash = event.hash
-        try:
-            await self._conn.execute(events.insert(), [_as_row(e) for e in recorded])
-        except IntegrityError as e:
-            raise Conflict("an event with this idempotency key is already recorded") from e
+        await self._insert(recorded, rows)
         self._head = LogHead(seq, prev_hash)
         self.appended += recorded
         return recorded
 
+    async def _insert(self, recorded: list[RecordedEvent], rows: list[tuple[Any, ...]]) -> None:
+        if self._sqlite:
+            try:
+                await sqlite_rows.execute_many(self._conn, sqlite_rows.INSERT_EVENT, rows)
+            except sqlite3.IntegrityError as e:
+                raise Conflict("an event with this idempotency key is already recorded") from e
+            except sqlite3.Error as e:
+                raise StorageUnavailable("the database did not take the events") from e
+            return
+        try:
+            await self._conn.execute(events.insert(), [_as_dict(e) for e in recorded])
+        except IntegrityError as e:
+            raise Conflict("an event with this idempotency key is already recorded") from e
+
     async def get(self, seq: int) -> RecordedEvent | None:
-        row = (await self._conn.execute(select(*_COLUMNS).where(events.c.seq == seq))).first()
-        return row_to_event(row) if row else None
+        found = await self._select(events.c.seq == seq, "seq = ?", (seq,))
+        return found[0] if found else None
+
+    async def get_many(self, seqs: Sequence[int]) -> dict[int, RecordedEvent]:
+        found: dict[int, RecordedEvent] = {}
+        seqs = sorted(set(seqs))
+        for start in range(0, len(seqs), _SEQS_PER_QUERY):
+            chunk = seqs[start : start + _SEQS_PER_QUERY]
+            marks = ", ".join("?" * len(chunk))
+            for event in await self._select(events.c.seq.in_(chunk), f"seq IN ({marks})",
+                                            tuple(chunk)):
+                found[event.seq] = event
+        return found
 
     async def get_by_idempotency_key(self, key: str) -> RecordedEvent | None:
-        query = select(*_COLUMNS).where(events.c.idempotency_key == key)
-        row = (await self._conn.execute(query)).first()
-        return row_to_event(row) if row else None
+        found = await self._select(events.c.idempotency_key == key, "idempotency_key = ?",
+                                   (key,))
+        return found[0] if found else None
 
     async def read(
         self, *, after_seq: int = 0, limit: int = 100, types: Sequence[str] | None = None
     ) -> list[RecordedEvent]:
+        if self._sqlite:
+            return [sqlite_rows.to_event(row) for row in
+                    await sqlite_rows.page(self._conn, after_seq, limit, types)]
         query = select(*_COLUMNS).where(events.c.seq > after_seq)
         if types:
             query = query.where(events.c.type.in_(types))
         query = query.order_by(events.c.seq).limit(limit)
         return [row_to_event(row) for row in await self._conn.execute(query)]
 
+    async def read_sealed(self, *, after_seq: int = 0, limit: int = 10_000) -> list[SealedRow]:
+        if self._sqlite:
+            return await sqlite_rows.sealed_page(self._conn, after_seq, limit)
+        return [(e.seq, e.prev_hash, e.hash, sealed_text_of(e))
+                for e in await self.read(after_seq=after_seq, limit=limit)]
+
     async def head(self) -> LogHead:
+        if self._sqlite:
+            rows = await sqlite_rows.fetch_all(
+                self._conn, "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1", ())
+            return LogHead(rows[0][0], rows[0][1]) if rows else LogHead(0, GENESIS_HASH)
         query = select(events.c.seq, events.c.hash).order_by(events.c.seq.desc()).limit(1)
         row = (await self._conn.execute(query)).first()
         return LogHead(row.seq, row.hash) if row else LogHead(0, GENESIS_HASH)
@@ -98,24 +175,38 @@ class SqlEventStore:
         query = select(events.c.type, func.count()).group_by(events.c.type)
         return {type_: count for type_, count in await self._conn.execute(query)}
 
+    async def _select(self, where: Any, sqlite_where: str,
+                      params: tuple[Any, ...]) -> list[RecordedEvent]:
+        if self._sqlite:
+            rows = await sqlite_rows.fetch_all(
+                self._conn, f"{sqlite_rows.SELECT_EVENTS} WHERE {sqlite_where}", params)
+            return [sqlite_rows.to_event(row) for row in rows]
+        return [row_to_event(row) for row in
+                await self._conn.execute(select(*_COLUMNS).where(where))]
 
-def _seal(new: NewEvent, seq: int, prev_hash: str, recorded_at) -> RecordedEvent:
-    fields = dict(
-        seq=seq,
-        event_id=str(uuid.uuid4()),
-        type=new.type,
-        aggregate_type=new.aggregate_type,
-        aggregate_id=new.aggregate_id,
-        payload=as_json_value(new.payload),
-        metadata=as_json_value(new.metadata),
-        idempotency_key=new.idempotency_key,
-        occurred_at=new.occurred_at or recorded_at,
-        recorded_at=recorded_at,
-        schema_version=new.schema_version,
-        prev_hash=prev_hash,
+
+def _seal(new: NewEvent, seq: int, prev_hash: str, recorded_at: datetime,
+          recorded_iso: str) -> tuple[RecordedEvent, tuple[Any, ...]]:
+    payload, payload_json = _as_json(new.payload)
+    metadata, metadata_json = _as_json(new.metadata)
+    occurred_at = new.occurred_at or recorded_at
+    occurred_iso = iso_utc(occurred_at) if new.occurred_at else recorded_iso
+    event_id = new_uuid()
+    hash_ = sealed_hash(
+        seq=seq, event_id=event_id, type=new.type, aggregate_type=new.aggregate_type,
+        aggregate_id=new.aggregate_id, payload_json=payload_json, metadata_json=metadata_json,
+        idempotency_key=new.idempotency_key, occurred_at_iso=occurred_iso,
+        recorded_at_iso=recorded_iso, schema_version=new.schema_version, prev_hash=prev_hash,
     )
-    return RecordedEvent(**fields, hash=event_hash(**fields))
+    event = RecordedEvent(
+        seq, event_id, new.type, new.aggregate_type, new.aggregate_id, payload, metadata,
+        new.idempotency_key, occurred_at, recorded_at, new.schema_version, prev_hash, hash_,
+    )
+    row = (seq, event_id, new.type, new.aggregate_type, new.aggregate_id, payload_json,
+           metadata_json, new.idempotency_key, sqlite_rows.stored_time(occurred_iso),
+           sqlite_rows.stored_time(recorded_iso), new.schema_version, prev_hash, hash_)
+    return event, row
 
 
-def _as_row(event: RecordedEvent) -> dict[str, Any]:
+def _as_dict(event: RecordedEvent) -> dict[str, Any]:
     return {column.name: getattr(event, column.name) for column in _COLUMNS}

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from domain.clock import SystemClock
 from domain.events import RecordedEvent
 from domain.ingest import idempotency_records_of
+from domain.messages import MESSAGE_INGESTED
 from domain.objects import (
     DECISION,
     DECISION_RECORDED,
@@ -33,7 +34,8 @@ from domain.objects import (
     TRACK_STARTED,
 )
 from domain.ports import Clock
-from domain.projections import project
+from domain.projections import PROJECTED_TYPES, project
+from infrastructure import sqlite_rows
 from infrastructure.read_models import (
     DECISION_ROWS,
     NOTE_ROWS,
@@ -81,15 +83,46 @@ async def rebuild_read_models(
         conn = uow.connection
         for table in tables:
             await conn.execute(table.delete())
-        replayed = after = 0
-        while page := await uow.events.read(after_seq=after, limit=page_size):
-            await _replay(conn, page)
-            replayed, after = replayed + len(page), page[-1].seq
+        # Pages are windows of `page_size` seqs (seq is gap-free), of which only the
+        # events that change a read model are read.
+        replayed = (await uow.events.head()).last_seq
+        after = 0
+        while after < replayed:
+            upto = min(after + page_size, replayed)
+            if page := await _events_that_matter(uow, after, upto):
+                await _replay(conn, page)
             if progress is not None:
-                progress(len(page))
+                progress(upto - after)
+            after = upto
         counts = [await conn.scalar(select(func.count()).select_from(t)) for t in tables]
         await uow.commit()
     return RebuildReport(replayed, *(int(count or 0) for count in counts))
+
+
+# Only these events change a read model: the projected types, and messages that carry
+# idempotency keys (idempotency_records_of). The rest (most of a log: plain messages,
+# notifications) need not be read back at all, let alone parsed.
+_MATTERS = tuple(sorted(PROJECTED_TYPES))
+_MATTERS_ON_SQLITE = (
+    f"{sqlite_rows.SELECT_EVENTS} WHERE seq > ? AND (type IN ({', '.join('?' * len(_MATTERS))})"
+    f" OR (type = ? AND instr(metadata, '\"idempotency_keys\"') > 0)) AND seq <= ?"
+    " ORDER BY seq"
+)
+
+
+async def _events_that_matter(uow: _RebuildUnitOfWork, after: int,
+                              upto: int) -> list[RecordedEvent]:
+    """The events in (after, upto] that change a read model, in seq order."""
+    conn = uow.connection
+    if conn.dialect.name == "sqlite":
+        # instr() keeps a superset: a message whose metadata merely mentions the word is
+        # read and parsed, and idempotency_records_of decides.
+        rows = await sqlite_rows.fetch_all(conn, _MATTERS_ON_SQLITE,
+                                           (after, *_MATTERS, MESSAGE_INGESTED, upto))
+        return [sqlite_rows.to_event(row) for row in rows]
+    page = await uow.events.read(after_seq=after, limit=upto - after,
+                                 types=[*_MATTERS, MESSAGE_INGESTED])
+    return [event for event in page if event.seq <= upto]
 
 
 class _RebuildUnitOfWork(SqlUnitOfWork):

@@ -65,7 +65,6 @@ events = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
     Index("ix_events_type_seq", "type", "seq"),
-    Index("ix_events_aggregate", "aggregate_type", "aggregate_id"),
 )
 
 helionyx_meta = Table(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Sequence
 
 from sqlalchemy import text
@@ -11,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from domain.errors import StorageUnavailable
 from domain.events import RecordedEvent
 from domain.ports import Clock
-from infrastructure.database import WRITE_OPTION
+from infrastructure import sqlite_rows
+from infrastructure.database import BEGUN_BY_CALLER, WRITE_OPTION
 from infrastructure.event_store import SqlEventStore
 from infrastructure.read_models import SqlDecisions, SqlNotes, SqlTodos, SqlTracks
 from infrastructure.repositories import SqlIdempotencyRecords
@@ -36,16 +38,22 @@ class SqlUnitOfWork:
         self._conn: AsyncConnection | None = None
 
     async def __aenter__(self) -> SqlUnitOfWork:
+        sqlite = self._engine.dialect.name == "sqlite"
         try:
             self._conn = await self._engine.connect()
-            if self._write:
+            if sqlite:
+                await self._conn.execution_options(**{BEGUN_BY_CALLER: True})
+            elif self._write:
                 await self._conn.execution_options(**{WRITE_OPTION: True})
             await self._conn.begin()
-            if self._write and self._engine.dialect.name == "postgresql":
+            if sqlite:
+                # IMMEDIATE takes the write lock before the head is read.
+                await sqlite_rows.begin(self._conn, immediate=self._write)
+            elif self._write:
                 await self._conn.execute(
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENT_LOG_LOCK_KEY}
                 )
-        except (OperationalError, DBAPIError, OSError) as e:
+        except (OperationalError, DBAPIError, OSError, sqlite3.Error) as e:
             await self._close()
             raise StorageUnavailable("the database is not answering") from e
         self.events = SqlEventStore(self._conn, self._clock)
@@ -75,6 +83,10 @@ class SqlUnitOfWork:
         try:
             if self._conn.in_transaction():
                 await self._conn.rollback()
+            elif self._engine.dialect.name == "sqlite":
+                # A COMMIT that failed can leave SQLite's transaction open, and the pool
+                # does not reset connections (infrastructure/database.py).
+                await sqlite_rows.end_open_transaction(self._conn)
         finally:
             await self._conn.close()
             self._conn = None

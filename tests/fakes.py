@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from domain.chain import GENESIS_HASH, event_hash
+from domain.chain import GENESIS_HASH, SealedRow, event_hash, sealed_text_of
 from domain.errors import Conflict
 from domain.events import LogHead, NewEvent, RecordedEvent
 from domain.objects import Decision, Note, Todo, Track
@@ -61,6 +61,9 @@ class InMemoryEventStore:
     async def get(self, seq: int) -> RecordedEvent | None:
         return self._events[seq - 1] if 0 < seq <= len(self._events) else None
 
+    async def get_many(self, seqs: Sequence[int]) -> dict[int, RecordedEvent]:
+        return {seq: event for seq in seqs if (event := await self.get(seq)) is not None}
+
     async def get_by_idempotency_key(self, key: str) -> RecordedEvent | None:
         return next((e for e in self._events if e.idempotency_key == key), None)
 
@@ -68,6 +71,10 @@ class InMemoryEventStore:
                    types: Sequence[str] | None = None) -> list[RecordedEvent]:
         found = [e for e in self._events[after_seq:] if not types or e.type in types]
         return found[:limit]
+
+    async def read_sealed(self, *, after_seq: int = 0, limit: int = 10_000) -> list[SealedRow]:
+        return [(e.seq, e.prev_hash, e.hash, sealed_text_of(e))
+                for e in await self.read(after_seq=after_seq, limit=limit)]
 
     async def head(self) -> LogHead:
         if not self._events:
@@ -85,8 +92,15 @@ class InMemoryIdempotencyRecords:
     async def get(self, key: str) -> IdempotencyRecord | None:
         return self._records.get(key)
 
+    async def get_many(self, keys: Sequence[str]) -> dict[str, IdempotencyRecord]:
+        return {key: self._records[key] for key in keys if key in self._records}
+
     async def add(self, record: IdempotencyRecord) -> None:
         self._records[record.key] = record
+
+    async def add_many(self, records: Sequence[IdempotencyRecord]) -> None:
+        for record in records:
+            await self.add(record)
 
 
 class InMemoryState:

@@ -14,6 +14,7 @@ from app.api import problems
 from app.api.edge import check_bearer
 from app.api.middleware import BodyLimitMiddleware, MetricsMiddleware, RequestIdMiddleware
 from app.api.routes import events, health, ingest, interactions, metrics, objects, telegram
+from app.gc_tuning import tune_for_serving
 
 if TYPE_CHECKING:
     from app.container import Container
@@ -32,10 +33,13 @@ def create_app(container: Container) -> FastAPI:
         # webhook calls, stopped after in-flight requests have finished.
         bot = container.telegram()
         await bot.start()
+        tune_for_serving()
         try:
             yield
         finally:
             await bot.stop(timeout_s=settings.service.grace_period_s)
+            # After the last request and update: commit what is still queued.
+            await container.ingest_service().close()
 
     app = FastAPI(title="Helionyx", version=package.__version__, docs_url="/docs",
                   redoc_url=None, lifespan=lifespan)

@@ -1,0 +1,167 @@
+"""Group commit: one writer drains queued writes and commits them together.
+
+Every durable commit costs an fsync (SQLite `synchronous=FULL`, PostgreSQL
+`synchronous_commit=on`) and a round of statements, and writers serialize on the chain
+head anyway. So instead of each request taking the writer lock and committing alone,
+requests queue their items; a single writer task takes whatever has queued up (at most
+`max_batch`), hands it to `write` inside one write unit of work, commits once, and only
+then resolves each caller. While it commits, the next group gathers. Seq stays gap-free
+and the chain unforked for the same reason as before: everything happens under the one
+writer lock, in queue order.
+
+`write(uow, items)` returns one outcome per item: a result, or a `DomainError` for an
+item it refused without writing anything for it (an idempotency conflict); the others
+still commit. If `write` raises instead, part of the group may be in the transaction:
+it is rolled back and each item is written again alone, in its own transaction, so one
+bad item cannot fail its neighbours. `StorageUnavailable` (the database would not begin
+or commit) fails the whole group: nothing of it is stored, and every caller hears so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from domain.errors import DomainError, StorageUnavailable
+from domain.ports import UnitOfWork, UnitOfWorkFactory
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+Write = Callable[[UnitOfWork, Sequence[Item]], Awaitable[list[Result | DomainError]]]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Queued(Generic[Item]):
+    item: Item
+    done: asyncio.Future[Any] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class GroupCommit(Generic[Item, Result]):
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        write: Write[Item, Result],
+        *,
+        max_batch: int = 256,
+        max_queued: int = 4096,
+    ) -> None:
+        if max_batch < 1 or max_queued < 1:
+            raise ValueError("max_batch and max_queued must be at least 1")
+        self._uow_factory = uow_factory
+        self._write = write
+        self._max_batch = max_batch
+        self._max_queued = max_queued
+        self._queue: asyncio.Queue[_Queued[Item] | None] | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self._closed = False
+
+    async def submit(self, item: Item) -> Result:
+        """Write `item` with the next group; returns once that group has committed.
+
+        After `close()`, the item is written alone, in its own transaction."""
+        if self._closed:
+            return await self._alone(item)
+        queued: _Queued[Item] = _Queued(item)
+        await self._start().put(queued)  # a full queue holds the caller back
+        result: Result = await queued.done
+        return result
+
+    async def close(self) -> None:
+        """Stop grouping; write and commit what is already queued. Safe to call twice."""
+        self._closed = True
+        if self._writer is None or self._queue is None:
+            return
+        await self._queue.put(None)
+        await self._writer
+        self._writer = None
+        # Callers that were still waiting for room when the writer stopped.
+        leftovers: list[_Queued[Item]] = []
+        while not self._queue.empty():
+            if (queued := self._queue.get_nowait()) is not None:
+                leftovers.append(queued)
+        await self._one_by_one(leftovers)
+
+    def _start(self) -> asyncio.Queue[_Queued[Item] | None]:
+        if self._queue is None:
+            self._queue = asyncio.Queue(self._max_queued)
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._drain())
+        return self._queue
+
+    async def _drain(self) -> None:
+        assert self._queue is not None
+        stopping = False
+        while not stopping:
+            batch = [await self._queue.get()]
+            while len(batch) < self._max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            stopping = None in batch
+            # A caller that gave up (was cancelled) before its turn has nothing recorded.
+            live = [q for q in batch if q is not None and not q.done.done()]
+            if not live:
+                continue
+            try:
+                await self._commit(live)
+            except Exception as e:  # the writer must outlive any one group
+                _fail(live, e)
+            except BaseException:
+                for queued in live:
+                    queued.done.cancel()
+                raise
+
+    async def _commit(self, batch: list[_Queued[Item]]) -> None:
+        try:
+            async with self._uow_factory(write=True) as uow:
+                outcomes = await self._write(uow, [q.item for q in batch])
+                await uow.commit()
+        except StorageUnavailable as e:
+            _fail(batch, e)
+            return
+        except Exception as e:
+            if len(batch) == 1:
+                _fail(batch, e)
+                return
+            log.warning("a group of %d writes failed; writing each alone", len(batch),
+                        exc_info=True)
+            await self._one_by_one(batch)
+            return
+        for queued, outcome in zip(batch, outcomes, strict=True):
+            _resolve(queued, outcome)
+
+    async def _one_by_one(self, batch: list[_Queued[Item]]) -> None:
+        for queued in batch:
+            if queued.done.done():
+                continue
+            try:
+                _resolve(queued, await self._alone(queued.item))
+            except Exception as e:
+                _resolve(queued, e)
+
+    async def _alone(self, item: Item) -> Result:
+        async with self._uow_factory(write=True) as uow:
+            [outcome] = await self._write(uow, [item])
+            if isinstance(outcome, DomainError):
+                raise outcome
+            await uow.commit()
+            return outcome
+
+
+def _resolve(queued: _Queued[Any], outcome: Any) -> None:
+    if queued.done.done():
+        return
+    if isinstance(outcome, BaseException):
+        queued.done.set_exception(outcome)
+    else:
+        queued.done.set_result(outcome)
+
+
+def _fail(batch: list[_Queued[Any]], error: Exception) -> None:
+    for queued in batch:
+        _resolve(queued, error)

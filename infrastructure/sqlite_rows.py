@@ -1,0 +1,109 @@
+"""The event log's hot statements on SQLite, straight to the driver.
+
+Through SQLAlchemy's aiosqlite adapter one statement costs up to four trips to the
+driver's thread (open a cursor, execute, fetch, close), and each trip waits for the
+event loop to come round again, behind whatever the HTTP side has queued. These helpers
+use aiosqlite's own one-trip calls on the unit of work's connection, inside the same
+transaction. Values are written exactly as SQLAlchemy's column types would write them
+(tests/integration/test_event_store_contract.py reads them back both ways): JSON as
+`canonical_json` text, times as naive UTC `YYYY-MM-DD HH:MM:SS.ffffff`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from domain.chain import SealedRow
+from domain.errors import StorageUnavailable
+from domain.events import RecordedEvent
+
+_EVENT_COLUMNS = ("seq, event_id, type, aggregate_type, aggregate_id, payload, metadata, "
+                  "idempotency_key, occurred_at, recorded_at, schema_version, prev_hash, hash")
+SELECT_EVENTS = f"SELECT {_EVENT_COLUMNS} FROM events"
+INSERT_EVENT = f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES ({', '.join('?' * 13)})"
+
+
+async def _driver(conn: AsyncConnection) -> Any:
+    return (await conn.get_raw_connection()).driver_connection
+
+
+async def begin(conn: AsyncConnection, *, immediate: bool) -> None:
+    """BEGIN (IMMEDIATE: with the write lock), for a connection whose SQLAlchemy
+    transaction was begun with BEGUN_BY_CALLER (infrastructure/database.py)."""
+    # execute_fetchall: one trip, and the cursor is done with inside it.
+    await (await _driver(conn)).execute_fetchall("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+async def end_open_transaction(conn: AsyncConnection) -> None:
+    """ROLLBACK, if the driver is still inside a transaction (no trip when it is not)."""
+    driver = await _driver(conn)
+    if driver.in_transaction:
+        await driver.rollback()
+
+
+async def fetch_all(conn: AsyncConnection, sql: str, params: Sequence[Any]) -> list[Any]:
+    try:
+        return list(await (await _driver(conn)).execute_fetchall(sql, params))
+    except sqlite3.OperationalError as e:
+        raise StorageUnavailable("the database did not answer") from e
+
+
+async def execute_many(conn: AsyncConnection, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+    """Raises the driver's own errors: the caller knows what an IntegrityError means.
+    The statement has run to its end, so its cursor holds nothing worth a trip to close."""
+    await (await _driver(conn)).executemany(sql, rows)
+
+
+async def page(conn: AsyncConnection, after_seq: int, limit: int,
+               types: Sequence[str] | None) -> list[Any]:
+    if types:
+        marks = ", ".join("?" * len(types))
+        sql = f"{SELECT_EVENTS} WHERE seq > ? AND type IN ({marks}) ORDER BY seq LIMIT ?"
+        return await fetch_all(conn, sql, (after_seq, *types, limit))
+    return await fetch_all(conn, f"{SELECT_EVENTS} WHERE seq > ? ORDER BY seq LIMIT ?",
+                           (after_seq, limit))
+
+
+def stored_time(iso: str) -> str:
+    """`iso_utc` text (YYYY-MM-DDTHH:MM:SS.ffffff+00:00) as SQLAlchemy stores it."""
+    return f"{iso[:10]} {iso[11:26]}"
+
+
+def _read_time(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def to_event(row: Sequence[Any]) -> RecordedEvent:
+    (seq, event_id, type_, aggregate_type, aggregate_id, payload, metadata, key, occurred,
+     recorded, version, prev_hash, hash_) = row
+    return RecordedEvent(seq, event_id, type_, aggregate_type, aggregate_id,
+                         json.loads(payload), json.loads(metadata), key, _read_time(occurred),
+                         _read_time(recorded), version, prev_hash, hash_)
+
+
+# The text each row's hash covers (domain.chain.sealed_text), spelled by SQLite itself:
+# payload and metadata as stored (canonical_json text), strings through json_quote
+# (which escapes as json.dumps(ensure_ascii=False) does), times turned back from
+# `stored_time`, printf building each in one go. Built in the driver's thread, where
+# the GIL is let go, so the event
+# loop hashes one page while the next is read. Text that does not hash right decides
+# nothing: EventLog.verify then judges that event by its parsed content.
+_SEALED = """SELECT seq, prev_hash, hash, printf(
+  '{"aggregate_id":%s,"aggregate_type":%s,"event_id":%s,"idempotency_key":%s,'
+  || '"metadata":%s,"occurred_at":"%sT%s+00:00","payload":%s,"prev_hash":%s,'
+  || '"recorded_at":"%sT%s+00:00","schema_version":%d,"seq":%d,"type":%s}',
+  json_quote(aggregate_id), json_quote(aggregate_type), json_quote(event_id),
+  json_quote(idempotency_key), metadata, substr(occurred_at, 1, 10), substr(occurred_at, 12),
+  payload, json_quote(prev_hash), substr(recorded_at, 1, 10), substr(recorded_at, 12),
+  schema_version, seq, json_quote(type))
+FROM events WHERE seq > ? ORDER BY seq LIMIT ?"""
+
+
+async def sealed_page(conn: AsyncConnection, after_seq: int, limit: int) -> list[SealedRow]:
+    return await fetch_all(conn, _SEALED, (after_seq, limit))
