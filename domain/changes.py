@@ -148,3 +148,22 @@ async def list_by_status(repository: _Listing[T], status: str | None,
     if status is None or status == "all":
         return await repository.list(None, limit)
     return await repository.list(choice(status, statuses, "status"), limit)
+
+
+async def transition(
+    uow: ObjectUnitOfWork,
+    repository: Any,
+    kind: str,
+    ref: Ref,
+    event_type: str,
+    allowed: tuple[str, ...],
+    target: str,
+    metadata: Mapping[str, Any] | None,
+    extra: Mapping[str, Any] | None = None,
+) -> tuple[Any, list[RecordedEvent]]:
+    """Move an object from one of `allowed` statuses by recording `event_type` on it."""
+    found = await find(repository, ref, kind)
+    require_status(kind, found.number, found.status, allowed, target)
+    payload = {"number": found.number, **(extra or {})}
+    recorded = await record(uow, [event(event_type, kind, found.id, payload, metadata)])
+    return await reload(repository, found.id), recorded

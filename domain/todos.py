@@ -21,10 +21,10 @@ from domain.changes import (
     optional_text,
     record,
     reload,
-    require_status,
     source_seq,
     text_list,
     title_of,
+    transition,
 )
 from domain.events import RecordedEvent
 from domain.objects import (
@@ -80,19 +80,23 @@ async def create_todo(
 async def complete_todo(
     uow: ObjectUnitOfWork, todo: Ref, *, metadata: Mapping[str, Any] | None = None
 ) -> tuple[Todo, list[RecordedEvent]]:
-    return await _move(uow, todo, TODO_COMPLETED, ("open",), "done", metadata)
+    return await transition(uow, uow.todos, TODO, todo, TODO_COMPLETED, ("open",), "done", metadata)
 
 
 async def reopen_todo(
     uow: ObjectUnitOfWork, todo: Ref, *, metadata: Mapping[str, Any] | None = None
 ) -> tuple[Todo, list[RecordedEvent]]:
-    return await _move(uow, todo, TODO_REOPENED, ("done", "cancelled"), "open", metadata)
+    return await transition(
+        uow, uow.todos, TODO, todo, TODO_REOPENED, ("done", "cancelled"), "open", metadata
+    )
 
 
 async def cancel_todo(
     uow: ObjectUnitOfWork, todo: Ref, *, metadata: Mapping[str, Any] | None = None
 ) -> tuple[Todo, list[RecordedEvent]]:
-    return await _move(uow, todo, TODO_CANCELLED, ("open",), "cancelled", metadata)
+    return await transition(
+        uow, uow.todos, TODO, todo, TODO_CANCELLED, ("open",), "cancelled", metadata
+    )
 
 
 async def get_todo(uow: ObjectUnitOfWork, todo: Ref) -> Todo:
@@ -104,18 +108,3 @@ async def list_todos(
 ) -> list[Todo]:
     """Todos by number; status "all" or None lists every one."""
     return await list_by_status(uow.todos, status, TODO_STATUSES, limit)
-
-
-async def _move(
-    uow: ObjectUnitOfWork,
-    ref: Ref,
-    event_type: str,
-    allowed: tuple[str, ...],
-    target: str,
-    metadata: Mapping[str, Any] | None,
-) -> tuple[Todo, list[RecordedEvent]]:
-    todo = await find(uow.todos, ref, TODO)
-    require_status(TODO, todo.number, todo.status, allowed, target)
-    payload = {"number": todo.number}
-    recorded = await record(uow, [event(event_type, TODO, todo.id, payload, metadata)])
-    return await reload(uow.todos, todo.id), recorded

@@ -14,9 +14,9 @@ from domain.changes import (
     optional_text,
     record,
     reload,
-    require_status,
     source_seq,
     title_of,
+    transition,
 )
 from domain.errors import InvalidInput
 from domain.events import RecordedEvent
@@ -78,25 +78,33 @@ async def check_in_track(
     uow: ObjectUnitOfWork, track: Ref, *, note: str | None = None, metadata: Metadata = None
 ) -> tuple[Track, list[RecordedEvent]]:
     extra = {"note": optional_text(note, "note")}
-    return await _move(uow, track, TRACK_CHECKED_IN, ("active",), "active", metadata, extra)
+    return await transition(
+        uow, uow.tracks, TRACK, track, TRACK_CHECKED_IN, ("active",), "active", metadata, extra
+    )
 
 
 async def pause_track(
     uow: ObjectUnitOfWork, track: Ref, *, metadata: Metadata = None
 ) -> tuple[Track, list[RecordedEvent]]:
-    return await _move(uow, track, TRACK_PAUSED, ("active",), "paused", metadata)
+    return await transition(
+        uow, uow.tracks, TRACK, track, TRACK_PAUSED, ("active",), "paused", metadata
+    )
 
 
 async def resume_track(
     uow: ObjectUnitOfWork, track: Ref, *, metadata: Metadata = None
 ) -> tuple[Track, list[RecordedEvent]]:
-    return await _move(uow, track, TRACK_RESUMED, ("paused",), "active", metadata)
+    return await transition(
+        uow, uow.tracks, TRACK, track, TRACK_RESUMED, ("paused",), "active", metadata
+    )
 
 
 async def finish_track(
     uow: ObjectUnitOfWork, track: Ref, *, metadata: Metadata = None
 ) -> tuple[Track, list[RecordedEvent]]:
-    return await _move(uow, track, TRACK_FINISHED, ("active", "paused"), "done", metadata)
+    return await transition(
+        uow, uow.tracks, TRACK, track, TRACK_FINISHED, ("active", "paused"), "done", metadata
+    )
 
 
 async def get_track(uow: ObjectUnitOfWork, track: Ref) -> Track:
@@ -108,19 +116,3 @@ async def list_tracks(
 ) -> list[Track]:
     """Tracks by number; status "all" or None lists every one."""
     return await list_by_status(uow.tracks, status, TRACK_STATUSES, limit)
-
-
-async def _move(
-    uow: ObjectUnitOfWork,
-    ref: Ref,
-    event_type: str,
-    allowed: tuple[str, ...],
-    target: str,
-    metadata: Metadata,
-    extra: Mapping[str, Any] | None = None,
-) -> tuple[Track, list[RecordedEvent]]:
-    track = await find(uow.tracks, ref, TRACK)
-    require_status(TRACK, track.number, track.status, allowed, target)
-    payload = {"number": track.number, **(extra or {})}
-    recorded = await record(uow, [event(event_type, TRACK, track.id, payload, metadata)])
-    return await reload(uow.tracks, track.id), recorded
