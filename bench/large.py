@@ -30,8 +30,7 @@ def build(run: Run) -> str:
     env = run.env(url)
     events = run.plan.events
     run.say(
-        f"building a database of {events:,} events (bench.generate --via "
-        f"{run.plan.generator}); this is the slow part"
+        f"building a database of {events:,} events (bench.generate); this is the slow part"
     )
     command = [
         sys.executable,
@@ -39,8 +38,6 @@ def build(run: Run) -> str:
         "bench.generate",
         "--events",
         str(events),
-        "--via",
-        run.plan.generator,
     ]
     done = run_command(command, env, show_stderr=True)
     built = json.loads(done.stdout.strip().splitlines()[-1])

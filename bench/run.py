@@ -43,7 +43,6 @@ def plan_for(args: argparse.Namespace) -> Plan:
             starts=1,
             import_messages=500,
             batch_size=100,
-            generator=args.generator,
         )
     return Plan(
         quick=False,
@@ -54,7 +53,6 @@ def plan_for(args: argparse.Namespace) -> Plan:
         starts=3,
         import_messages=20_000,
         batch_size=1000,
-        generator=args.generator,
     )
 
 
@@ -125,12 +123,6 @@ def main(argv: list[str] | None = None) -> int:
         default=int(os.environ.get("EVENTS") or 0),
         help=f"events in the large database (default {FULL_EVENTS:,}; quick: 2,000; or EVENTS=)",
     )
-    parser.add_argument(
-        "--generator",
-        choices=("store", "ingest"),
-        default="store",
-        help="how the large database is built (see bench/generate.py)",
-    )
     parser.add_argument("--client", choices=("auto", "wrk", "asyncio"), default="auto")
     parser.add_argument(
         "--output",
@@ -183,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     if built:
         print(
             f"\nlarge database: {built['events']:,} events built in {built['seconds']:.1f} s "
-            f"by bench.generate --via {built['via']} ({built['events_per_s']:,.0f} events/s)"
+            f"by bench.generate ({built['events_per_s']:,.0f} events/s)"
         )
     print(f"\nwritten to {path}" + ("\n\nINCOMPLETE: the run stopped on an error" if error else ""))
     return 1 if error else 0

@@ -36,7 +36,6 @@ class Plan:
     batch_size: int
     connections: int = 16
     batch_connections: int = 2
-    generator: str = "store"
 
 
 @dataclass

@@ -1,14 +1,18 @@
-"""Random (version 4) UUIDs as text, cheaply enough for the append path.
+"""Time-ordered (version 7, RFC 9562) UUIDs as text, cheaply enough for the append path.
 
-`str(uuid.uuid4())` costs a system call for 16 random bytes and a UUID object per id;
-an import appends two ids per message. This takes the operating system's randomness
-(`os.urandom`, as uuid4 does) 4 KiB at a time and spells the same RFC 9562 layout.
+Version 7 starts with the Unix time in milliseconds, so ids minted one after another
+sort together: an index over them grows at its right edge instead of at a random page
+(with random version 4 ids, SQLite spent over half of each bulk insert in the id
+index). The other 74 bits are random, from the operating system (`os.urandom`, as
+uuid4 uses), taken 4 KiB at a time: `str(uuid.uuid4())` costs a system call and a UUID
+object per id, and an import mints two ids per message.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 
 _CHUNK = 4096
 _VARIANT = "89ab"  # the two variant bits 10, then the next two random bits
@@ -27,10 +31,13 @@ os.register_at_fork(after_in_child=_forget)
 
 
 def new_uuid() -> str:
+    """`unix_ts_ms` (48 bits), version 7, 12 random bits, variant 10, 62 random bits."""
     global _pool, _at
+    millis = time.time_ns() // 1_000_000
     with _lock:
-        if _at + 16 > len(_pool):
+        if _at + 10 > len(_pool):
             _pool, _at = os.urandom(_CHUNK), 0
-        h = _pool[_at : _at + 16].hex()
-        _at += 16
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+        r = _pool[_at : _at + 10].hex()
+        _at += 10
+    t = f"{millis & 0xFFFF_FFFF_FFFF:012x}"
+    return f"{t[:8]}-{t[8:]}-7{r[:3]}-{_VARIANT[int(r[3], 16) & 3]}{r[4:7]}-{r[7:19]}"

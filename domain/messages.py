@@ -44,10 +44,13 @@ class IncomingMessage:
         return f"source:{self.source}:{self.source_id}"
 
     def payload(self) -> dict[str, Any]:
-        return {
-            "text": self.text,
-            "source": self.source,
-            "source_id": self.source_id,
-            "author": self.author,
-            "conversation_id": self.conversation_id,
-        }
+        """What was said and where from; fields the message does not have are left out
+        rather than stored as null (a short message is mostly its text)."""
+        payload = {"text": self.text, "source": self.source}
+        if self.source_id is not None:
+            payload["source_id"] = self.source_id
+        if self.author is not None:
+            payload["author"] = self.author
+        if self.conversation_id is not None:
+            payload["conversation_id"] = self.conversation_id
+        return payload

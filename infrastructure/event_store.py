@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -36,7 +36,7 @@ from domain.events import LogHead, NewEvent, RecordedEvent
 from domain.ids import new_uuid
 from domain.ports import Clock
 from infrastructure import sqlite_rows
-from infrastructure.tables import events
+from infrastructure.tables import NOT_INDEXED_TYPE, events
 
 _COLUMNS = (
     events.c.seq, events.c.event_id, events.c.type, events.c.aggregate_type,
@@ -171,9 +171,16 @@ class SqlEventStore:
         return LogHead(row.seq, row.hash) if row else LogHead(0, GENESIS_HASH)
 
     async def count_by_type(self) -> dict[str, int]:
-        # One pass over ix_events_type_seq (an index-only scan where the planner can).
+        """One pass over ix_events_type_seq (an index-only scan where the planner can).
+        On SQLite that index leaves messages out; seq being gap-free from 1, they are
+        what the head's count leaves over (a gap would be a broken chain: make verify)."""
         query = select(events.c.type, func.count()).group_by(events.c.type)
-        return {type_: count for type_, count in await self._conn.execute(query)}
+        if not self._sqlite:
+            return {type_: count for type_, count in await self._conn.execute(query)}
+        query = query.where(text(f"type <> '{NOT_INDEXED_TYPE}'"))  # as the index says
+        counts = {type_: count for type_, count in await self._conn.execute(query)}
+        messages = (await self.head()).count - sum(counts.values())
+        return {**counts, NOT_INDEXED_TYPE: messages} if messages else counts
 
     async def _select(self, where: Any, sqlite_where: str,
                       params: tuple[Any, ...]) -> list[RecordedEvent]:

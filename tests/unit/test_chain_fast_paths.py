@@ -17,7 +17,6 @@ from domain.chain import (
     sealed_text_of,
 )
 from domain.events import RecordedEvent
-from domain.ids import new_uuid
 
 _PIECES = ["a", "ü", "\n", '"', "\\", "\u2028", "😀", "\x01", "/", "<", "\x7f"]
 
@@ -81,10 +80,3 @@ def test_a_gap_or_a_broken_link_is_named():
     verifier.feed_sealed([rows[0], (rows[1][0], "0" * 64, *rows[1][2:])])
     assert verifier.report().first_bad_seq == 2
 
-
-def test_new_uuid_is_a_random_uuid_of_version_4():
-    ids = [new_uuid() for _ in range(10_000)]
-    assert len(set(ids)) == len(ids)
-    for text in ids[:1000]:
-        parsed = uuid.UUID(text)
-        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122 and str(parsed) == text
