@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 JsonObject = Mapping[str, Any]
 
@@ -24,9 +24,11 @@ class NewEvent:
     schema_version: int = 1
 
 
-@dataclass(frozen=True)
-class RecordedEvent:
-    """An event as it stands in the log, with its place in the hash chain."""
+class RecordedEvent(NamedTuple):
+    """An event as it stands in the log, with its place in the hash chain.
+
+    Immutable, as a tuple: building one costs a fifth of a frozen dataclass, and the bulk
+    paths, rebuild and verify build one per event."""
 
     seq: int
     event_id: str

@@ -31,13 +31,22 @@ os.register_at_fork(after_in_child=_forget)
 
 
 def new_uuid() -> str:
-    """`unix_ts_ms` (48 bits), version 7, 12 random bits, variant 10, 62 random bits."""
+    return new_uuids(1)[0]
+
+
+def new_uuids(count: int) -> list[str]:
+    """`count` ids of this millisecond: `unix_ts_ms` (48 bits), version 7, 12 random bits,
+    variant 10, 62 random bits."""
     global _pool, _at
     millis = time.time_ns() // 1_000_000
-    with _lock:
-        if _at + 10 > len(_pool):
-            _pool, _at = os.urandom(_CHUNK), 0
-        r = _pool[_at : _at + 10].hex()
-        _at += 10
     t = f"{millis & 0xFFFF_FFFF_FFFF:012x}"
-    return f"{t[:8]}-{t[8:]}-7{r[:3]}-{_VARIANT[int(r[3], 16) & 3]}{r[4:7]}-{r[7:19]}"
+    prefix = f"{t[:8]}-{t[8:]}-7"
+    ids = []
+    with _lock:
+        for _ in range(count):
+            if _at + 10 > len(_pool):
+                _pool, _at = os.urandom(_CHUNK), 0
+            r = _pool[_at : _at + 10].hex()
+            _at += 10
+            ids.append(f"{prefix}{r[:3]}-{_VARIANT[int(r[3], 16) & 3]}{r[4:7]}-{r[7:19]}")
+    return ids

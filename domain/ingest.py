@@ -16,7 +16,7 @@ from domain.errors import DomainError, IdempotencyConflict
 from domain.events import NewEvent, RecordedEvent
 from domain.extraction import Extractor
 from domain.group_commit import GroupCommit
-from domain.ids import new_uuid
+from domain.ids import new_uuids
 from domain.messages import MESSAGE_INGESTED, IncomingMessage
 from domain.ports import Clock, IdempotencyRecord, UnitOfWork, UnitOfWorkFactory
 
@@ -48,7 +48,7 @@ async def _nothing(uow: Any, message: RecordedEvent) -> list[RecordedEvent]:
     return []
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: one per message, and a frozen init costs 5x
 class _Pending:
     """One message on its way into the log, with everything decided before the lock."""
 
@@ -127,8 +127,9 @@ class IngestService:
         old messages should not cost thousands of LLM calls)."""
         keys = [_keys(message, None) for message in messages]
         follow_ups = await self._derivations(messages, keys, extractor)
+        shared = dict(context or {})  # one copy: the messages' events share it
         pending = [
-            _Pending(message, message_keys, context or {}, follow_up)
+            _Pending(message, message_keys, shared, follow_up)
             for message, message_keys, follow_up in zip(messages, keys, follow_ups, strict=True)
         ]
         async with self._uow_factory(write=True) as uow:
@@ -228,7 +229,8 @@ class IngestService:
         """Append the messages of `run` together, then what the last one derives."""
         if not run:
             return
-        new = [_message_event(items[i], fingerprints[i]) for i in run]
+        new = [_message_event(items[i], fingerprints[i], aggregate_id)
+               for i, aggregate_id in zip(run, new_uuids(len(run)), strict=True)]
         recorded = await uow.events.append(new)
         await uow.idempotency.add_many(
             [record for event in recorded for record in idempotency_records_of(event)]
@@ -258,20 +260,22 @@ class IngestService:
         return results
 
 
-def _message_event(item: _Pending, fingerprint: str) -> NewEvent:
+def _message_event(item: _Pending, fingerprint: str, aggregate_id: str) -> NewEvent:
     message = item.message
-    metadata: dict[str, Any] = dict(item.context)
-    if item.keys:
-        # Only a message with keys can be asked about again; rebuild takes its
-        # idempotency records from these two (idempotency_records_of).
-        metadata["request_hash"] = fingerprint
-        metadata["idempotency_keys"] = item.keys
-    if message.metadata:
-        metadata["client"] = dict(message.metadata)
+    metadata: Mapping[str, Any] = item.context  # with nothing of its own, shared
+    if item.keys or message.metadata:
+        metadata = own = dict(item.context)
+        if item.keys:
+            # Only a message with keys can be asked about again; rebuild takes its
+            # idempotency records from these two (idempotency_records_of).
+            own["request_hash"] = fingerprint
+            own["idempotency_keys"] = item.keys
+        if message.metadata:
+            own["client"] = dict(message.metadata)
     return NewEvent(
         type=MESSAGE_INGESTED,
         aggregate_type="message",
-        aggregate_id=new_uuid(),
+        aggregate_id=aggregate_id,
         payload=message.payload(),
         metadata=metadata,
         idempotency_key=item.keys[0] if item.keys else None,

@@ -33,7 +33,7 @@ from domain.chain import (
 )
 from domain.errors import Conflict, InvalidInput, StorageUnavailable
 from domain.events import LogHead, NewEvent, RecordedEvent
-from domain.ids import new_uuid
+from domain.ids import new_uuids
 from domain.ports import Clock
 from infrastructure import sqlite_rows
 from infrastructure.tables import NOT_INDEXED_TYPE, events
@@ -63,17 +63,25 @@ def _as_json(value: Any) -> tuple[Any, str]:
     other values (tuples, int keys, ...) are parsed back from the text."""
     try:
         text = canonical_json(value)
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError, RecursionError) as e:
         raise InvalidInput(f"not storable as JSON: {e}") from e
     return (value if _plain(value) else json.loads(text)), text
 
 
 def _plain(value: Any) -> bool:
+    # Loops rather than all(<generator>): this runs for every payload and metadata.
     kind = value.__class__
     if kind is dict:
-        return all(k.__class__ is str and _plain(v) for k, v in value.items())
+        for key, item in value.items():
+            if key.__class__ is not str or (item.__class__ not in _JSON_SCALARS
+                                            and not _plain(item)):
+                return False
+        return True
     if kind is list:
-        return all(_plain(v) for v in value)
+        for item in value:
+            if item.__class__ not in _JSON_SCALARS and not _plain(item):
+                return False
+        return True
     return kind in _JSON_SCALARS
 
 
@@ -98,9 +106,14 @@ class SqlEventStore:
         recorded: list[RecordedEvent] = []
         rows: list[tuple[Any, ...]] = []
         prev_hash, seq = head.last_hash, head.last_seq
-        for new in new_events:
+        # Events of one batch often share their metadata (the request's): serialize once.
+        shared: tuple[Any, tuple[Any, str]] | None = None
+        for new, event_id in zip(new_events, new_uuids(len(new_events)), strict=True):
             seq += 1
-            event, row = _seal(new, seq, prev_hash, recorded_at, recorded_iso)
+            if shared is None or shared[0] is not new.metadata:
+                shared = (new.metadata, _as_json(new.metadata))
+            event, row = _seal(new, event_id, shared[1], seq, prev_hash, recorded_at,
+                               recorded_iso)
             recorded.append(event)
             rows.append(row)
             prev_hash = event.hash
@@ -192,13 +205,13 @@ class SqlEventStore:
                 await self._conn.execute(select(*_COLUMNS).where(where))]
 
 
-def _seal(new: NewEvent, seq: int, prev_hash: str, recorded_at: datetime,
-          recorded_iso: str) -> tuple[RecordedEvent, tuple[Any, ...]]:
+def _seal(new: NewEvent, event_id: str, metadata_as_json: tuple[Any, str], seq: int,
+          prev_hash: str, recorded_at: datetime, recorded_iso: str
+          ) -> tuple[RecordedEvent, tuple[Any, ...]]:
     payload, payload_json = _as_json(new.payload)
-    metadata, metadata_json = _as_json(new.metadata)
+    metadata, metadata_json = metadata_as_json
     occurred_at = new.occurred_at or recorded_at
     occurred_iso = iso_utc(occurred_at) if new.occurred_at else recorded_iso
-    event_id = new_uuid()
     hash_ = sealed_hash(
         seq=seq, event_id=event_id, type=new.type, aggregate_type=new.aggregate_type,
         aggregate_id=new.aggregate_id, payload_json=payload_json, metadata_json=metadata_json,
@@ -209,9 +222,11 @@ def _seal(new: NewEvent, seq: int, prev_hash: str, recorded_at: datetime,
         seq, event_id, new.type, new.aggregate_type, new.aggregate_id, payload, metadata,
         new.idempotency_key, occurred_at, recorded_at, new.schema_version, prev_hash, hash_,
     )
+    recorded_stored = sqlite_rows.stored_time(recorded_iso)
     row = (seq, event_id, new.type, new.aggregate_type, new.aggregate_id, payload_json,
-           metadata_json, new.idempotency_key, sqlite_rows.stored_time(occurred_iso),
-           sqlite_rows.stored_time(recorded_iso), new.schema_version, prev_hash, hash_)
+           metadata_json, new.idempotency_key,
+           sqlite_rows.stored_time(occurred_iso) if new.occurred_at else recorded_stored,
+           recorded_stored, new.schema_version, prev_hash, hash_)
     return event, row
 
 

@@ -78,6 +78,21 @@ class IngestResultOut(BaseModel):
     derived: list[EventRef]
 
 
+class IngestBatchItemOut(BaseModel):
+    index: int
+    status: str = Field(description="recorded, duplicate or conflict")
+    event_id: str | None = None
+    seq: int | None = None
+    derived: list[EventRef] | None = None
+    detail: str | None = Field(None, description="why a conflicting item was refused")
+
+
+class IngestBatchOut(BaseModel):
+    count: int
+    recorded: int
+    results: list[IngestBatchItemOut]
+
+
 class EventPage(BaseModel):
     items: list[EventOut]
     next_after_seq: int | None
