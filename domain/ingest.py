@@ -8,8 +8,8 @@ it are then recorded in one transaction, so either all of it is in the log or no
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from domain.derivation import CAUSED_BY_SEQ, FollowUp, caused_by, deriving
 from domain.errors import DomainError, IdempotencyConflict
@@ -21,15 +21,15 @@ from domain.messages import MESSAGE_INGESTED, IncomingMessage
 from domain.ports import Clock, IdempotencyRecord, UnitOfWork, UnitOfWorkFactory
 
 
-@dataclass(frozen=True)
-class IngestResult:
+# NamedTuples rather than frozen dataclasses: as immutable, and a bulk ingest builds two
+# per message (a frozen dataclass's init costs five times as much).
+class IngestResult(NamedTuple):
     event: RecordedEvent
-    derived: list[RecordedEvent] = field(default_factory=list)
+    derived: Sequence[RecordedEvent] = ()
     replayed: bool = False
 
 
-@dataclass(frozen=True)
-class BatchItemResult:
+class BatchItemResult(NamedTuple):
     index: int
     result: IngestResult | None = None
     error: str | None = None

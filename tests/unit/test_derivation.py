@@ -141,13 +141,13 @@ async def test_ingest_derives_with_the_clock_date_in_the_same_transaction(factor
 async def test_unprefixed_text_derives_nothing_with_the_rules(factory):
     service = IngestService(factory, RulesExtractor(), factory.clock)
     result = await service.ingest(IncomingMessage("just thinking aloud"))
-    assert result.derived == []
+    assert not result.derived
     assert len(factory.state.events) == 1
 
 
 async def test_without_an_extractor_nothing_is_derived(factory):
     result = await IngestService(factory).ingest(IncomingMessage("todo: buy milk"))
-    assert result.derived == [] and factory.state.todos == {}
+    assert not result.derived and factory.state.todos == {}
 
 
 def test_an_extractor_needs_a_clock(factory):
