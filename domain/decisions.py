@@ -6,7 +6,6 @@ Superseding links both ways: the new decision's `supersedes` names the old one, 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -24,6 +23,7 @@ from domain.changes import (
     title_of,
 )
 from domain.events import NewEvent, RecordedEvent
+from domain.ids import new_uuid
 from domain.objects import (
     DECISION,
     DECISION_RECORDED,
@@ -70,7 +70,7 @@ async def record_decision(
         require_status(DECISION, old.number, old.status, ("active",), "superseded")
         payload["supersedes"] = old.id
     payload["number"] = await uow.decisions.next_number()
-    decision_id = str(uuid.uuid4())
+    decision_id = new_uuid()
     events: list[NewEvent] = [event(DECISION_RECORDED, DECISION, decision_id, payload, metadata)]
     if old is not None:
         link = {

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from domain.changes import Ref, event, find, record, reload, source_seq, text_list, title_of
 from domain.errors import InvalidInput
 from domain.events import RecordedEvent
+from domain.ids import new_uuid
 from domain.objects import NOTE, NOTE_RECORDED, Note
 from domain.repositories import ObjectUnitOfWork
 
@@ -35,7 +35,7 @@ async def record_note(
         "source_event_seq": source_seq(source_event_seq),
         "number": await uow.notes.next_number(),
     }
-    note_id = str(uuid.uuid4())
+    note_id = new_uuid()
     recorded = await record(uow, [event(NOTE_RECORDED, NOTE, note_id, payload, metadata)])
     return await reload(uow.notes, note_id), recorded
 

@@ -6,7 +6,6 @@ transaction; none commits.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
@@ -27,6 +26,7 @@ from domain.changes import (
     transition,
 )
 from domain.events import RecordedEvent
+from domain.ids import new_uuid
 from domain.objects import (
     TODO,
     TODO_CANCELLED,
@@ -72,7 +72,7 @@ async def create_todo(
     if (due_on := due_date(due)) is not None:
         payload["due"] = due_on.isoformat()
     payload["number"] = await uow.todos.next_number()
-    todo_id = str(uuid.uuid4())
+    todo_id = new_uuid()
     recorded = await record(uow, [event(TODO_CREATED, TODO, todo_id, payload, metadata)])
     return await reload(uow.todos, todo_id), recorded
 

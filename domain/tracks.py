@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +19,7 @@ from domain.changes import (
 )
 from domain.errors import InvalidInput
 from domain.events import RecordedEvent
+from domain.ids import new_uuid
 from domain.objects import (
     DEFAULT_CHECK_IN_EVERY,
     TRACK,
@@ -69,7 +69,7 @@ async def start_track(
         "source_event_seq": source_seq(source_event_seq),
         "number": await uow.tracks.next_number(),
     }
-    track_id = str(uuid.uuid4())
+    track_id = new_uuid()
     recorded = await record(uow, [event(TRACK_STARTED, TRACK, track_id, payload, metadata)])
     return await reload(uow.tracks, track_id), recorded
 
