@@ -25,10 +25,19 @@ GENESIS_HASH = "0" * 64
 # allow_nan=False) builds on every call, built once: the same encoder, the same text.
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                             allow_nan=False)
+# JSONEncoder.encode builds its C encoder anew on each call, which costs as much as
+# encoding a short message; this is that encoder, made once with the same settings
+# (without the check for circular references: values come from parsed JSON, and a cycle
+# still ends, in RecursionError).
+_C_ENCODER = json.encoder.c_make_encoder and json.encoder.c_make_encoder(  # type: ignore[attr-defined]
+    None, _ENCODER.default, json.encoder.encode_basestring,  # type: ignore[attr-defined]
+    None, ":", ",", True, False, False)
 
 
 def canonical_json(value: Any) -> str:
-    return _ENCODER.encode(value)
+    if _C_ENCODER is None:  # an interpreter without the json C speedups
+        return _ENCODER.encode(value)
+    return "".join(_C_ENCODER(value, 0))
 
 
 def iso_utc(moment: datetime) -> str:
@@ -86,6 +95,17 @@ def sealed_text(
     canonical JSON and times already in `iso_utc` form: `canonical_json` of the content,
     spelled out in sorted key order, so a store that serializes payload and metadata for
     its own columns does not serialize them twice."""
+    return spell_sealed(seq, event_id, type, aggregate_type, aggregate_id, payload_json,
+                        metadata_json, idempotency_key, occurred_at_iso, recorded_at_iso,
+                        schema_version, prev_hash)
+
+
+def spell_sealed(seq: int, event_id: str, type: str, aggregate_type: str,
+                 aggregate_id: str, payload_json: str, metadata_json: str,
+                 idempotency_key: str | None, occurred_at_iso: str, recorded_at_iso: str,
+                 schema_version: int, prev_hash: str) -> str:
+    """`sealed_text` with positional arguments, in column order: the append path calls it
+    once per event, and passing twelve keywords costs as much as the spelling."""
     return (
         f'{{"aggregate_id":{_string(aggregate_id)},'
         f'"aggregate_type":{_string(aggregate_type)},'
@@ -143,11 +163,14 @@ def sealed_text_of(event: RecordedEvent) -> str:
     )
 
 
-SealedRow = tuple[int, str, str, str]
+SealedRow = tuple[int, str, str, str | bytes | None]
 """(seq, prev_hash, hash, text): a row with the store's spelling of the text its hash
-covers, for verify's fast path. Text that hashes right is the very text that was sealed
-(it is what was hashed); text that does not (a store that spells JSON its own way, or an
-altered row) decides nothing: that event is read in full and judged by `hash_of`."""
+covers (str, or its UTF-8 bytes), for verify's fast path. Text that hashes right is the
+very text that was sealed (it is what was hashed), and the row holds what was sealed as
+long as the store spells no two contents alike: where it cannot be sure of that, it gives
+no text (None). No text, or text that does not hash right (a store that spells JSON its
+own way, or an altered row), decides nothing: that event is read in full and judged by
+`hash_of`."""
 
 
 @dataclass(frozen=True)
@@ -166,10 +189,12 @@ class ChainReport:
 class ChainVerifier:
     """Feeds on events in seq order and stops at the first one that breaks the chain."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, last_seq: int = 0, head_hash: str = GENESIS_HASH) -> None:
+        """From the start of the log; or, to check one range of it, from just after
+        `last_seq`, whose recorded hash is `head_hash` (`count` counts this range only)."""
         self.count = 0
-        self.last_seq = 0
-        self.head_hash = GENESIS_HASH
+        self.last_seq = last_seq
+        self.head_hash = head_hash
         self.first_bad_seq: int | None = None
         self.problem: str | None = None
 
@@ -184,15 +209,16 @@ class ChainVerifier:
     def feed_sealed(self, rows: Sequence[SealedRow], start: int = 0) -> int:
         """Check rows from `start` on; returns the index of the first row not accepted:
         len(rows) when all were; else, if the chain is not broken there, a row whose text
-        does not hash right: judge it with `feed([event])` and go on after it."""
+        is missing or does not hash right: judge it with `feed([event])` and go on after it."""
         if self.first_bad_seq is not None:
             return start
         sha256 = hashlib.sha256
         last_seq, head_hash = self.last_seq, self.head_hash
         index = start
         for seq, prev_hash, hash_, text in rows[start:] if start else rows:
-            if (seq != last_seq + 1 or prev_hash != head_hash
-                    or sha256(text.encode("utf-8")).hexdigest() != hash_):
+            if seq != last_seq + 1 or prev_hash != head_hash or text is None:
+                break
+            if sha256(text if text.__class__ is bytes else text.encode()).hexdigest() != hash_:
                 break
             last_seq, head_hash = seq, hash_
             index += 1
@@ -205,6 +231,20 @@ class ChainVerifier:
             elif prev_hash != head_hash:
                 self._fail(seq, f"seq {seq}: prev_hash does not match seq {last_seq}")
         return index
+
+    def expect_through(self, seq: int, found: int | None) -> None:
+        """Every seq up to `seq` is known to be recorded (a range of the log, up to a head
+        read before): stopping short of it without a verdict means the next one is missing;
+        `found` is the first seq after the stop, if any."""
+        if self.first_bad_seq is None and self.last_seq < seq:
+            expected = self.last_seq + 1
+            self._fail(expected, f"gap: expected seq {expected}, found "
+                                 f"{'nothing' if found is None else found}")
+
+    def unreadable(self, seq: int, reason: str) -> None:
+        """The store cannot read the event at `seq` back (its JSON or a time does not
+        parse): whatever it was sealed with, it no longer holds it."""
+        self._fail(seq, f"seq {seq}: content cannot be read ({reason})")
 
     def _check(self, event: RecordedEvent) -> None:
         expected_seq = self.last_seq + 1

@@ -71,12 +71,15 @@ _PARENTHETICAL = re.compile(r"\((?P<inner>[^()\n]*)\)")
 _VERSUS = re.compile(r"(?<!\S)vs\.?(?!\S)", re.IGNORECASE)
 
 
+_NOTHING_FOUND = Extraction(items=(), extractor="rules")  # immutable: one will do
+
+
 class RulesExtractor:
     """Needs nothing external and always answers; the LLM extractor falls back to it."""
 
     async def extract(self, text: str, *, today: date) -> Extraction:
         item = extract_item(text, today=today)
-        return Extraction(items=(item,) if item is not None else (), extractor="rules")
+        return _NOTHING_FOUND if item is None else Extraction(items=(item,), extractor="rules")
 
 
 def explicit_prefix(text: str) -> str | None:

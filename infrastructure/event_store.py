@@ -6,8 +6,8 @@ and inserting after it cannot interleave with another writer: seq stays gap-free
 the chain never forks, across tasks and processes alike.
 
 Each event's payload and metadata are serialized to canonical JSON once: that text is
-hashed (`domain.chain.sealed_hash`, byte for byte `event_hash`) and, on SQLite, stored
-as is. On SQLite the hot statements also go to the driver directly (infrastructure/
+hashed (`domain.chain.spell_sealed`: byte for byte what `event_hash` hashes) and, on
+SQLite, stored as is. On SQLite the hot statements also go to the driver directly (infrastructure/
 sqlite_rows.py): through SQLAlchemy each costs four hops to aiosqlite's thread, directly one.
 """
 
@@ -17,6 +17,7 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
+from hashlib import sha256
 from typing import Any
 
 from sqlalchemy import Row, func, select, text
@@ -28,8 +29,8 @@ from domain.chain import (
     SealedRow,
     canonical_json,
     iso_utc,
-    sealed_hash,
     sealed_text_of,
+    spell_sealed,
 )
 from domain.errors import Conflict, InvalidInput, StorageUnavailable
 from domain.events import LogHead, NewEvent, RecordedEvent
@@ -78,7 +79,7 @@ def _plain(value: Any) -> bool:
                 return False
         return True
     if kind is list:
-        for item in value:
+        for item in value:  # noqa: SIM110 (all() over a generator is what this avoids)
             if item.__class__ not in _JSON_SCALARS and not _plain(item):
                 return False
         return True
@@ -103,6 +104,7 @@ class SqlEventStore:
         head = self._head or await self.head()
         recorded_at = self._clock.now()
         recorded_iso = iso_utc(recorded_at)
+        moment = (recorded_at, recorded_iso, sqlite_rows.stored_time(recorded_iso))
         recorded: list[RecordedEvent] = []
         rows: list[tuple[Any, ...]] = []
         prev_hash, seq = head.last_hash, head.last_seq
@@ -112,8 +114,7 @@ class SqlEventStore:
             seq += 1
             if shared is None or shared[0] is not new.metadata:
                 shared = (new.metadata, _as_json(new.metadata))
-            event, row = _seal(new, event_id, shared[1], seq, prev_hash, recorded_at,
-                               recorded_iso)
+            event, row = _seal(new, event_id, shared[1], seq, prev_hash, moment)
             recorded.append(event)
             rows.append(row)
             prev_hash = event.hash
@@ -206,23 +207,22 @@ class SqlEventStore:
 
 
 def _seal(new: NewEvent, event_id: str, metadata_as_json: tuple[Any, str], seq: int,
-          prev_hash: str, recorded_at: datetime, recorded_iso: str
+          prev_hash: str, recorded: tuple[datetime, str, str]
           ) -> tuple[RecordedEvent, tuple[Any, ...]]:
+    """`recorded`: the append's time as a datetime, in `iso_utc` form, as stored."""
+    recorded_at, recorded_iso, recorded_stored = recorded
     payload, payload_json = _as_json(new.payload)
     metadata, metadata_json = metadata_as_json
     occurred_at = new.occurred_at or recorded_at
     occurred_iso = iso_utc(occurred_at) if new.occurred_at else recorded_iso
-    hash_ = sealed_hash(
-        seq=seq, event_id=event_id, type=new.type, aggregate_type=new.aggregate_type,
-        aggregate_id=new.aggregate_id, payload_json=payload_json, metadata_json=metadata_json,
-        idempotency_key=new.idempotency_key, occurred_at_iso=occurred_iso,
-        recorded_at_iso=recorded_iso, schema_version=new.schema_version, prev_hash=prev_hash,
-    )
+    text = spell_sealed(seq, event_id, new.type, new.aggregate_type, new.aggregate_id,
+                        payload_json, metadata_json, new.idempotency_key, occurred_iso,
+                        recorded_iso, new.schema_version, prev_hash)
+    hash_ = sha256(text.encode("utf-8")).hexdigest()
     event = RecordedEvent(
         seq, event_id, new.type, new.aggregate_type, new.aggregate_id, payload, metadata,
         new.idempotency_key, occurred_at, recorded_at, new.schema_version, prev_hash, hash_,
     )
-    recorded_stored = sqlite_rows.stored_time(recorded_iso)
     row = (seq, event_id, new.type, new.aggregate_type, new.aggregate_id, payload_json,
            metadata_json, new.idempotency_key,
            sqlite_rows.stored_time(occurred_iso) if new.occurred_at else recorded_stored,
