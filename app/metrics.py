@@ -70,17 +70,31 @@ class Metrics:
             "(notification.sent events; a failed send also appends notification.failed)",
             registry=registry,
         )
+        # Labelled children by their label values: `labels()` builds and checks its key on
+        # every call, and these are counted on every request and every appended event.
+        # Labels are route templates and event types, so both stay small.
+        self._request_series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        self._appended_series: dict[str, Counter] = {}
         self._scraped = _ScrapedState()
         registry.register(self._scraped)
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.http_requests.labels(method, route, str(status)).inc()
-        self.http_duration.labels(method, route).observe(seconds)
+        series = self._request_series.get((method, route, status))
+        if series is None:
+            series = (self.http_requests.labels(method, route, str(status)),
+                      self.http_duration.labels(method, route))
+            self._request_series[(method, route, status)] = series
+        series[0].inc()
+        series[1].observe(seconds)
 
     def on_appended(self, events: Iterable[RecordedEvent]) -> None:
         """Called by the unit of work with the events of each transaction it committed."""
         for event in events:
-            self.events_appended.labels(event.type).inc()
+            appended = self._appended_series.get(event.type)
+            if appended is None:
+                appended = self._appended_series[event.type] = (
+                    self.events_appended.labels(event.type))
+            appended.inc()
             if event.type == NOTIFICATION_SENT:
                 self.notifications_sent.inc()
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from domain.chain import GENESIS_HASH
 from domain.errors import StorageUnavailable
-from domain.events import RecordedEvent
+from domain.events import LogHead, RecordedEvent
 from domain.ports import Clock
-from infrastructure import sqlite_rows
 from infrastructure.database import BEGUN_BY_CALLER, WRITE_OPTION
 from infrastructure.event_store import SqlEventStore
 from infrastructure.read_models import SqlDecisions, SqlNotes, SqlTodos, SqlTracks
@@ -23,6 +24,9 @@ from infrastructure.repositories import SqlIdempotencyRecords
 # lock it leaves readers (and the trigger-protected table) alone.
 # https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS
 EVENT_LOG_LOCK_KEY = 0x48454C494F4E5958 & 0x7FFFFFFFFFFFFFFF
+
+# The chain head, as SqlEventStore.head reads it on SQLite.
+HEAD_QUERY = "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1"
 
 # Told, after each commit, which events that transaction appended (the metrics count them).
 OnAppended = Callable[[Sequence[RecordedEvent]], None]
@@ -36,27 +40,30 @@ class SqlUnitOfWork:
         self._write = write
         self._on_appended = on_appended
         self._conn: AsyncConnection | None = None
+        self._driver: Any = None  # SQLite: the aiosqlite connection under `_conn`
 
     async def __aenter__(self) -> SqlUnitOfWork:
-        sqlite = self._engine.dialect.name == "sqlite"
+        head: LogHead | None = None
         try:
             self._conn = await self._engine.connect()
-            if sqlite:
-                await self._conn.execution_options(**{BEGUN_BY_CALLER: True})
-            elif self._write:
-                await self._conn.execution_options(**{WRITE_OPTION: True})
-            await self._conn.begin()
-            if sqlite:
-                # IMMEDIATE takes the write lock before the head is read.
-                await sqlite_rows.begin(self._conn, immediate=self._write)
-            elif self._write:
-                await self._conn.execute(
-                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENT_LOG_LOCK_KEY}
-                )
+            if self._engine.dialect.name == "sqlite":
+                head = await self._begin_sqlite()
+            else:
+                if self._write:
+                    await self._conn.execution_options(**{WRITE_OPTION: True})
+                await self._conn.begin()
+                if self._write:
+                    await self._conn.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": EVENT_LOG_LOCK_KEY}
+                    )
         except (OperationalError, DBAPIError, OSError, sqlite3.Error) as e:
             await self._close()
             raise StorageUnavailable("the database is not answering") from e
         self.events = SqlEventStore(self._conn, self._clock)
+        if head is not None:
+            # Read under the write lock a moment ago, in this transaction: what the
+            # store's first append would read again, one more trip later.
+            self.events._head = head
         self.idempotency = SqlIdempotencyRecords(self._conn)
         self.todos = SqlTodos(self._conn)
         self.notes = SqlNotes(self._conn)
@@ -64,11 +71,32 @@ class SqlUnitOfWork:
         self.decisions = SqlDecisions(self._conn)
         return self
 
+    async def _begin_sqlite(self) -> LogHead | None:
+        """BEGIN straight on the driver: each trip to aiosqlite's thread waits for the
+        event loop to come round, behind whatever the HTTP side has queued. A writer's
+        BEGIN IMMEDIATE takes the write lock before the head is read, and both happen in
+        one trip; the head is returned. SQLAlchemy's own transaction is not begun here:
+        it begins (emitting nothing, BEGUN_BY_CALLER) only if a statement goes through
+        it, and `commit` ends whichever of the two holds the transaction."""
+        assert self._conn is not None
+        await self._conn.execution_options(**{BEGUN_BY_CALLER: True})
+        self._driver = (await self._conn.get_raw_connection()).driver_connection
+        if not self._write:
+            await self._driver.execute_fetchall("BEGIN")
+            return None
+        # aiosqlite's own way of running a function in its thread (every public call
+        # goes through it); with no public one for two statements, it is used as is.
+        rows = await self._driver._execute(_begin_writing, self._driver._conn)
+        return LogHead(rows[0][0], rows[0][1]) if rows else LogHead(0, GENESIS_HASH)
+
     async def commit(self) -> None:
         assert self._conn is not None, "commit outside the unit of work"
         try:
-            await self._conn.commit()
-        except (OperationalError, DBAPIError) as e:
+            if self._conn.in_transaction() or self._driver is None:
+                await self._conn.commit()
+            else:
+                await self._driver.commit()
+        except (OperationalError, DBAPIError, sqlite3.Error) as e:
             raise StorageUnavailable("the database did not commit") from e
         committed, self.events.appended = self.events.appended, []
         if committed and self._on_appended is not None:
@@ -83,13 +111,21 @@ class SqlUnitOfWork:
         try:
             if self._conn.in_transaction():
                 await self._conn.rollback()
-            elif self._engine.dialect.name == "sqlite":
-                # A COMMIT that failed can leave SQLite's transaction open, and the pool
-                # does not reset connections (infrastructure/database.py).
-                await sqlite_rows.end_open_transaction(self._conn)
+            if self._driver is not None and self._driver.in_transaction:
+                # Begun on the driver and not committed (or a COMMIT that failed, which
+                # can leave SQLite's transaction open); the pool does not reset
+                # connections (infrastructure/database.py).
+                await self._driver.rollback()
         finally:
             await self._conn.close()
             self._conn = None
+            self._driver = None
+
+
+def _begin_writing(connection: sqlite3.Connection) -> list[tuple[int, str]]:
+    """In the driver's thread: the write lock, then the chain head under it."""
+    connection.execute("BEGIN IMMEDIATE")
+    return connection.execute(HEAD_QUERY).fetchall()
 
 
 class SqlUnitOfWorkFactory:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
-import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -29,20 +29,27 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        rid = given if _VALID_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        rid = _given_request_id(scope["headers"]) or os.urandom(16).hex()
         token = request_id.set(rid)
+        header = (b"x-request-id", rid.encode())
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+                message["headers"] = [*message.get("headers", ()), header]
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
         finally:
             request_id.reset(token)
+
+
+def _given_request_id(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+    for name, value in headers:
+        if name == b"x-request-id":
+            given = value.decode("latin-1")
+            return given if _VALID_REQUEST_ID.fullmatch(given) else None
+    return None
 
 
 def full_templates(routes: Iterable[Any]) -> dict[int, str]:
@@ -107,8 +114,10 @@ class MetricsMiddleware:
 class BodyLimitMiddleware:
     """Refuses request bodies over the limit with 413 before any handler reads them.
 
-    FastAPI has no limit of its own. The body is read here (it is small by definition)
-    and handed on in one piece.
+    FastAPI has no limit of its own. A body framed by Content-Length is as long as it
+    says (the HTTP server reads no more of it than that), so a declared length within
+    the limit passes straight through. A chunked body is read here (it is small by
+    definition) and handed on in one piece.
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
@@ -119,9 +128,12 @@ class BodyLimitMiddleware:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+        declared = _declared_length(scope["headers"])
+        if declared is not None:
+            if declared > self.max_bytes:
+                await self._refuse(send)
+            else:
+                await self.app(scope, receive, send)
             return
         chunks, size = [], 0
         while True:
@@ -159,3 +171,14 @@ class BodyLimitMiddleware:
             (b"connection", b"close"),
         ]})
         await send({"type": "http.response.body", "body": body})
+
+
+def _declared_length(headers: Iterable[tuple[bytes, bytes]]) -> int | None:
+    """Content-Length, when it frames the body: not beside a Transfer-Encoding."""
+    length = None
+    for name, value in headers:
+        if name == b"content-length":
+            length = int(value) if value.isdigit() else None
+        elif name == b"transfer-encoding":
+            return None
+    return length

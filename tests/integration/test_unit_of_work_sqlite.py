@@ -1,0 +1,98 @@
+"""The SQLite unit of work begins on the driver: a writer's BEGIN IMMEDIATE and its read of
+the chain head are one trip. What must still hold: the head is read under the write lock
+(another process may have appended since), leaving without commit stores nothing and
+leaves the pooled connection clean, and what goes through SQLAlchemy commits with the
+events."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from domain.event_log import EventLog
+from domain.events import NewEvent
+from domain.ingest import IngestService
+from domain.messages import IncomingMessage
+from domain.rules_extractor import RulesExtractor
+from infrastructure.database import create_engine
+from infrastructure.migrate import upgrade
+from infrastructure.unit_of_work import SqlUnitOfWorkFactory
+from tests.fakes import FakeClock
+
+
+def event(name: str) -> NewEvent:
+    return NewEvent(type="test.happened", aggregate_type="test", aggregate_id=name,
+                    payload={"name": name})
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "uow.db"
+
+
+@pytest.fixture
+async def factories(path: Path) -> AsyncIterator[list[SqlUnitOfWorkFactory]]:
+    """Two engines on one file: two pools, as two processes would have."""
+    engines = [create_engine(f"sqlite+aiosqlite:///{path}") for _ in range(2)]
+    await upgrade(engines[0], "dev")
+    try:
+        yield [SqlUnitOfWorkFactory(engine, FakeClock()) for engine in engines]
+    finally:
+        for engine in engines:
+            await engine.dispose()
+
+
+async def append(factory: SqlUnitOfWorkFactory, name: str) -> int:
+    async with factory(write=True) as uow:
+        [recorded] = await uow.events.append([event(name)])
+        await uow.commit()
+    return recorded.seq
+
+
+async def test_writers_in_two_pools_extend_one_chain(factories):
+    first, second = factories
+    assert [await append(first, "a"), await append(second, "b"), await append(first, "c")] \
+        == [1, 2, 3]
+    # Concurrently: each writer reads the head only once it holds the lock.
+    seqs = await asyncio.gather(*(append(factories[n % 2], f"n{n}") for n in range(20)))
+    assert sorted(seqs) == list(range(4, 24))
+    report = await EventLog(first).verify()
+    assert report.intact and report.count == 23, report
+
+
+async def test_a_writer_holds_the_write_lock_from_the_start(factories, path):
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        async with factories[0](write=True):
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+
+
+async def test_leaving_without_commit_stores_nothing_and_leaves_the_connection_clean(factories):
+    factory = factories[0]
+    async with factory(write=True) as uow:
+        await uow.events.append([event("dropped")])
+    async with factory() as uow:
+        assert await uow.events.read() == []
+    for name in ("kept-1", "kept-2"):  # the same pooled connection, begun afresh
+        await append(factory, name)
+    async with factory() as uow:
+        assert [e.payload["name"] for e in await uow.events.read()] == ["kept-1", "kept-2"]
+
+
+async def test_read_models_written_through_sqlalchemy_commit_with_the_events(factories):
+    factory = factories[0]
+    service = IngestService(factory, RulesExtractor(), FakeClock())
+    result = await service.ingest(IncomingMessage("todo: renew the passport"))
+    assert [e.type for e in result.derived] == ["todo.created"]
+    async with factory() as uow:
+        assert [t.title for t in await uow.todos.list()] == ["renew the passport"]
+        assert len(await uow.events.read()) == 2
