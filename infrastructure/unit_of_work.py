@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -32,18 +33,34 @@ HEAD_QUERY = "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1"
 OnAppended = Callable[[Sequence[RecordedEvent]], None]
 
 
+# How long a writer waits for the other writers of this process: as long as SQLite's busy
+# timeout (infrastructure/database.py) lets it wait for another process.
+WRITER_WAIT_S = 30.0
+
+
 class SqlUnitOfWork:
     def __init__(self, engine: AsyncEngine, clock: Clock, *, write: bool,
-                 on_appended: OnAppended | None = None) -> None:
+                 on_appended: OnAppended | None = None,
+                 writers: asyncio.Lock | None = None) -> None:
         self._engine = engine
         self._clock = clock
         self._write = write
         self._on_appended = on_appended
+        self._writers = writers if write else None
+        self._holding = False
         self._conn: AsyncConnection | None = None
         self._driver: Any = None  # SQLite: the aiosqlite connection under `_conn`
 
     async def __aenter__(self) -> SqlUnitOfWork:
         head: LogHead | None = None
+        if self._writers is not None:
+            try:
+                await asyncio.wait_for(self._writers.acquire(), WRITER_WAIT_S)
+            except TimeoutError:
+                raise StorageUnavailable(
+                    f"another write has held the database for over {WRITER_WAIT_S:.0f} s"
+                ) from None
+            self._holding = True
         try:
             self._conn = await self._engine.connect()
             if self._engine.dialect.name == "sqlite":
@@ -59,6 +76,9 @@ class SqlUnitOfWork:
         except (OperationalError, DBAPIError, OSError, sqlite3.Error) as e:
             await self._close()
             raise StorageUnavailable("the database is not answering") from e
+        except BaseException:  # cancelled while connecting: still give the lock back
+            await self._close()
+            raise
         self.events = SqlEventStore(self._conn, self._clock)
         if head is not None:
             # Read under the write lock a moment ago, in this transaction: what the
@@ -107,6 +127,7 @@ class SqlUnitOfWork:
 
     async def _close(self) -> None:
         if self._conn is None:
+            self._release()
             return
         try:
             if self._conn.in_transaction():
@@ -117,9 +138,18 @@ class SqlUnitOfWork:
                 # connections (infrastructure/database.py).
                 await self._driver.rollback()
         finally:
-            await self._conn.close()
-            self._conn = None
-            self._driver = None
+            try:
+                await self._conn.close()
+            finally:
+                self._conn = None
+                self._driver = None
+                self._release()
+
+    def _release(self) -> None:
+        if self._holding:
+            self._holding = False
+            assert self._writers is not None
+            self._writers.release()
 
 
 def _begin_writing(connection: sqlite3.Connection) -> list[tuple[int, str]]:
@@ -129,12 +159,19 @@ def _begin_writing(connection: sqlite3.Connection) -> list[tuple[int, str]]:
 
 
 class SqlUnitOfWorkFactory:
+    """Writers of one process queue here, in order, before they ask the database for its
+    write lock: SQLite makes a writer that finds the lock taken sleep and retry (1, 2, 5,
+    10 ... ms), so two requests writing at once left the database idle between them; and
+    a PostgreSQL connection is not held waiting on the advisory lock. The database's own
+    lock still orders the writers of different processes."""
+
     def __init__(self, engine: AsyncEngine, clock: Clock,
                  on_appended: OnAppended | None = None) -> None:
         self._engine = engine
         self._clock = clock
         self._on_appended = on_appended
+        self._writers = asyncio.Lock()
 
     def __call__(self, *, write: bool = False) -> SqlUnitOfWork:
         return SqlUnitOfWork(self._engine, self._clock, write=write,
-                             on_appended=self._on_appended)
+                             on_appended=self._on_appended, writers=self._writers)

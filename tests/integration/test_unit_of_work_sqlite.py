@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from domain.errors import StorageUnavailable
 from domain.event_log import EventLog
 from domain.events import NewEvent
 from domain.ingest import IngestService
@@ -96,3 +97,45 @@ async def test_read_models_written_through_sqlalchemy_commit_with_the_events(fac
     async with factory() as uow:
         assert [t.title for t in await uow.todos.list()] == ["renew the passport"]
         assert len(await uow.events.read()) == 2
+
+
+async def test_writers_of_one_process_take_turns_without_waiting_on_sqlite(tmp_path):
+    """Two write units of work at once: the second waits for the first in this process,
+    holding no connection (not inside BEGIN IMMEDIATE, in SQLite's sleeping busy
+    handler), then begins as the first ends and appends after it."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'turns.db'}")
+    await upgrade(engine, "dev")
+    factory = SqlUnitOfWorkFactory(engine, FakeClock())
+    order: list[str] = []
+    first_holds = asyncio.Event()
+
+    async def first() -> None:
+        async with factory(write=True) as uow:
+            first_holds.set()
+            await asyncio.sleep(0.2)  # the second is waiting by now
+            assert engine.pool.checkedout() == 1, "the second writer took a connection"
+            await uow.events.append([NewEvent("test.first", "test", "a", {})])
+            await uow.commit()
+            order.append("first committed")
+
+    async def second() -> None:
+        await first_holds.wait()
+        async with factory(write=True) as uow:
+            order.append("second began")
+            [event] = await uow.events.append([NewEvent("test.second", "test", "b", {})])
+            await uow.commit()
+            assert event.seq == 2
+
+    await asyncio.gather(first(), second())
+    assert order == ["first committed", "second began"]
+    await engine.dispose()
+
+
+async def test_a_writer_that_fails_to_begin_lets_the_next_one_in(tmp_path):
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'no.db'}")
+    factory = SqlUnitOfWorkFactory(engine, FakeClock())
+    for _ in range(2):
+        with pytest.raises(StorageUnavailable):
+            async with factory(write=True):
+                pass
+    await engine.dispose()
