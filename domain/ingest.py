@@ -50,12 +50,25 @@ async def _nothing(uow: Any, message: RecordedEvent) -> list[RecordedEvent]:
 
 @dataclass(slots=True)  # not frozen: one per message, and a frozen init costs 5x
 class _Pending:
-    """One message on its way into the log, with everything decided before the lock."""
+    """One message on its way into the log, with everything that can be decided before
+    the writer lock decided: its keys, its fingerprint, its event (if it is new)."""
 
     message: IncomingMessage
     keys: list[str]
-    context: Mapping[str, Any]
     follow_up: FollowUp
+    fingerprint: str
+    event: NewEvent
+
+
+def _pending(messages: Sequence[IncomingMessage], keys: Sequence[list[str]],
+             context: Mapping[str, Any], follow_ups: Sequence[FollowUp]) -> list[_Pending]:
+    pending = []
+    for message, message_keys, follow_up, aggregate_id in zip(
+            messages, keys, follow_ups, new_uuids(len(messages)), strict=True):
+        fingerprint = message.fingerprint() if message_keys else ""
+        event = _message_event(message, message_keys, context, fingerprint, aggregate_id)
+        pending.append(_Pending(message, message_keys, follow_up, fingerprint, event))
+    return pending
 
 
 class IngestService:
@@ -101,11 +114,11 @@ class IngestService:
         keys = _keys(message, idempotency_key)
         if follow_up is None:
             [derive] = await self._derivations([message], [keys])
-            pending = _Pending(message, keys, context or {}, derive)
+            [pending] = _pending([message], [keys], context or {}, [derive])
             if self._writer is not None:
                 return await self._writer.submit(pending)
         else:
-            pending = _Pending(message, keys, context or {}, follow_up)
+            [pending] = _pending([message], [keys], context or {}, [follow_up])
         async with self._uow_factory(write=True) as uow:
             [outcome] = await self._record(uow, [pending])
             if isinstance(outcome, DomainError):
@@ -127,11 +140,8 @@ class IngestService:
         old messages should not cost thousands of LLM calls)."""
         keys = [_keys(message, None) for message in messages]
         follow_ups = await self._derivations(messages, keys, extractor)
-        shared = dict(context or {})  # one copy: the messages' events share it
-        pending = [
-            _Pending(message, message_keys, shared, follow_up)
-            for message, message_keys, follow_up in zip(messages, keys, follow_ups, strict=True)
-        ]
+        # One copy of the context: the messages' events share it.
+        pending = _pending(messages, keys, dict(context or {}), follow_ups)
         async with self._uow_factory(write=True) as uow:
             outcomes = await self._record(uow, pending)
             await uow.commit()
@@ -176,7 +186,7 @@ class IngestService:
         idempotency records together. A key already used with another message refuses
         that item only, having written nothing for it; the same message again, in the log
         or earlier in `items`, is a replay of the first."""
-        fingerprints = [item.message.fingerprint() if item.keys else "" for item in items]
+        fingerprints = [item.fingerprint for item in items]
         known = await uow.idempotency.get_many([k for item in items for k in item.keys])
         claimed: dict[str, int] = {}  # key -> index of the item in `items` that took it
         outcomes: list[IngestResult | DomainError | None] = [None] * len(items)
@@ -205,9 +215,9 @@ class IngestService:
         for index in fresh:
             run.append(index)
             if items[index].follow_up is not _nothing:
-                await self._append(uow, items, fingerprints, run, outcomes)
+                await self._append(uow, items, run, outcomes)
                 run = []
-        await self._append(uow, items, fingerprints, run, outcomes)
+        await self._append(uow, items, run, outcomes)
         replayed = await self._replays(uow, set(replays.values()))
         for index, seq in replays.items():
             outcomes[index] = replayed[seq]
@@ -222,16 +232,13 @@ class IngestService:
         self,
         uow: UnitOfWork,
         items: Sequence[_Pending],
-        fingerprints: list[str],
         run: list[int],
         outcomes: list[IngestResult | DomainError | None],
     ) -> None:
         """Append the messages of `run` together, then what the last one derives."""
         if not run:
             return
-        new = [_message_event(items[i], fingerprints[i], aggregate_id)
-               for i, aggregate_id in zip(run, new_uuids(len(run)), strict=True)]
-        recorded = await uow.events.append(new)
+        recorded = await uow.events.append([items[i].event for i in run])
         await uow.idempotency.add_many(
             [record for event in recorded for record in idempotency_records_of(event)]
         )
@@ -260,16 +267,16 @@ class IngestService:
         return results
 
 
-def _message_event(item: _Pending, fingerprint: str, aggregate_id: str) -> NewEvent:
-    message = item.message
-    metadata: Mapping[str, Any] = item.context  # with nothing of its own, shared
-    if item.keys or message.metadata:
-        metadata = own = dict(item.context)
-        if item.keys:
+def _message_event(message: IncomingMessage, keys: list[str], context: Mapping[str, Any],
+                   fingerprint: str, aggregate_id: str) -> NewEvent:
+    metadata = context  # with nothing of its own, the message shares the request's
+    if keys or message.metadata:
+        metadata = own = dict(context)
+        if keys:
             # Only a message with keys can be asked about again; rebuild takes its
             # idempotency records from these two (idempotency_records_of).
             own["request_hash"] = fingerprint
-            own["idempotency_keys"] = item.keys
+            own["idempotency_keys"] = keys
         if message.metadata:
             own["client"] = dict(message.metadata)
     return NewEvent(
@@ -278,7 +285,7 @@ def _message_event(item: _Pending, fingerprint: str, aggregate_id: str) -> NewEv
         aggregate_id=aggregate_id,
         payload=message.payload(),
         metadata=metadata,
-        idempotency_key=item.keys[0] if item.keys else None,
+        idempotency_key=keys[0] if keys else None,
         occurred_at=message.occurred_at,
     )
 
