@@ -14,6 +14,7 @@ from app.config import ConfigError, load_settings
 from app.container import Container, build_container, close_container
 from app.progress import Progress
 from app.settings import Settings
+from domain.errors import StorageUnavailable
 from infrastructure import migrate as migrations
 from infrastructure.database import describe
 from infrastructure.rebuild import rebuild_read_models
@@ -27,11 +28,15 @@ async def cmd_migrate(container: Container, settings: Settings, _: argparse.Name
 
 
 async def cmd_verify(container: Container, settings: Settings, _: argparse.Namespace) -> int:
-    event_log = container.event_log()
-    total = (await event_log.head()).count
-    started = time.perf_counter()
-    with Progress("verify", total=total) as progress:
-        report = await event_log.verify(progress=progress.advance)
+    chain = container.chain_verification()
+    try:
+        total = (await chain.head()).count
+        started = time.perf_counter()
+        with Progress("verify", total=total) as progress:
+            report = await chain.verify(progress=progress.advance)
+    except StorageUnavailable as e:
+        print(f"verify: no verdict, the chain could not be checked: {e}", file=sys.stderr)
+        return 2
     elapsed = time.perf_counter() - started
     if report.intact:
         print(f"chain intact: {report.count} events, head seq {report.last_seq}, "

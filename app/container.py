@@ -19,6 +19,7 @@ from domain.event_log import EventLog
 from domain.ingest import IngestService
 from domain.objects_service import ObjectsService
 from domain.rules_extractor import RulesExtractor
+from infrastructure.chain_verification import build_chain_verification
 from infrastructure.database import create_engine
 from infrastructure.llm_extractor import OpenAICompatibleExtractor
 from infrastructure.migrate import head_revision
@@ -60,6 +61,10 @@ class Container(containers.DeclarativeContainer):
     )
     objects_service = providers.Singleton(ObjectsService, uow_factory=uow_factory)
     event_log = providers.Singleton(EventLog, uow_factory=uow_factory)
+    # `make verify`: worker processes over a SQLite file, EventLog.verify otherwise.
+    chain_verification = providers.Singleton(
+        build_chain_verification, settings.provided.database_url, event_log
+    )
 
     telegram_bot = providers.Singleton(build_bot, settings.provided.telegram)
     notification_service = providers.Singleton(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from domain.chain import ChainReport, ChainVerifier
 from domain.errors import NotFound
@@ -10,6 +11,16 @@ from domain.events import LogHead, RecordedEvent
 from domain.ports import UnitOfWorkFactory
 
 Progress = Callable[[int], None]
+
+
+class ChainVerification(Protocol):
+    """Recomputes the hash chain (`EventLog`, or a store's faster way to do the same)."""
+
+    async def head(self) -> LogHead: ...
+
+    async def verify(self, *, progress: Progress | None = None) -> ChainReport:
+        """`progress` is told how many more events were checked, now and then."""
+        ...
 
 
 class EventLog:

@@ -1,0 +1,233 @@
+"""`make verify` on a SQLite file: the chain checked in ranges, one worker process per core.
+
+Verify is bound by the CPU (read each row, spell the text its hash covers, hash it), and
+one Python process uses one core. So the log up to the head read at the start (rows up to
+it never change: the triggers refuse it) is cut into seq ranges, handed in seq order to
+whichever of the workers (`python -m infrastructure.sqlite_chain_worker`, running
+infrastructure/sqlite_chain_scan.py) is free, and their reports are joined: each range
+links to the one before, and the earliest range's break is the log's first break. Workers
+are fresh interpreters that import only the standard library and `domain` (~50 ms): fork
+would copy a process that runs aiosqlite's threads, and spawn would import the CLI again
+(~1 s per worker). A small log is checked in this process, with the same scan.
+
+Anything but a SQLite file (PostgreSQL, SQLite in memory) is verified by `EventLog.verify`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import sqlite3
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from domain.chain import GENESIS_HASH, ChainReport
+from domain.errors import StorageUnavailable
+from domain.event_log import ChainVerification, EventLog, Progress
+from domain.events import LogHead
+from infrastructure import sqlite_chain_scan
+
+WORKER_MODULE = "infrastructure.sqlite_chain_worker"
+IN_PROCESS_BELOW = 50_000
+# Smaller ranges than one per worker, each to whichever worker is free: when another
+# process takes a core for a while, the other worker takes more of the log.
+RANGES_PER_WORKER = 4
+_PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+Range = tuple[int, int]
+RangeResult = tuple[ChainReport, str]
+
+
+class ChainCheckFailed(StorageUnavailable):
+    """Part of the chain could not be checked (the file, a worker): no verdict."""
+
+
+def build_chain_verification(database_url: str, event_log: EventLog) -> ChainVerification:
+    path = sqlite_file(database_url)
+    return event_log if path is None else ParallelSqliteChainVerification(path)
+
+
+def sqlite_file(database_url: str) -> Path | None:
+    """The file a SQLite URL names; None for another database or SQLite in memory."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or url.query.get("uri"):
+        return None
+    if not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database).resolve()
+
+
+class ParallelSqliteChainVerification:
+    def __init__(self, path: Path, *, workers: int | None = None,
+                 in_process_below: int = IN_PROCESS_BELOW,
+                 ranges_per_worker: int = RANGES_PER_WORKER,
+                 worker_command: Sequence[str] = (sys.executable, "-m", WORKER_MODULE)) -> None:
+        self._path = path
+        self._workers = workers or os.cpu_count() or 1
+        self._in_process_below = in_process_below
+        self._ranges_per_worker = ranges_per_worker
+        self._worker_command = tuple(worker_command)
+
+    async def head(self) -> LogHead:
+        try:
+            return await asyncio.to_thread(sqlite_chain_scan.read_head, self._path)
+        except sqlite3.Error as e:
+            raise ChainCheckFailed(f"cannot read the event log in {self._path}: {e}") from e
+
+    async def verify(self, *, progress: Progress | None = None) -> ChainReport:
+        head = (await self.head()).last_seq
+        if head == 0:
+            return ChainReport(0, 0, GENESIS_HASH)
+        if head < self._in_process_below or self._workers == 1:
+            return (await self._in_process(head, progress))[0]
+        ranges = split(head, self._workers * self._ranges_per_worker)
+        return stitch(ranges, await self._in_workers(ranges, progress))
+
+    async def _in_process(self, head: int, progress: Progress | None) -> RangeResult:
+        try:
+            return await asyncio.to_thread(sqlite_chain_scan.scan_range, self._path, 1, head,
+                                           progress=progress)
+        except sqlite3.Error as e:
+            raise ChainCheckFailed(f"cannot check the event log in {self._path}: {e}") from e
+
+    async def _in_workers(self, ranges: list[Range],
+                          progress: Progress | None) -> list[RangeResult]:
+        """Each range's result, up to the first broken one: ranges are handed out in seq
+        order to whichever worker is free, none after a broken one."""
+        schedule = _Schedule(ranges)
+        workers: list[_Worker] = []
+        drives: list[asyncio.Task[None]] = []
+        try:
+            for _ in range(min(self._workers, len(ranges))):
+                workers.append(await self._start())
+                drives.append(asyncio.create_task(workers[-1].drive(schedule, progress)))
+            await asyncio.gather(*drives)
+        finally:
+            for worker in workers:
+                worker.stop()
+            for drive in drives:
+                drive.cancel()
+            await asyncio.gather(*drives, *(worker.process.wait() for worker in workers),
+                                 return_exceptions=True)
+        return schedule.checked()
+
+    async def _start(self) -> _Worker:
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *self._worker_command, str(self._path), cwd=_PROJECT_ROOT,
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE)
+        except OSError as e:
+            raise ChainCheckFailed(f"cannot start a worker ({self._worker_command[0]}): {e}"
+                                   ) from e
+        return _Worker(process, self._path)
+
+
+class _Schedule:
+    """The ranges to check, handed out in seq order, and their results."""
+
+    def __init__(self, ranges: list[Range]) -> None:
+        self.ranges = ranges
+        self.results: list[RangeResult | None] = [None] * len(ranges)
+        self._next = 0
+        self._first_broken = len(ranges)
+
+    def take(self) -> int | None:
+        """The next range to check; None once none is left that could matter."""
+        if self._next >= len(self.ranges) or self._next > self._first_broken:
+            return None
+        self._next += 1
+        return self._next - 1
+
+    def done(self, index: int, result: RangeResult) -> None:
+        self.results[index] = result
+        if not result[0].intact:
+            self._first_broken = min(self._first_broken, index)
+
+    def checked(self) -> list[RangeResult]:
+        """Results up to the first broken range (every range before it was handed out
+        before it, so has its result)."""
+        found = self.results[: self._first_broken + 1]
+        assert all(result is not None for result in found)
+        return found  # type: ignore[return-value]
+
+
+class _Worker:
+    def __init__(self, process: asyncio.subprocess.Process, path: Path) -> None:
+        assert process.stdin and process.stdout and process.stderr
+        self.process = process
+        self._path = path
+        self._errors = asyncio.create_task(process.stderr.read())
+
+    async def drive(self, schedule: _Schedule, progress: Progress | None) -> None:
+        """Check ranges from `schedule` until none is left, then let the worker end."""
+        assert self.process.stdin
+        while (index := schedule.take()) is not None:
+            lo, hi = schedule.ranges[index]
+            with contextlib.suppress(ConnectionError):  # it has ended: its output says how
+                self.process.stdin.write(b"%d %d\n" % (lo, hi))
+                await self.process.stdin.drain()
+            schedule.done(index, await self._result(lo, hi, await self._report(progress)))
+        self.process.stdin.close()
+        if status := await self.process.wait():
+            raise await self._failed("its last ranges", f"exit status {status}")
+
+    async def _report(self, progress: Progress | None) -> bytes:
+        """The next report line, its progress lines fed to `progress` on the way; b"" if
+        the worker ends first."""
+        assert self.process.stdout
+        async for line in self.process.stdout:
+            if not line.startswith(b"progress "):
+                return line
+            if progress:
+                progress(int(line.removeprefix(b"progress ")))
+        return b""
+
+    async def _result(self, lo: int, hi: int, line: bytes) -> RangeResult:
+        try:
+            found = json.loads(line)
+            start_hash = found.pop("start_hash")
+            return ChainReport(**found), start_hash
+        except (ValueError, KeyError, TypeError) as e:
+            status = await self.process.wait()
+            raise await self._failed(f"seqs {lo}..{hi}", f"exit status {status}: {e}") from e
+
+    async def _failed(self, what: str, why: str) -> ChainCheckFailed:
+        errors = (await self._errors).decode(errors="replace").strip()[-2000:]
+        return ChainCheckFailed(f"the worker checking {what} of {self._path} failed "
+                                f"({why}){': ' + errors if errors else ''}")
+
+    def stop(self) -> None:
+        if self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):  # it has just ended
+                self.process.kill()
+
+
+def split(head: int, parts: int) -> list[Range]:
+    """1..head in `parts` ranges of (nearly) equal size; fewer when there are fewer seqs."""
+    parts = max(1, min(parts, head))
+    bounds = [1 + head * part // parts for part in range(parts + 1)]
+    return [(lo, hi - 1) for lo, hi in zip(bounds, bounds[1:], strict=False)]
+
+
+def stitch(ranges: list[Range], results: list[RangeResult]) -> ChainReport:
+    """The log's report from its ranges' results, in seq order (up to the first broken
+    range): each range must link to the head of the one before (both read the same row;
+    it cannot differ unless the file was altered during the check), and the first break
+    is the log's."""
+    count, last_seq, head_hash = 0, 0, GENESIS_HASH
+    for (lo, _), (report, start_hash) in zip(ranges, results, strict=False):
+        if start_hash != head_hash:
+            return ChainReport(count, last_seq, head_hash, lo,
+                               f"seq {lo}: prev_hash does not match seq {lo - 1}")
+        count += report.count
+        if not report.intact:
+            return ChainReport(count, report.last_seq, report.head_hash, report.first_bad_seq,
+                               report.problem)
+        last_seq, head_hash = report.last_seq, report.head_hash
+    return ChainReport(count, last_seq, head_hash)

@@ -1,0 +1,158 @@
+"""One seq range of a SQLite event log's hash chain, checked straight from the file.
+
+Verify is bound by the CPU (reading each row, spelling the text its hash covers, hashing
+it), so `make verify` splits the log into ranges checked by worker processes
+(infrastructure/sqlite_chain_worker.py, started by infrastructure/chain_verification.py).
+This module is what a worker runs: the standard library's `sqlite3` on a read-only
+connection, and `domain.chain`, nothing heavier, so that a worker starts in tens of
+milliseconds.
+
+Each row's text (`domain.chain.sealed_text`) is spelled as bytes from its columns fetched
+as BLOB: the strings go in between quotes as they are, payload and metadata as stored
+(canonical JSON), times turned back from `stored_time`. Text that hashes right is the
+very text that was sealed; but accepting it also needs the spelling to be unambiguous,
+so that no other content spells the same bytes. `sealed_rows` gives a row no text (the
+row is then judged by its parsed content, exactly as `EventLog.verify` judges it) unless:
+
+- every column holds the storage class our writes give it (a BLOB that spells the same
+  text is not the same content);
+- the short strings and the times hold no `"` and no `\\`: then each is the whole run
+  between its quotes and needs no escaping (a control character needs escaping too, but
+  then the text cannot be canonical JSON, so it cannot hash right);
+- neither metadata nor payload holds `,"occurred_at":"`, the key between them: with the
+  strings fixed from the left, and from the right the type, seq, schema_version, times
+  and prev_hash (an accepted row's is the hash before it, 64 hex digits), that key is the
+  one place where bytes taken from metadata could be moved into payload (or the other
+  way, with a forged time between them) and still spell the same text.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+from domain.chain import GENESIS_HASH, ChainReport, ChainVerifier, SealedRow
+from domain.events import LogHead, RecordedEvent
+
+PAGE_SIZE = 500
+
+# type comes as NULL unless every column holds the storage class our writes give it:
+# `< x''` is true of TEXT and numbers, false of a BLOB, NULL of NULL, and `>= ''` false of
+# numbers (https://www.sqlite.org/datatype3.html#sort_order): a comparison each instead of
+# a typeof() call each. schema_version's class is checked in Python.
+SCAN = """SELECT seq, prev_hash, hash, CAST(aggregate_id AS BLOB),
+  CAST(aggregate_type AS BLOB), CAST(event_id AS BLOB), CAST(idempotency_key AS BLOB),
+  CAST(metadata AS BLOB), CAST(occurred_at AS BLOB), CAST(payload AS BLOB),
+  CAST(recorded_at AS BLOB), schema_version,
+  CASE WHEN aggregate_id < x'' AND aggregate_type < x'' AND event_id < x'' AND type < x''
+    AND occurred_at < x'' AND recorded_at < x'' AND metadata < x'' AND payload < x''
+    AND prev_hash >= '' AND prev_hash < x'' AND (idempotency_key < x'') IS NOT FALSE
+  THEN CAST(type AS BLOB) END
+FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq"""
+_QUOTE, _BACKSLASH, _PLUS = b'"\\+'
+_OCCURRED_KEY = b',"occurred_at":"'
+
+Progress = Callable[[int], None]
+
+
+def connect(path: str | Path) -> sqlite3.Connection:
+    """Read-only: verify never writes, whatever runs it (https://www.sqlite.org/uri.html)."""
+    return sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=30,
+                           isolation_level=None)
+
+
+def read_head(path: str | Path) -> LogHead:
+    with closing(connect(path)) as conn:
+        row = conn.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+    return LogHead(row[0], row[1]) if row else LogHead(0, GENESIS_HASH)
+
+
+def sealed_rows(rows: Sequence[tuple[Any, ...]]) -> list[SealedRow]:
+    """`SCAN` rows as `SealedRow`s: the sealed text as bytes, or None where the spelling
+    could be ambiguous (see the module's docstring)."""
+    join = b"".join
+    sealed: list[SealedRow] = []
+    append = sealed.append
+    for seq, prev, hash_, aid, atype, eid, key, meta, occurred, payload, recorded, version, \
+            type_ in rows:
+        text = None
+        if type_ is not None and version.__class__ is int:
+            short = join((aid, atype, eid, occurred, recorded, type_, key or b""))
+            # The key between metadata and payload comes with a time, so with a '+'
+            # (`+00:00`), which JSON rarely holds: one memchr each spares the search
+            # for the whole key in most rows.
+            if (_QUOTE not in short and _BACKSLASH not in short
+                    and (_PLUS not in meta and _PLUS not in payload
+                         or _OCCURRED_KEY not in meta and _OCCURRED_KEY not in payload)):
+                text = join((
+                    b'{"aggregate_id":"', aid, b'","aggregate_type":"', atype,
+                    b'","event_id":"', eid, b'","idempotency_key":',
+                    b"null" if key is None else b'"%s"' % key, b',"metadata":', meta,
+                    b',"occurred_at":"', occurred.replace(b" ", b"T"), b'+00:00","payload":',
+                    payload, b',"prev_hash":"', prev.encode(), b'","recorded_at":"',
+                    recorded.replace(b" ", b"T"), b'+00:00","schema_version":', b"%d" % version,
+                    b',"seq":', b"%d" % seq, b',"type":"', type_, b'"}'))
+        append((seq, prev, hash_, text))
+    return sealed
+
+
+def scan_range(path: str | Path, lo: int, hi: int, *, progress: Progress | None = None,
+               page_size: int = PAGE_SIZE) -> tuple[ChainReport, str]:
+    """Check seqs lo..hi (all recorded: hi is at most a head read before), linked to the
+    recorded hash of seq lo - 1. Returns the range's report and that starting hash."""
+    with closing(connect(path)) as conn:
+        conn.execute("BEGIN")  # one snapshot for the whole range
+        start = _start_hash(conn, lo)
+        if start is None:
+            verifier = ChainVerifier(last_seq=lo - 2)
+            verifier.expect_through(lo - 1, _next_seq(conn, lo - 2))
+            return verifier.report(), ""
+        verifier = ChainVerifier(last_seq=lo - 1, head_hash=start)
+        cursor = conn.execute(SCAN, (lo, hi))
+        while rows := cursor.fetchmany(page_size):
+            _feed(conn, verifier, sealed_rows(rows))
+            if verifier.broken:
+                break
+            if progress:
+                progress(len(rows))
+        cursor.close()
+        verifier.expect_through(hi, _next_seq(conn, verifier.last_seq))
+        return verifier.report(), start
+
+
+def _feed(conn: sqlite3.Connection, verifier: ChainVerifier, rows: list[SealedRow]) -> None:
+    """As EventLog.verify: a row without text that hashes right is judged by its content."""
+    at = verifier.feed_sealed(rows)
+    while at < len(rows) and not verifier.broken:
+        seq = rows[at][0]
+        try:
+            event = _read_event(conn, seq)
+            if event is None or not verifier.feed([event]):
+                return
+        except (TypeError, ValueError) as e:  # not JSON, not a time, not text
+            verifier.unreadable(seq, str(e))
+            return
+        at = verifier.feed_sealed(rows, at + 1)
+
+
+def _read_event(conn: sqlite3.Connection, seq: int) -> RecordedEvent | None:
+    # The store's own reading of a row; imported here because it brings SQLAlchemy, which
+    # a worker needs only when a row takes this path.
+    from infrastructure.sqlite_rows import SELECT_EVENTS, to_event
+
+    row = conn.execute(f"{SELECT_EVENTS} WHERE seq = ?", (seq,)).fetchone()
+    return None if row is None else to_event(row)
+
+
+def _start_hash(conn: sqlite3.Connection, lo: int) -> str | None:
+    if lo == 1:
+        return GENESIS_HASH
+    row = conn.execute("SELECT hash FROM events WHERE seq = ?", (lo - 1,)).fetchone()
+    return None if row is None else row[0]
+
+
+def _next_seq(conn: sqlite3.Connection, after: int) -> int | None:
+    return conn.execute("SELECT min(seq) FROM events WHERE seq > ?", (after,)).fetchone()[0]
