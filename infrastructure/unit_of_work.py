@@ -55,7 +55,10 @@ class SqlUnitOfWork:
         head: LogHead | None = None
         if self._writers is not None:
             try:
-                await asyncio.wait_for(self._writers.acquire(), WRITER_WAIT_S)
+                if self._writers.locked():
+                    await asyncio.wait_for(self._writers.acquire(), WRITER_WAIT_S)
+                else:  # free: taken at once, without wait_for's task and loop turn
+                    await self._writers.acquire()
             except TimeoutError:
                 raise StorageUnavailable(
                     f"another write has held the database for over {WRITER_WAIT_S:.0f} s"
