@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.config import load_settings
 from app.container import Container, build_container, close_container
 from app.settings import Settings
+from infrastructure.database import create_engine
 from infrastructure.migrate import upgrade
 
 POSTGRES_ENV = "HELIONYX_TEST_POSTGRES_URL"
@@ -105,6 +107,16 @@ def test_environ(database_url: str, **extra: str) -> dict[str, str]:
 def make_settings(database_url: str, tier: str = "dev", **extra: str) -> Settings:
     # Never the developer's own .env.<tier>: tests pass every value explicitly.
     return load_settings(tier, environ=test_environ(database_url, **extra), use_env_file=False)
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on the test database, not migrated: tests of migrations start from none."""
+    engine = create_engine(database_url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
 
 
 @pytest.fixture

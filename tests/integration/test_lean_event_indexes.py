@@ -3,9 +3,6 @@ and the leaner indexes still serve every read (and still refuse a second idempot
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -21,14 +18,6 @@ BEFORE = "20261126_0004"
 ALL_COLUMNS = ("seq, event_id, type, aggregate_type, aggregate_id, payload, metadata, "
                "idempotency_key, occurred_at, recorded_at, schema_version, prev_hash, hash")
 
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 async def append(engine: AsyncEngine, *events: NewEvent) -> None:

@@ -8,7 +8,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from contextlib import closing
 from pathlib import Path
 
@@ -39,14 +38,6 @@ TRIGGERS = {
     "postgresql": {"events_reject_update_delete", "events_reject_truncate"},
 }
 
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
 
 
 async def table_names(engine: AsyncEngine) -> set[str]:
