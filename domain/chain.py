@@ -122,11 +122,6 @@ def spell_sealed(seq: int, event_id: str, type: str, aggregate_type: str,
     )
 
 
-def sealed_hash(**fields: Any) -> str:
-    """`event_hash`, from the arguments of `sealed_text`."""
-    return hashlib.sha256(sealed_text(**fields).encode("utf-8")).hexdigest()
-
-
 def _string(value: str) -> str:
     if value.__class__ is not str:
         return canonical_json(value)
