@@ -76,36 +76,16 @@ def event_hash(
     return hashlib.sha256(canonical_json(content).encode("utf-8")).hexdigest()
 
 
-def sealed_text(
-    *,
-    seq: int,
-    event_id: str,
-    type: str,
-    aggregate_type: str,
-    aggregate_id: str,
-    payload_json: str,
-    metadata_json: str,
-    idempotency_key: str | None,
-    occurred_at_iso: str,
-    recorded_at_iso: str,
-    schema_version: int,
-    prev_hash: str,
-) -> str:
+def sealed_text(seq: int, event_id: str, type: str, aggregate_type: str,
+                aggregate_id: str, payload_json: str, metadata_json: str,
+                idempotency_key: str | None, occurred_at_iso: str, recorded_at_iso: str,
+                schema_version: int, prev_hash: str) -> str:
     """The text `event_hash` hashes, byte for byte, from payload and metadata already in
     canonical JSON and times already in `iso_utc` form: `canonical_json` of the content,
     spelled out in sorted key order, so a store that serializes payload and metadata for
-    its own columns does not serialize them twice."""
-    return spell_sealed(seq, event_id, type, aggregate_type, aggregate_id, payload_json,
-                        metadata_json, idempotency_key, occurred_at_iso, recorded_at_iso,
-                        schema_version, prev_hash)
-
-
-def spell_sealed(seq: int, event_id: str, type: str, aggregate_type: str,
-                 aggregate_id: str, payload_json: str, metadata_json: str,
-                 idempotency_key: str | None, occurred_at_iso: str, recorded_at_iso: str,
-                 schema_version: int, prev_hash: str) -> str:
-    """`sealed_text` with positional arguments, in column order: the append path calls it
-    once per event, and passing twelve keywords costs as much as the spelling."""
+    its own columns does not serialize them twice. The parameters are in column order:
+    the append path passes them by position, once per event (twelve keywords cost as
+    much as the spelling)."""
     return (
         f'{{"aggregate_id":{_string(aggregate_id)},'
         f'"aggregate_type":{_string(aggregate_type)},'

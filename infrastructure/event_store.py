@@ -6,7 +6,7 @@ and inserting after it cannot interleave with another writer: seq stays gap-free
 the chain never forks, across tasks and processes alike.
 
 Each event's payload and metadata are serialized to canonical JSON once: that text is
-hashed (`domain.chain.spell_sealed`: byte for byte what `event_hash` hashes) and, on
+hashed (`domain.chain.sealed_text`: byte for byte what `event_hash` hashes) and, on
 SQLite, stored as is. On SQLite the hot statements also go to the driver directly (infrastructure/
 sqlite_rows.py): through SQLAlchemy each costs four hops to aiosqlite's thread, directly one.
 """
@@ -29,8 +29,8 @@ from domain.chain import (
     SealedRow,
     canonical_json,
     iso_utc,
+    sealed_text,
     sealed_text_of,
-    spell_sealed,
 )
 from domain.errors import Conflict, InvalidInput, StorageUnavailable
 from domain.events import LogHead, NewEvent, RecordedEvent
@@ -215,9 +215,9 @@ def _seal(new: NewEvent, event_id: str, metadata_as_json: tuple[Any, str], seq: 
     metadata, metadata_json = metadata_as_json
     occurred_at = new.occurred_at or recorded_at
     occurred_iso = iso_utc(occurred_at) if new.occurred_at else recorded_iso
-    text = spell_sealed(seq, event_id, new.type, new.aggregate_type, new.aggregate_id,
-                        payload_json, metadata_json, new.idempotency_key, occurred_iso,
-                        recorded_iso, new.schema_version, prev_hash)
+    text = sealed_text(seq, event_id, new.type, new.aggregate_type, new.aggregate_id,
+                       payload_json, metadata_json, new.idempotency_key, occurred_iso,
+                       recorded_iso, new.schema_version, prev_hash)
     hash_ = sha256(text.encode("utf-8")).hexdigest()
     event = RecordedEvent(
         seq, event_id, new.type, new.aggregate_type, new.aggregate_id, payload, metadata,
