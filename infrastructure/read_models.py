@@ -3,16 +3,20 @@
 They keep the orderings, filters and counts the Protocols in `domain.repositories`
 promise (the in-memory fakes in tests/fakes_models.py keep the same ones, and one contract
 suite runs against both). They add and update; only the unit of work commits.
+
+What deriving an object or changing its status runs (next_number, add, get, update,
+get_by_number) is built once per table; on SQLite it goes straight to the driver, one trip
+per statement (infrastructure/sqlite_read_rows.py). Lists, counts and search stay on Core.
 """
 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import fields
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Row, Table, func, or_, select
+from sqlalchemy import ColumnElement, Row, Select, Table, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.objects import (
@@ -24,6 +28,7 @@ from domain.objects import (
     Todo,
     Track,
 )
+from infrastructure.sqlite_read_rows import SqliteRows
 from infrastructure.tables import decisions, notes, todos, tracks
 
 Model = TypeVar("Model", Todo, Note, Track, Decision)
@@ -57,8 +62,8 @@ class RowCodec(Generic[Model]):
             row.update(self._derived(obj))
         return row
 
-    def from_row(self, row: Row[Any] | tuple[Any, ...]) -> Model:
-        """From a row selected as `select(*codec.columns)`."""
+    def from_row(self, row: Row[Any] | Sequence[Any]) -> Model:
+        """From a row selected as `select(*codec.columns)` (or SqliteRows.get's values)."""
         values = list(row)
         for position in self._list_positions:
             values[position] = tuple(values[position])
@@ -78,36 +83,73 @@ TRACK_ROWS = RowCodec(tracks, Track)
 DECISION_ROWS = RowCodec(decisions, Decision, lists=("options",))
 
 
+class _Statements:
+    """A table's hot statements, built once rather than per call: Core statements with
+    bound parameters, which SQLAlchemy compiles once and then finds in its cache, and
+    for SQLite, SQL text sent straight to the driver (infrastructure/sqlite_read_rows.py)."""
+
+    def __init__(self, codec: RowCodec[Any]) -> None:
+        table = codec.table
+        self.by_id = select(*codec.columns).where(table.c.id == bindparam("id"))
+        self.by_number = select(*codec.columns).where(table.c.number == bindparam("number"))
+        self.next_number = select(func.coalesce(func.max(table.c.number), 0) + 1)
+        self.insert = table.insert()
+        self.update = table.update().where(table.c.id == bindparam("_id"))
+        self.sqlite = SqliteRows(table, codec.names)
+
+
 class _SqlRows(Generic[Model]):
     codec: RowCodec[Model]
+    statements: _Statements
     newest_first = False
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        cls.statements = _Statements(cls.codec)
 
     def __init__(self, connection: AsyncConnection) -> None:
         self._conn = connection
+        self._sqlite = connection.dialect.name == "sqlite"
 
     async def get(self, id: str) -> Model | None:
-        found = await self._select(self.codec.table.c.id == id, limit=1)
-        return found[0] if found else None
+        if self._sqlite:
+            return self._decoded(await self.statements.sqlite.get(self._conn, id))
+        return await self._one(self.statements.by_id, {"id": id})
 
     async def get_by_number(self, number: int) -> Model | None:
-        found = await self._select(self.codec.table.c.number == number, limit=1)
-        return found[0] if found else None
+        if self._sqlite:
+            return self._decoded(await self.statements.sqlite.get_by_number(self._conn, number))
+        return await self._one(self.statements.by_number, {"number": number})
 
     async def add(self, obj: Model) -> None:
-        await self._conn.execute(self.codec.table.insert().values(self.codec.to_row(obj)))
+        row = self.codec.to_row(obj)
+        if self._sqlite:
+            await self.statements.sqlite.insert(self._conn, row)
+        else:
+            await self._conn.execute(self.statements.insert, row)
 
     async def update(self, obj: Model) -> None:
         """Replace the row with the same id; LookupError when there is none."""
-        table = self.codec.table
-        values = self.codec.to_row(obj)
-        del values["id"]
-        result = await self._conn.execute(table.update().where(table.c.id == obj.id).values(values))
-        if result.rowcount != 1:
-            raise LookupError(f"{table.name}: {obj.id} is not stored")
+        row = self.codec.to_row(obj)
+        if self._sqlite:
+            changed = await self.statements.sqlite.update(self._conn, row)
+        else:
+            row["_id"] = row.pop("id")
+            changed = (await self._conn.execute(self.statements.update, row)).rowcount
+        if changed != 1:
+            raise LookupError(f"{self.codec.table.name}: {obj.id} is not stored")
 
     async def next_number(self) -> int:
-        number = self.codec.table.c.number
-        return int(await self._conn.scalar(select(func.coalesce(func.max(number), 0) + 1)))
+        if self._sqlite:
+            return await self.statements.sqlite.next_number(self._conn)
+        return int(await self._conn.scalar(self.statements.next_number))
+
+    def _decoded(self, values: builtins.list[Any] | None) -> Model | None:
+        return None if values is None else self.codec.from_row(values)
+
+    async def _one(self, query: Select[Any], params: dict[str, Any]) -> Model | None:
+        row = (await self._conn.execute(query, params)).first()
+        return None if row is None else self.codec.from_row(row)
 
     async def _select(self, *where: ColumnElement[bool], limit: int) -> builtins.list[Model]:
         number = self.codec.table.c.number

@@ -1,0 +1,165 @@
+"""The read models' hot statements on SQLite, straight to the driver.
+
+Deriving an object reads the next number, inserts the row and reads it back; a lifecycle
+change reads a row and updates it. Through SQLAlchemy's aiosqlite adapter each statement
+costs up to four trips to the driver's thread (infrastructure/sqlite_rows.py says why
+that hurts) and a statement built anew; here each is one trip, on the unit of work's
+connection and inside its transaction, with SQL text built once per table.
+
+Values are stored as the columns' SQLAlchemy types store them on SQLite and read back as
+those types read them, so a row written either way reads the same either way
+(tests/integration/test_read_models_sqlite_fast_path.py compares the stored values):
+UtcDateTime as naive UTC `YYYY-MM-DD HH:MM:SS.ffffff` (SQLite DATETIME's storage format),
+Date as `YYYY-MM-DD`, JSON as `canonical_json` text (the engine's json_serializer,
+infrastructure/database.py).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Date, Integer, String, Table
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from domain.chain import canonical_json
+from domain.errors import StorageUnavailable
+from infrastructure.tables import UtcDateTime
+
+Convert = Callable[[Any], Any]
+
+
+def _stored_time(value: datetime | None) -> str | None:
+    """As UtcDateTime.process_bind_param, then SQLite's DATETIME, write it."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetimes are not stored")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _read_time(value: str | None) -> datetime | None:
+    """As SQLite's DATETIME, then UtcDateTime.process_result_value, read it."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _stored_date(value: date | None) -> str | None:
+    # date.isoformat, not value.isoformat: a datetime is stored as its date, as by Date.
+    return None if value is None else date.isoformat(value)
+
+
+def _read_date(value: str | None) -> date | None:
+    return None if value is None else date.fromisoformat(value)
+
+
+def _read_json(value: str | None) -> Any:
+    return None if value is None else json.loads(value)
+
+
+def _conversions(column: Column[Any]) -> tuple[Convert | None, Convert | None]:
+    """How the column's type writes a value and reads it back on SQLite (None: as is).
+    A type not named here fails at import, before it could be stored differently."""
+    kind = column.type
+    if isinstance(kind, UtcDateTime):
+        return _stored_time, _read_time
+    if isinstance(kind, Date):
+        return _stored_date, _read_date
+    if isinstance(kind, JSON):
+        return canonical_json, _read_json
+    if isinstance(kind, Integer | String):
+        return None, None
+    raise TypeError(f"{column}: no SQLite conversion for {kind!r}")
+
+
+class SqliteRows:
+    """One read-model table's statements; `get` returns the `selected` columns, in order,
+    as Python values (RowCodec.from_row takes them from there)."""
+
+    def __init__(self, table: Table, selected: Sequence[str]) -> None:
+        stored = [column.name for column in table.columns]
+        updated = [name for name in stored if name != "id"]
+        picked = f"SELECT {', '.join(selected)} FROM {table.name} WHERE"
+        self._by_id = f"{picked} id = ?"
+        self._by_number = f"{picked} number = ?"
+        self._next_number = f"SELECT coalesce(max(number), 0) + 1 FROM {table.name}"
+        self._insert = (
+            f"INSERT INTO {table.name} ({', '.join(stored)}) "
+            f"VALUES ({', '.join('?' * len(stored))})"
+        )
+        self._update = (
+            f"UPDATE {table.name} SET {', '.join(f'{n} = ?' for n in updated)} WHERE id = ?"
+        )
+        self._inserted = [(name, _conversions(table.c[name])[0]) for name in stored]
+        self._updated = [(name, _conversions(table.c[name])[0]) for name in [*updated, "id"]]
+        self._readers = [_conversions(table.c[name])[1] for name in selected]
+
+    async def get(self, conn: AsyncConnection, id: str) -> list[Any] | None:
+        return await self._one(conn, self._by_id, id)
+
+    async def get_by_number(self, conn: AsyncConnection, number: int) -> list[Any] | None:
+        return await self._one(conn, self._by_number, number)
+
+    async def next_number(self, conn: AsyncConnection) -> int:
+        return int((await _fetch(conn, self._next_number, ()))[0][0])
+
+    async def insert(self, conn: AsyncConnection, row: Mapping[str, Any]) -> None:
+        """`row` holds every column (RowCodec.to_row)."""
+        await _change(conn, self._insert, _params(self._insert, self._inserted, row))
+
+    async def update(self, conn: AsyncConnection, row: Mapping[str, Any]) -> int:
+        """Every column of the row with `row["id"]` set from `row`; how many rows changed."""
+        return await _change(conn, self._update, _params(self._update, self._updated, row))
+
+    async def _one(self, conn: AsyncConnection, sql: str, key: Any) -> list[Any] | None:
+        rows = await _fetch(conn, sql, (key,))
+        if not rows:
+            return None
+        return [
+            value if read is None else read(value)
+            for read, value in zip(self._readers, rows[0], strict=True)
+        ]
+
+
+def _params(
+    sql: str, columns: Sequence[tuple[str, Convert | None]], row: Mapping[str, Any]
+) -> list[Any]:
+    try:
+        return [row[name] if write is None else write(row[name]) for name, write in columns]
+    except Exception as e:  # a value the column's type refuses: as SQLAlchemy reports it
+        raise DBAPIError.instance(sql, dict(row), e, sqlite3.Error) from e
+
+
+async def _driver(conn: AsyncConnection) -> Any:
+    return (await conn.get_raw_connection()).driver_connection
+
+
+async def _fetch(conn: AsyncConnection, sql: str, params: Sequence[Any]) -> list[Any]:
+    try:
+        return list(await (await _driver(conn)).execute_fetchall(sql, params))
+    except sqlite3.Error as e:
+        raise _translated(e, sql, params) from e
+
+
+async def _change(conn: AsyncConnection, sql: str, params: Sequence[Any]) -> int:
+    """The statement has run to its end, so its cursor holds nothing worth a trip to
+    close, and its rowcount is read without one."""
+    try:
+        cursor = await (await _driver(conn)).execute(sql, params)
+    except sqlite3.Error as e:
+        raise _translated(e, sql, params) from e
+    return cursor.rowcount
+
+
+def _translated(error: sqlite3.Error, sql: str, params: Sequence[Any]) -> Exception:
+    """StorageUnavailable for an OperationalError, as sqlite_rows.fetch_all; otherwise
+    what SQLAlchemy raises for it (IntegrityError for an id or number already taken)."""
+    if isinstance(error, sqlite3.OperationalError):
+        return StorageUnavailable("the database did not answer")
+    return DBAPIError.instance(sql, params, error, sqlite3.Error)
