@@ -91,10 +91,16 @@ def row_to_event(row: Row[Any]) -> RecordedEvent:
 
 
 class SqlEventStore:
-    def __init__(self, connection: AsyncConnection, clock: Clock) -> None:
+    """With `pending` (SQLite, inside a write unit of work), appended rows wait there
+    until something reads the log or the transaction commits (sqlite_rows.PendingRows);
+    without it they are inserted at once."""
+
+    def __init__(self, connection: AsyncConnection, clock: Clock,
+                 pending: sqlite_rows.PendingRows | None = None) -> None:
         self._conn = connection
         self._clock = clock
         self._sqlite = connection.dialect.name == "sqlite"
+        self._pending = pending
         self._head: LogHead | None = None
         self.appended: list[RecordedEvent] = []  # this transaction's, for the unit of work
 
@@ -124,6 +130,9 @@ class SqlEventStore:
         return recorded
 
     async def _insert(self, recorded: list[RecordedEvent], rows: list[tuple[Any, ...]]) -> None:
+        if self._pending is not None:
+            self._pending.add(sqlite_rows.INSERT_EVENT, rows)
+            return
         if self._sqlite:
             try:
                 await sqlite_rows.execute_many(self._conn, sqlite_rows.INSERT_EVENT, rows)
@@ -160,6 +169,7 @@ class SqlEventStore:
     async def read(
         self, *, after_seq: int = 0, limit: int = 100, types: Sequence[str] | None = None
     ) -> list[RecordedEvent]:
+        await self._write_pending()
         if self._sqlite:
             return [sqlite_rows.to_event(row) for row in
                     await sqlite_rows.page(self._conn, after_seq, limit, types)]
@@ -170,12 +180,14 @@ class SqlEventStore:
         return [row_to_event(row) for row in await self._conn.execute(query)]
 
     async def read_sealed(self, *, after_seq: int = 0, limit: int = 10_000) -> list[SealedRow]:
+        await self._write_pending()
         if self._sqlite:
             return await sqlite_rows.sealed_page(self._conn, after_seq, limit)
         return [(e.seq, e.prev_hash, e.hash, sealed_text_of(e))
                 for e in await self.read(after_seq=after_seq, limit=limit)]
 
     async def head(self) -> LogHead:
+        await self._write_pending()
         if self._sqlite:
             rows = await sqlite_rows.fetch_all(
                 self._conn, "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1", ())
@@ -188,6 +200,7 @@ class SqlEventStore:
         """One pass over ix_events_type_seq (an index-only scan where the planner can).
         On SQLite that index leaves messages out; seq being gap-free from 1, they are
         what the head's count leaves over (a gap would be a broken chain: make verify)."""
+        await self._write_pending()
         query = select(events.c.type, func.count()).group_by(events.c.type)
         if not self._sqlite:
             return {type_: count for type_, count in await self._conn.execute(query)}
@@ -198,12 +211,19 @@ class SqlEventStore:
 
     async def _select(self, where: Any, sqlite_where: str,
                       params: tuple[Any, ...]) -> list[RecordedEvent]:
+        await self._write_pending()
         if self._sqlite:
             rows = await sqlite_rows.fetch_all(
                 self._conn, f"{sqlite_rows.SELECT_EVENTS} WHERE {sqlite_where}", params)
             return [sqlite_rows.to_event(row) for row in rows]
         return [row_to_event(row) for row in
                 await self._conn.execute(select(*_COLUMNS).where(where))]
+
+
+    async def _write_pending(self) -> None:
+        """Rows appended but not yet sent go first: a read sees its own transaction's."""
+        if self._pending is not None:
+            await self._pending.write()
 
 
 def _seal(new: NewEvent, event_id: str, metadata_as_json: tuple[Any, str], seq: int,

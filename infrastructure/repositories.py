@@ -22,9 +22,14 @@ _COLUMNS = (idempotency_records.c.key, idempotency_records.c.event_seq,
 
 
 class SqlIdempotencyRecords:
-    def __init__(self, connection: AsyncConnection) -> None:
+    """With `pending`, as the event store (infrastructure/event_store.py): added records
+    are sent before the next lookup or with the commit."""
+
+    def __init__(self, connection: AsyncConnection,
+                 pending: sqlite_rows.PendingRows | None = None) -> None:
         self._conn = connection
         self._sqlite = connection.dialect.name == "sqlite"
+        self._pending = pending
 
     async def get(self, key: str) -> IdempotencyRecord | None:
         return (await self.get_many([key])).get(key)
@@ -32,6 +37,8 @@ class SqlIdempotencyRecords:
     async def get_many(self, keys: Sequence[str]) -> dict[str, IdempotencyRecord]:
         found: dict[str, IdempotencyRecord] = {}
         keys = list(dict.fromkeys(keys))
+        if keys and self._pending is not None:
+            await self._pending.write()
         for start in range(0, len(keys), _KEYS_PER_QUERY):
             chunk = keys[start : start + _KEYS_PER_QUERY]
             if self._sqlite:
@@ -48,7 +55,9 @@ class SqlIdempotencyRecords:
         await self.add_many([record])
 
     async def add_many(self, records: Sequence[IdempotencyRecord]) -> None:
-        if records and self._sqlite:
+        if records and self._pending is not None:
+            self._pending.add(_INSERT, [(r.key, r.event_seq, r.request_hash) for r in records])
+        elif records and self._sqlite:
             rows = [(r.key, r.event_seq, r.request_hash) for r in records]
             try:
                 await sqlite_rows.execute_many(self._conn, _INSERT, rows)

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.chain import SealedRow
-from domain.errors import StorageUnavailable
+from domain.errors import Conflict, StorageUnavailable
 from domain.events import RecordedEvent
 from infrastructure.tables import NOT_INDEXED_TYPE
 
@@ -111,3 +111,51 @@ FROM events WHERE seq > ? ORDER BY seq LIMIT ?"""
 
 async def sealed_page(conn: AsyncConnection, after_seq: int, limit: int) -> list[SealedRow]:
     return await fetch_all(conn, _SEALED, (after_seq, limit))
+
+
+class PendingRows:
+    """Rows a SQLite write transaction has yet to send: the event log's and the
+    idempotency records', held until something reads those tables or the transaction
+    commits, then written in one trip to the driver's thread (one executemany per
+    statement, in the order the rows came), on commit together with the COMMIT.
+
+    A group of messages otherwise took a trip for its events, one for their idempotency
+    records and one for the COMMIT, and an import one per run of messages between two
+    that derive something. Nothing is acknowledged before the commit, so nothing
+    acknowledged waits here; a rollback drops what is here. A unique key already taken
+    (an idempotency key, which the writer looked up under the lock) comes out of
+    `write` or `write_and_commit` as Conflict, any other refusal as StorageUnavailable."""
+
+    def __init__(self, driver: Any) -> None:
+        self._driver = driver  # the aiosqlite connection of the transaction
+        self._rows: dict[str, list[Sequence[Any]]] = {}
+
+    def add(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self._rows.setdefault(sql, []).extend(rows)
+
+    async def write(self) -> None:
+        if self._rows:
+            await self._send(commit=False)
+
+    async def write_and_commit(self) -> None:
+        await self._send(commit=True)
+
+    async def _send(self, *, commit: bool) -> None:
+        rows, self._rows = self._rows, {}
+        try:
+            # aiosqlite runs each of its calls as a function in its thread (`_execute`);
+            # it has no public call for several statements in one trip.
+            await self._driver._execute(_write, self._driver._conn, rows, commit)
+        except sqlite3.IntegrityError as e:
+            raise Conflict("an idempotency key is already recorded") from e
+        except sqlite3.Error as e:
+            raise StorageUnavailable("the database did not take the writes") from e
+
+
+def _write(connection: sqlite3.Connection, rows: dict[str, list[Sequence[Any]]],
+           commit: bool) -> None:
+    """In the driver's thread."""
+    for sql, values in rows.items():
+        connection.executemany(sql, values)
+    if commit:
+        connection.commit()

@@ -15,6 +15,7 @@ from domain.chain import GENESIS_HASH
 from domain.errors import StorageUnavailable
 from domain.events import LogHead, RecordedEvent
 from domain.ports import Clock
+from infrastructure import sqlite_rows
 from infrastructure.database import BEGUN_BY_CALLER, WRITE_OPTION
 from infrastructure.event_store import SqlEventStore
 from infrastructure.read_models import SqlDecisions, SqlNotes, SqlTodos, SqlTracks
@@ -50,6 +51,7 @@ class SqlUnitOfWork:
         self._holding = False
         self._conn: AsyncConnection | None = None
         self._driver: Any = None  # SQLite: the aiosqlite connection under `_conn`
+        self._pending: sqlite_rows.PendingRows | None = None
 
     async def __aenter__(self) -> SqlUnitOfWork:
         head: LogHead | None = None
@@ -82,12 +84,16 @@ class SqlUnitOfWork:
         except BaseException:  # cancelled while connecting: still give the lock back
             await self._close()
             raise
-        self.events = SqlEventStore(self._conn, self._clock)
+        # SQLite writers hold their log and idempotency rows until a read or the commit.
+        pending = (sqlite_rows.PendingRows(self._driver)
+                   if self._write and self._driver is not None else None)
+        self._pending = pending
+        self.events = SqlEventStore(self._conn, self._clock, pending)
         if head is not None:
             # Read under the write lock a moment ago, in this transaction: what the
             # store's first append would read again, one more trip later.
             self.events._head = head
-        self.idempotency = SqlIdempotencyRecords(self._conn)
+        self.idempotency = SqlIdempotencyRecords(self._conn, pending)
         self.todos = SqlTodos(self._conn)
         self.notes = SqlNotes(self._conn)
         self.tracks = SqlTracks(self._conn)
@@ -116,7 +122,11 @@ class SqlUnitOfWork:
         assert self._conn is not None, "commit outside the unit of work"
         try:
             if self._conn.in_transaction() or self._driver is None:
+                if self._pending is not None:
+                    await self._pending.write()
                 await self._conn.commit()
+            elif self._pending is not None:
+                await self._pending.write_and_commit()  # one trip
             else:
                 await self._driver.commit()
         except (OperationalError, DBAPIError, sqlite3.Error) as e:

@@ -1,5 +1,6 @@
 """The SQLite unit of work begins on the driver: a writer's BEGIN IMMEDIATE and its read of
-the chain head are one trip. What must still hold: the head is read under the write lock
+the chain head are one trip, and its held log and idempotency rows go with the COMMIT in
+another. What must still hold: the head is read under the write lock
 (another process may have appended since), leaving without commit stores nothing and
 leaves the pooled connection clean, and what goes through SQLAlchemy commits with the
 events."""
@@ -13,11 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from domain.errors import StorageUnavailable
+from domain.errors import Conflict, StorageUnavailable
 from domain.event_log import EventLog
-from domain.events import NewEvent
+from domain.events import LogHead, NewEvent
 from domain.ingest import IngestService
 from domain.messages import IncomingMessage
+from domain.ports import IdempotencyRecord
 from domain.rules_extractor import RulesExtractor
 from infrastructure.database import create_engine
 from infrastructure.migrate import upgrade
@@ -139,3 +141,65 @@ async def test_a_writer_that_fails_to_begin_lets_the_next_one_in(tmp_path):
             async with factory(write=True):
                 pass
     await engine.dispose()
+
+
+async def test_a_writer_reads_what_it_has_appended_before_it_commits(factories, path):
+    """Appended rows wait to be sent (sqlite_rows.PendingRows); any read of the log or the
+    idempotency records in the same transaction sees them first."""
+    async with factories[0](write=True) as uow:
+        [first, second] = await uow.events.append(
+            [event("a"), NewEvent("test.happened", "test", "b", {}, idempotency_key="key-b")])
+        await uow.idempotency.add_many([IdempotencyRecord("key-b", second.seq, "hash-b")])
+        assert await uow.events.head() == LogHead(2, second.hash)
+        assert [e.seq for e in await uow.events.read()] == [1, 2]
+        assert await uow.events.get_by_idempotency_key("key-b") == second
+        assert await uow.idempotency.get_many(["key-b"]) == {
+            "key-b": IdempotencyRecord("key-b", 2, "hash-b")}
+        [third] = await uow.events.append([event("c")])  # held again, after the reads
+        assert third.prev_hash == second.hash
+        await uow.commit()
+    with sqlite3.connect(path) as other:
+        assert other.execute("SELECT seq FROM events ORDER BY seq").fetchall() == [
+            (1,), (2,), (3,)]
+        assert other.execute("SELECT key FROM idempotency_records").fetchall() == [("key-b",)]
+    assert (await EventLog(factories[0]).verify()).intact
+
+
+async def test_the_held_rows_and_the_commit_go_to_the_driver_in_one_trip(factories):
+    async with factories[0](write=True) as uow:
+        driver = uow._driver
+        trips: list[str] = []
+        execute = driver._execute
+
+        async def counted(fn, *args, **kwargs):
+            trips.append(getattr(fn, "__name__", repr(fn)))
+            return await execute(fn, *args, **kwargs)
+
+        driver._execute = counted
+        try:
+            [recorded] = await uow.events.append([event("a")])
+            await uow.idempotency.add_many([IdempotencyRecord("k", recorded.seq, "h")])
+            assert trips == [], "appending sent rows before the commit"
+            await uow.commit()
+        finally:
+            driver._execute = execute
+    assert len(trips) == 1, trips
+    async with factories[0]() as uow:
+        assert [e.seq for e in await uow.events.read()] == [1]
+
+
+async def test_a_key_already_taken_fails_the_commit_and_stores_nothing(factories):
+    """The writer looks keys up under the lock, so this takes one skipping the lookup:
+    the held rows are refused when sent, as Conflict, and the transaction stays whole."""
+    factory = factories[0]
+    keyed = NewEvent("test.happened", "test", "a", {}, idempotency_key="taken")
+    async with factory(write=True) as uow:
+        await uow.events.append([keyed])
+        await uow.commit()
+    with pytest.raises(Conflict):
+        async with factory(write=True) as uow:
+            await uow.events.append([event("before"), keyed])
+            await uow.commit()
+    assert await append(factory, "next") == 2
+    async with factory() as uow:
+        assert [e.aggregate_id for e in await uow.events.read()] == ["a", "next"]
