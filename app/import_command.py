@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.container import Container
+from app.gc_tuning import building_large_tree
 from app.progress import Progress
 from app.settings import Settings
 from domain.errors import DomainError
+from domain.ingest import BatchItemResult
 from infrastructure.chatgpt_export import ChatGPTExport, ChatGPTExportError, read_export
 
 COMMAND = "import-chatgpt"
@@ -66,38 +68,51 @@ async def import_export(
     batch_size: int = 500,
     progress: Progress | None = None,
 ) -> ImportSummary:
+    """Batches are written one after another, in time order, one transaction each; the
+    next batch is prepared (extraction, keys, events) while the last is being written,
+    so the CPU works while the database writes and syncs."""
     summary = ImportSummary(export)
     service = container.ingest_service()
-    started = time.monotonic()
+    # Rules only: old messages carry their own prefixes; an LLM call per message of a
+    # years-long history would cost more than it finds.
+    extractor = container.rules_extractor()
     context = {"channel": "import", "importer": COMMAND}
-    for batch in _batches(export.messages, batch_size):
-        # Rules only: old messages carry their own prefixes; an LLM call per message of a
-        # years-long history would cost more than it finds.
-        items = await service.ingest_batch(batch, context=context,
-                                           extractor=container.rules_extractor())
-        for item in items:
-            if item.result is None:
-                summary.conflicts += 1
-            elif item.result.replayed:
-                summary.already_present += 1
-            else:
-                summary.recorded += 1
-                summary.derived += len(item.result.derived)
-        if progress is not None:
-            progress.advance(len(batch))
+    started = time.monotonic()
+    writing: asyncio.Task[list[BatchItemResult]] | None = None
+    try:
+        for batch in _batches(export.messages, batch_size):
+            prepared = await service.prepare_batch(batch, context=context, extractor=extractor)
+            if writing is not None:
+                _count(summary, await writing, progress)
+            writing = asyncio.create_task(service.record_batch(prepared))
+        if writing is not None:
+            _count(summary, await writing, progress)
+    finally:
+        # A failed preparation still lets the batch being written finish (or fail) first.
+        if writing is not None and not writing.done():
+            await asyncio.wait([writing])
     summary.elapsed_s = time.monotonic() - started
     return summary
+
+
+def _count(summary: ImportSummary, items: list[BatchItemResult],
+           progress: Progress | None) -> None:
+    for item in items:
+        if item.result is None:
+            summary.conflicts += 1
+        elif item.result.replayed:
+            summary.already_present += 1
+        else:
+            summary.recorded += 1
+            summary.derived += len(item.result.derived)
+    if progress is not None:
+        progress.advance(len(items))
 
 
 async def cmd_import_chatgpt(
     container: Container, settings: Settings, args: argparse.Namespace
 ) -> int:
-    started = time.monotonic()
-    try:
-        export = await asyncio.to_thread(read_export, args.file)
-    except ChatGPTExportError as e:
-        print(f"{COMMAND}: {e}; nothing was imported", file=sys.stderr)
-        return 1
+    # The database first: a file of hundreds of megabytes is not read for nothing.
     report = await container.readiness().check()
     if not report.ready:
         problems = "; ".join(v for v in report.checks.values() if v != "ok")
@@ -109,6 +124,13 @@ async def cmd_import_chatgpt(
             file=sys.stderr,
         )
         return 3
+    started = time.monotonic()
+    try:
+        with building_large_tree():
+            export = await asyncio.to_thread(read_export, args.file)
+    except ChatGPTExportError as e:
+        print(f"{COMMAND}: {e}; nothing was imported", file=sys.stderr)
+        return 1
     try:
         with Progress(COMMAND, total=len(export.messages)) as progress:
             summary = await import_export(

@@ -60,6 +60,12 @@ class _Pending:
     event: NewEvent
 
 
+class PreparedBatch(NamedTuple):
+    """A batch ready for the writer lock (`IngestService.prepare_batch`)."""
+
+    items: list[_Pending]
+
+
 def _pending(messages: Sequence[IncomingMessage], keys: Sequence[list[str]],
              context: Mapping[str, Any], follow_ups: Sequence[FollowUp]) -> list[_Pending]:
     pending = []
@@ -138,12 +144,28 @@ class IngestService:
 
         `extractor` replaces the service's own for this batch (an import of thousands of
         old messages should not cost thousands of LLM calls)."""
+        batch = await self.prepare_batch(messages, context=context, extractor=extractor)
+        return await self.record_batch(batch)
+
+    async def prepare_batch(
+        self,
+        messages: Sequence[IncomingMessage],
+        *,
+        context: Mapping[str, Any] | None = None,
+        extractor: Extractor | None = None,
+    ) -> PreparedBatch:
+        """What `ingest_batch` decides before it takes the writer lock: extraction, keys,
+        fingerprints, events. A caller with many batches (an import) prepares the next
+        while the last one is being written; nothing is stored until `record_batch`."""
         keys = [_keys(message, None) for message in messages]
         follow_ups = await self._derivations(messages, keys, extractor)
         # One copy of the context: the messages' events share it.
-        pending = _pending(messages, keys, dict(context or {}), follow_ups)
+        return PreparedBatch(_pending(messages, keys, dict(context or {}), follow_ups))
+
+    async def record_batch(self, batch: PreparedBatch) -> list[BatchItemResult]:
+        """Record a prepared batch in one transaction (see `ingest_batch`)."""
         async with self._uow_factory(write=True) as uow:
-            outcomes = await self._record(uow, pending)
+            outcomes = await self._record(uow, batch.items)
             await uow.commit()
         return [
             BatchItemResult(index, error=str(outcome))
@@ -240,7 +262,8 @@ class IngestService:
             return
         recorded = await uow.events.append([items[i].event for i in run])
         await uow.idempotency.add_many(
-            [record for event in recorded for record in idempotency_records_of(event)]
+            [record for index, event in zip(run, recorded, strict=True) if items[index].keys
+             for record in idempotency_records_of(event)]
         )
         for index, event in zip(run, recorded, strict=True):
             outcomes[index] = IngestResult(event)
