@@ -111,10 +111,12 @@ async def test_a_bad_file_exits_non_zero_and_stores_nothing(refusing_sqlite, nam
     assert await stored_events(refusing_sqlite) == []
 
 
-def test_an_unmigrated_database_is_refused(tmp_path):
-    result = cli(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}", "import-chatgpt", str(EXPORT))
+@pytest.mark.parametrize("export", [EXPORT, FIXTURES / "missing.json"])
+def test_an_unmigrated_database_is_refused_before_the_file_is_read(tmp_path, export):
+    result = cli(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}", "import-chatgpt", str(export))
     assert result.returncode == 3
     assert "not ready" in result.stderr and "make migrate ENV=dev" in result.stderr
+    assert "no such file" not in result.stderr
 
 
 def test_the_batch_size_is_checked(tmp_path):
