@@ -102,11 +102,13 @@ def sealed_text(seq: int, event_id: str, type: str, aggregate_type: str,
     )
 
 
+# What json.dumps(..., ensure_ascii=False) writes for a str, looked up once: sealing
+# spells seven strings per event.
+_QUOTED = json.encoder.encode_basestring  # type: ignore[attr-defined]
+
+
 def _string(value: str) -> str:
-    if value.__class__ is not str:
-        return canonical_json(value)
-    # What json.dumps(..., ensure_ascii=False) writes for a str.
-    return json.encoder.encode_basestring(value)  # type: ignore[attr-defined]
+    return _QUOTED(value) if value.__class__ is str else canonical_json(value)
 
 
 def hash_of(event: RecordedEvent) -> str:
