@@ -13,6 +13,7 @@ verifies (nothing in the service does yet; `record_verify` is the hook for it).
 
 from __future__ import annotations
 
+import collections
 import time
 from collections.abc import Iterable, Iterator, Sequence
 
@@ -89,14 +90,14 @@ class Metrics:
 
     def on_appended(self, events: Iterable[RecordedEvent]) -> None:
         """Called by the unit of work with the events of each transaction it committed."""
-        for event in events:
-            appended = self._appended_series.get(event.type)
+        # Counted by type first: a batch is a thousand events of one type.
+        for type_, count in collections.Counter(event.type for event in events).items():
+            appended = self._appended_series.get(type_)
             if appended is None:
-                appended = self._appended_series[event.type] = (
-                    self.events_appended.labels(event.type))
-            appended.inc()
-            if event.type == NOTIFICATION_SENT:
-                self.notifications_sent.inc()
+                appended = self._appended_series[type_] = self.events_appended.labels(type_)
+            appended.inc(count)
+            if type_ == NOTIFICATION_SENT:
+                self.notifications_sent.inc(count)
 
     def observe_batch(self, size: int) -> None:
         self.ingest_batch_size.observe(size)
