@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 JsonObject = Mapping[str, Any]
 
 
-@dataclass(frozen=True)
-class NewEvent:
-    """An event a service wants appended; the store assigns seq, ids, times and hashes."""
+# The metadata of an event given none: empty, and read-only, since every such event
+# shares it.
+NO_METADATA: JsonObject = MappingProxyType({})
+
+
+class NewEvent(NamedTuple):
+    """An event a service wants appended; the store assigns seq, ids, times and hashes.
+
+    A NamedTuple, as RecordedEvent: a bulk ingest builds one per message."""
 
     type: str
     aggregate_type: str
     aggregate_id: str
     payload: JsonObject
-    metadata: JsonObject = field(default_factory=dict)
+    metadata: JsonObject = NO_METADATA
     idempotency_key: str | None = None
     occurred_at: datetime | None = None
     schema_version: int = 1

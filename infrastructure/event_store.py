@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from hashlib import sha256
 from typing import Any
@@ -51,17 +51,17 @@ _JSON_SCALARS = (str, int, float, bool, type(None))
 
 
 def as_json_value(value: Any) -> Any:
-    """The value exactly as it will read back from the database, so the hash matches."""
-    try:
-        return json.loads(canonical_json(value))
-    except (TypeError, ValueError) as e:
-        raise InvalidInput(f"not storable as JSON: {e}") from e
+    """The value exactly as it will read back from the database, so the hash matches: a
+    copy, parsed back from its canonical JSON."""
+    return json.loads(_as_json(value)[1])
 
 
 def _as_json(value: Any) -> tuple[Any, str]:
     """The value as it will read back, and its canonical JSON text. Plain JSON (str keys;
     str, finite numbers, bools, None, lists, dicts) reads back equal to itself, so only
     other values (tuples, int keys, ...) are parsed back from the text."""
+    if value.__class__ is not dict and isinstance(value, Mapping):
+        value = dict(value)  # read-only (NO_METADATA, ...): JSON knows only dicts
     try:
         text = canonical_json(value)
     except (TypeError, ValueError, RecursionError) as e:
