@@ -1,9 +1,12 @@
 """`python -m app.cli --env <tier> import-chatgpt FILE [--batch-size N]`.
 
-The whole file is parsed before anything is stored, so a bad file stores nothing. Then
-the messages go through the ordinary ingest service in batches, one transaction each.
-Each message is keyed by (source, source_id), so running the import again, or again
-after an interruption, records only what is missing.
+The database is checked first; then the whole file is parsed before anything is stored,
+so a bad file stores nothing. Then the messages go through the ordinary ingest service in
+batches, one transaction each, in time order; the next batch is prepared while the last
+is being written. Each message is keyed by (source, source_id), so running the import
+again, or again after an interruption, records only what is missing.
+
+The reported time and rate run from reading the file to the last commit.
 """
 
 from __future__ import annotations
