@@ -86,19 +86,27 @@ def sealed_text(seq: int, event_id: str, type: str, aggregate_type: str,
     its own columns does not serialize them twice. The parameters are in column order:
     the append path passes them by position, once per event (twelve keywords cost as
     much as the spelling)."""
+    # Strings, as they always are when appended, go straight to the C quoting function;
+    # anything else is spelled as canonical_json spells it.
+    quote = _QUOTED if (
+        aggregate_id.__class__ is str and aggregate_type.__class__ is str
+        and event_id.__class__ is str and occurred_at_iso.__class__ is str
+        and prev_hash.__class__ is str and recorded_at_iso.__class__ is str
+        and type.__class__ is str
+    ) else _string
     return (
-        f'{{"aggregate_id":{_string(aggregate_id)},'
-        f'"aggregate_type":{_string(aggregate_type)},'
-        f'"event_id":{_string(event_id)},'
+        f'{{"aggregate_id":{quote(aggregate_id)},'
+        f'"aggregate_type":{quote(aggregate_type)},'
+        f'"event_id":{quote(event_id)},'
         f'"idempotency_key":{"null" if idempotency_key is None else _string(idempotency_key)},'
         f'"metadata":{metadata_json},'
-        f'"occurred_at":{_string(occurred_at_iso)},'
+        f'"occurred_at":{quote(occurred_at_iso)},'
         f'"payload":{payload_json},'
-        f'"prev_hash":{_string(prev_hash)},'
-        f'"recorded_at":{_string(recorded_at_iso)},'
+        f'"prev_hash":{quote(prev_hash)},'
+        f'"recorded_at":{quote(recorded_at_iso)},'
         f'"schema_version":{int.__repr__(schema_version)},'
         f'"seq":{int.__repr__(seq)},'
-        f'"type":{_string(type)}}}'
+        f'"type":{quote(type)}}}'
     )
 
 

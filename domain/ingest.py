@@ -168,9 +168,9 @@ class IngestService:
             outcomes = await self._record(uow, batch.items)
             await uow.commit()
         return [
-            BatchItemResult(index, error=str(outcome))
+            BatchItemResult(index, None, str(outcome))
             if isinstance(outcome, DomainError)
-            else BatchItemResult(index, result=outcome)
+            else BatchItemResult(index, outcome)
             for index, outcome in enumerate(outcomes)
         ]
 
@@ -230,7 +230,8 @@ class IngestService:
                         copies[index] = claimed[key]
                     break
             else:
-                claimed.update(dict.fromkeys(item.keys, index))
+                if item.keys:
+                    claimed.update(dict.fromkeys(item.keys, index))
                 fresh.append(index)
 
         run: list[int] = []

@@ -231,22 +231,22 @@ def _seal(new: NewEvent, event_id: str, metadata_as_json: tuple[Any, str], seq: 
           ) -> tuple[RecordedEvent, tuple[Any, ...]]:
     """`recorded`: the append's time as a datetime, in `iso_utc` form, as stored."""
     recorded_at, recorded_iso, recorded_stored = recorded
-    payload, payload_json = _as_json(new.payload)
+    # Unpacked once (NewEvent is a NamedTuple): each field is read several times below.
+    type_, aggregate_type, aggregate_id, payload, _, key, occurred, version = new
+    payload, payload_json = _as_json(payload)
     metadata, metadata_json = metadata_as_json
-    occurred_at = new.occurred_at or recorded_at
-    occurred_iso = iso_utc(occurred_at) if new.occurred_at else recorded_iso
-    text = sealed_text(seq, event_id, new.type, new.aggregate_type, new.aggregate_id,
-                       payload_json, metadata_json, new.idempotency_key, occurred_iso,
-                       recorded_iso, new.schema_version, prev_hash)
+    if occurred is None:
+        occurred_at, occurred_iso, occurred_stored = recorded
+    else:
+        occurred_at, occurred_iso = occurred, iso_utc(occurred)
+        occurred_stored = sqlite_rows.stored_time(occurred_iso)
+    text = sealed_text(seq, event_id, type_, aggregate_type, aggregate_id, payload_json,
+                       metadata_json, key, occurred_iso, recorded_iso, version, prev_hash)
     hash_ = sha256(text.encode("utf-8")).hexdigest()
-    event = RecordedEvent(
-        seq, event_id, new.type, new.aggregate_type, new.aggregate_id, payload, metadata,
-        new.idempotency_key, occurred_at, recorded_at, new.schema_version, prev_hash, hash_,
-    )
-    row = (seq, event_id, new.type, new.aggregate_type, new.aggregate_id, payload_json,
-           metadata_json, new.idempotency_key,
-           sqlite_rows.stored_time(occurred_iso) if new.occurred_at else recorded_stored,
-           recorded_stored, new.schema_version, prev_hash, hash_)
+    event = RecordedEvent(seq, event_id, type_, aggregate_type, aggregate_id, payload,
+                          metadata, key, occurred_at, recorded_at, version, prev_hash, hash_)
+    row = (seq, event_id, type_, aggregate_type, aggregate_id, payload_json, metadata_json,
+           key, occurred_stored, recorded_stored, version, prev_hash, hash_)
     return event, row
 
 

@@ -45,6 +45,20 @@ def test_the_sealed_text_hashes_to_event_hash_byte_for_byte():
             recorded_at_iso=iso_utc(recorded)).encode("utf-8")).hexdigest()
 
 
+def test_the_sealed_text_spells_a_value_that_is_not_a_str_as_canonical_json_does():
+    """Strings take a fast path; any other value (an int id, say) must still hash alike."""
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    for odd in ({"aggregate_id": 42}, {"type": None}, {"event_id": 7.5},
+                {"idempotency_key": 3}):
+        fields = dict(seq=1, event_id="e", type="t.happened", aggregate_type="t",
+                      aggregate_id="a", idempotency_key=None, schema_version=1,
+                      prev_hash=GENESIS_HASH) | odd
+        assert event_hash(**fields, payload={}, metadata={}, occurred_at=at,
+                          recorded_at=at) == hashlib.sha256(sealed_text(
+            **fields, payload_json="{}", metadata_json="{}", occurred_at_iso=iso_utc(at),
+            recorded_at_iso=iso_utc(at)).encode("utf-8")).hexdigest()
+
+
 def _chain(n: int) -> list[RecordedEvent]:
     events, prev = [], GENESIS_HASH
     at = datetime(2026, 1, 1, tzinfo=UTC)
