@@ -4,15 +4,19 @@ import function in-process on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from dependency_injector import providers
 
 from app.container import build_container, close_container
 from app.import_command import import_export
+from domain.errors import InvalidInput
 from domain.events import RecordedEvent
+from domain.extraction import Extraction
 from domain.messages import MESSAGE_INGESTED
+from domain.rules_extractor import RulesExtractor
 from infrastructure.chatgpt_export import read_export
 from tests.conftest import make_settings
 from tests.e2e.service import cli
@@ -154,3 +158,32 @@ async def test_a_renamed_conversation_is_already_present(container, tmp_path):
     summary = await import_export(container, read_export(renamed))
     assert (summary.recorded, summary.already_present, summary.conflicts) == (0, 7, 0)
     assert "conflicting" not in summary.line()
+
+
+class _RefusingAfter:
+    """The rules extractor until `limit` messages have been read, then a refusal: an
+    import that stops while preparing a batch, with the one before it being written."""
+
+    def __init__(self, limit: int) -> None:
+        self._rules = RulesExtractor()
+        self._left = limit
+
+    async def extract(self, text: str, *, today: date) -> Extraction:
+        self._left -= 1
+        if self._left < 0:
+            raise InvalidInput("the extractor gave up")
+        return await self._rules.extract(text, today=today)
+
+
+async def test_a_batch_that_fails_to_prepare_stops_the_import_after_the_one_being_written(
+        container):
+    """Batches of 2: the first two are prepared and the first written; the third fails
+    while the second is being written. The second still commits; nothing after it."""
+    container.rules_extractor.override(providers.Object(_RefusingAfter(4)))
+    export = read_export(EXPORT)
+    with pytest.raises(InvalidInput):
+        await import_export(container, export, batch_size=2)
+    events = await container.event_log().page(limit=1000)
+    messages = [e.payload["source_id"] for e in events if e.type == MESSAGE_INGESTED]
+    assert messages == [m.source_id for m in export.messages[:4]]
+    assert (await container.event_log().verify()).intact
