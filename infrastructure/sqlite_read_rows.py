@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.chain import canonical_json
 from domain.errors import StorageUnavailable
+from infrastructure.sqlite_rows import driver_of
 from infrastructure.tables import UtcDateTime
 
 Convert = Callable[[Any], Any]
@@ -136,13 +137,9 @@ def _params(
         raise DBAPIError.instance(sql, dict(row), e, sqlite3.Error) from e
 
 
-async def _driver(conn: AsyncConnection) -> Any:
-    return (await conn.get_raw_connection()).driver_connection
-
-
 async def _fetch(conn: AsyncConnection, sql: str, params: Sequence[Any]) -> list[Any]:
     try:
-        return list(await (await _driver(conn)).execute_fetchall(sql, params))
+        return list(await (await driver_of(conn)).execute_fetchall(sql, params))
     except sqlite3.Error as e:
         raise _translated(e, sql, params) from e
 
@@ -151,7 +148,7 @@ async def _change(conn: AsyncConnection, sql: str, params: Sequence[Any]) -> int
     """The statement has run to its end, so its cursor holds nothing worth a trip to
     close, and its rowcount is read without one."""
     try:
-        cursor = await (await _driver(conn)).execute(sql, params)
+        cursor = await (await driver_of(conn)).execute(sql, params)
     except sqlite3.Error as e:
         raise _translated(e, sql, params) from e
     return cursor.rowcount

@@ -30,7 +30,8 @@ SELECT_EVENTS = f"SELECT {_EVENT_COLUMNS} FROM events"
 INSERT_EVENT = f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES ({', '.join('?' * 13)})"
 
 
-async def _driver(conn: AsyncConnection) -> Any:
+async def driver_of(conn: AsyncConnection) -> Any:
+    """The aiosqlite connection under a SQLAlchemy one."""
     return (await conn.get_raw_connection()).driver_connection
 
 
@@ -38,19 +39,19 @@ async def begin(conn: AsyncConnection, *, immediate: bool) -> None:
     """BEGIN (IMMEDIATE: with the write lock), for a connection whose SQLAlchemy
     transaction was begun with BEGUN_BY_CALLER (infrastructure/database.py)."""
     # execute_fetchall: one trip, and the cursor is done with inside it.
-    await (await _driver(conn)).execute_fetchall("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    await (await driver_of(conn)).execute_fetchall("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 async def end_open_transaction(conn: AsyncConnection) -> None:
     """ROLLBACK, if the driver is still inside a transaction (no trip when it is not)."""
-    driver = await _driver(conn)
+    driver = await driver_of(conn)
     if driver.in_transaction:
         await driver.rollback()
 
 
 async def fetch_all(conn: AsyncConnection, sql: str, params: Sequence[Any]) -> list[Any]:
     try:
-        return list(await (await _driver(conn)).execute_fetchall(sql, params))
+        return list(await (await driver_of(conn)).execute_fetchall(sql, params))
     except sqlite3.OperationalError as e:
         raise StorageUnavailable("the database did not answer") from e
 
@@ -58,7 +59,7 @@ async def fetch_all(conn: AsyncConnection, sql: str, params: Sequence[Any]) -> l
 async def execute_many(conn: AsyncConnection, sql: str, rows: Iterable[Sequence[Any]]) -> None:
     """Raises the driver's own errors: the caller knows what an IntegrityError means.
     The statement has run to its end, so its cursor holds nothing worth a trip to close."""
-    await (await _driver(conn)).executemany(sql, rows)
+    await (await driver_of(conn)).executemany(sql, rows)
 
 
 async def page(conn: AsyncConnection, after_seq: int, limit: int,

@@ -109,7 +109,7 @@ class SqlUnitOfWork:
         it, and `commit` ends whichever of the two holds the transaction."""
         assert self._conn is not None
         await self._conn.execution_options(**{BEGUN_BY_CALLER: True})
-        self._driver = (await self._conn.get_raw_connection()).driver_connection
+        self._driver = await sqlite_rows.driver_of(self._conn)
         if not self._write:
             await self._driver.execute_fetchall("BEGIN")
             return None
