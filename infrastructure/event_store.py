@@ -219,7 +219,6 @@ class SqlEventStore:
         return [row_to_event(row) for row in
                 await self._conn.execute(select(*_COLUMNS).where(where))]
 
-
     async def _write_pending(self) -> None:
         """Rows appended but not yet sent go first: a read sees its own transaction's."""
         if self._pending is not None:
