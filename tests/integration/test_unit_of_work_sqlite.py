@@ -203,3 +203,14 @@ async def test_a_key_already_taken_fails_the_commit_and_stores_nothing(factories
     assert await append(factory, "next") == 2
     async with factory() as uow:
         assert [e.aggregate_id for e in await uow.events.read()] == ["a", "next"]
+
+
+async def test_held_rows_commit_after_a_statement_through_sqlalchemy(factories):
+    """A list goes through SQLAlchemy, which then holds the transaction: the commit
+    sends the held rows before SQLAlchemy's COMMIT."""
+    async with factories[0](write=True) as uow:
+        await uow.events.append([event("held")])
+        assert await uow.todos.list() == []  # a Core select in the same transaction
+        await uow.commit()
+    async with factories[0]() as uow:
+        assert [e.aggregate_id for e in await uow.events.read()] == ["held"]
