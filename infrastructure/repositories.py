@@ -55,15 +55,18 @@ class SqlIdempotencyRecords:
         await self.add_many([record])
 
     async def add_many(self, records: Sequence[IdempotencyRecord]) -> None:
-        if records and self._pending is not None:
-            self._pending.add(_INSERT, [(r.key, r.event_seq, r.request_hash) for r in records])
-        elif records and self._sqlite:
+        if not records:
+            return
+        if self._sqlite:
             rows = [(r.key, r.event_seq, r.request_hash) for r in records]
+            if self._pending is not None:
+                self._pending.add(_INSERT, rows)
+                return
             try:
                 await sqlite_rows.execute_many(self._conn, _INSERT, rows)
             except sqlite3.IntegrityError as e:
                 raise Conflict("this idempotency key is already recorded") from e
-        elif records:
+        else:
             await self._conn.execute(
                 idempotency_records.insert(),
                 [{"key": r.key, "event_seq": r.event_seq, "request_hash": r.request_hash}
