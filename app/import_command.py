@@ -1,12 +1,14 @@
 """`python -m app.cli --env <tier> import-chatgpt FILE [--batch-size N]`.
 
-The database is checked first; then the whole file is parsed before anything is stored,
-so a bad file stores nothing. Then the messages go through the ordinary ingest service in
-batches, one transaction each, in time order; the next batch is prepared while the last
-is being written. Each message is keyed by (source, source_id), so running the import
-again, or again after an interruption, records only what is missing.
+The database is checked first. Then a worker process reads the file whole (a bad file
+stores nothing) and prepares its messages, in time order, batch after batch
+(infrastructure/chatgpt_export_reader.py); here each batch goes through the ordinary
+ingest service, one transaction each, while the worker prepares the next ones. Each
+message is keyed by (source, source_id), so running the import again, or again after an
+interruption, records only what is missing.
 
-The reported time and rate run from reading the file to the last commit.
+The reported time and rate run from starting the worker, which reads the file, to the
+last commit.
 """
 
 from __future__ import annotations
@@ -15,19 +17,24 @@ import argparse
 import asyncio
 import sys
 import time
-from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.container import Container
-from app.gc_tuning import building_large_tree
 from app.progress import Progress
 from app.settings import Settings
 from domain.errors import DomainError
 from domain.ingest import BatchItemResult
-from infrastructure.chatgpt_export import ChatGPTExport, ChatGPTExportError, read_export
+from infrastructure.chatgpt_export import ChatGPTExport, ChatGPTExportError
+from infrastructure.chatgpt_export_reader import (
+    ExportReaderFailed,
+    PreparedExport,
+    prepared_export,
+)
 
 COMMAND = "import-chatgpt"
+CONTEXT = {"channel": "import", "importer": COMMAND}
 
 
 @dataclass
@@ -39,12 +46,15 @@ class ImportSummary:
     derived: int = 0
     elapsed_s: float = 0.0
 
+    @property
+    def processed(self) -> int:
+        return self.recorded + self.already_present + self.conflicts
+
     def line(self) -> str:
         export = self.export
         skipped = sum(export.skipped.values())
         reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(export.skipped.items()))
-        processed = self.recorded + self.already_present + self.conflicts
-        rate = processed / self.elapsed_s if self.elapsed_s > 0 else 0.0
+        rate = self.processed / self.elapsed_s if self.elapsed_s > 0 else 0.0
         parts = [
             f"{export.conversations} conversations",
             f"{export.found} messages found",
@@ -64,38 +74,58 @@ class ImportSummary:
         return f"{COMMAND}: " + ", ".join(parts)
 
 
-async def import_export(
-    container: Container,
-    export: ChatGPTExport,
-    *,
-    batch_size: int = 500,
-    progress: Progress | None = None,
-) -> ImportSummary:
+class ImportStopped(Exception):
+    """A batch failed (its cause is the reason); the batches before it stay."""
+
+    def __init__(self, summary: ImportSummary, total: int) -> None:
+        super().__init__(f"stopped after {summary.processed} of {total} messages")
+        self.summary = summary
+        self.total = total
+
+
+async def import_file(container: Container, path: Path, *, batch_size: int = 500,
+                      show_progress: bool = False) -> ImportSummary:
+    """Import the export at `path`: `ChatGPTExportError` if it is not one (nothing
+    stored), `ImportStopped` if a batch fails."""
+    started = time.monotonic()
+    async with prepared_export(path, batch_size=batch_size, context=CONTEXT) as export:
+        summary = ImportSummary(export.export)
+        counting = Progress(COMMAND, total=export.count) if show_progress else nullcontext()
+        with counting as progress:
+            try:
+                await import_batches(container, export, summary, progress)
+            except (DomainError, ExportReaderFailed) as e:
+                raise ImportStopped(summary, export.count) from e
+    summary.elapsed_s = time.monotonic() - started
+    return summary
+
+
+async def import_batches(container: Container, export: PreparedExport,
+                         summary: ImportSummary, progress: Progress | None = None) -> None:
     """Batches are written one after another, in time order, one transaction each; the
-    next batch is prepared (extraction, keys, events) while the last is being written,
-    so the CPU works while the database writes and syncs."""
-    summary = ImportSummary(export)
+    next batch is prepared (here: extraction) while the last is being written, so the
+    CPU works while the database writes and syncs."""
     service = container.ingest_service()
     # Rules only: old messages carry their own prefixes; an LLM call per message of a
     # years-long history would cost more than it finds.
     extractor = container.rules_extractor()
-    context = {"channel": "import", "importer": COMMAND}
-    started = time.monotonic()
-    writing: asyncio.Task[list[BatchItemResult]] | None = None
+    writing: asyncio.Task[list[BatchItemResult]] | None = None  # not counted yet
     try:
-        for batch in _batches(export.messages, batch_size):
-            prepared = await service.prepare_batch(batch, context=context, extractor=extractor)
+        async for batch in export.batches():
+            prepared = await service.prepared_batch(batch, extractor=extractor)
             if writing is not None:
                 _count(summary, await writing, progress)
             writing = asyncio.create_task(service.record_batch(prepared))
         if writing is not None:
             _count(summary, await writing, progress)
-    finally:
+            writing = None
+    except BaseException:
         # A failed preparation still lets the batch being written finish (or fail) first.
-        if writing is not None and not writing.done():
+        if writing is not None:
             await asyncio.wait([writing])
-    summary.elapsed_s = time.monotonic() - started
-    return summary
+            if not writing.cancelled() and writing.exception() is None:
+                _count(summary, writing.result(), progress)
+        raise
 
 
 def _count(summary: ImportSummary, items: list[BatchItemResult],
@@ -127,26 +157,19 @@ async def cmd_import_chatgpt(
             file=sys.stderr,
         )
         return 3
-    started = time.monotonic()
     try:
-        with building_large_tree():
-            export = await asyncio.to_thread(read_export, args.file)
+        summary = await import_file(container, args.file, batch_size=args.batch_size,
+                                    show_progress=True)
     except ChatGPTExportError as e:
         print(f"{COMMAND}: {e}; nothing was imported", file=sys.stderr)
         return 1
-    try:
-        with Progress(COMMAND, total=len(export.messages)) as progress:
-            summary = await import_export(
-                container, export, batch_size=args.batch_size, progress=progress
-            )
-    except DomainError as e:
+    except ImportStopped as e:
         print(
-            f"{COMMAND}: stopped after {progress.done} of {len(export.messages)} messages: "
-            f"{e}. Batches already committed stay; run it again to import the rest.",
+            f"{COMMAND}: {e}: {e.__cause__}. Batches already committed stay; run it "
+            "again to import the rest.",
             file=sys.stderr,
         )
         return 1
-    summary.elapsed_s = time.monotonic() - started
     print(summary.line())
     return 0
 
@@ -169,8 +192,3 @@ def _positive(value: str) -> int:
     if not 1 <= number <= 1000:
         raise argparse.ArgumentTypeError("must be between 1 and 1000")
     return number
-
-
-def _batches(messages: Sequence, size: int):
-    for start in range(0, len(messages), size):
-        yield messages[start : start + size]

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from domain.events import RecordedEvent
+from domain.events import Encoded, NewEvent, RecordedEvent
 
 GENESIS_HASH = "0" * 64
 
@@ -42,6 +42,22 @@ def canonical_json(value: Any) -> str:
 
 def iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def encoded(event: NewEvent, occurred_at_iso: str | None = None) -> NewEvent:
+    """The event with `encoded` set: what an event store would serialize, done ahead (in
+    a process other than the one that will hold the writer lock). Payload and metadata
+    must be plain JSON (dicts with str keys, lists, str, finite numbers, bools, None),
+    which read back equal to themselves. `occurred_at_iso`: `iso_utc(event.occurred_at)`
+    when the caller has it already."""
+    occurred_at = event.occurred_at
+    if occurred_at_iso is None and occurred_at is not None:
+        occurred_at_iso = iso_utc(occurred_at)
+    payload, metadata = event.payload, event.metadata
+    return NewEvent(*event[:-1], Encoded(  # every field but `encoded`, as it was
+        canonical_json(payload if payload.__class__ is dict else dict(payload)),
+        canonical_json(metadata if metadata.__class__ is dict else dict(metadata)),
+        occurred_at_iso))
 
 
 def event_hash(
@@ -93,12 +109,12 @@ def sealed_text(seq: int, event_id: str, type: str, aggregate_type: str,
         and event_id.__class__ is str and occurred_at_iso.__class__ is str
         and prev_hash.__class__ is str and recorded_at_iso.__class__ is str
         and type.__class__ is str
-    ) else _string
+    ) else json_string
     return (
         f'{{"aggregate_id":{quote(aggregate_id)},'
         f'"aggregate_type":{quote(aggregate_type)},'
         f'"event_id":{quote(event_id)},'
-        f'"idempotency_key":{"null" if idempotency_key is None else _string(idempotency_key)},'
+        f'"idempotency_key":{"null" if idempotency_key is None else json_string(idempotency_key)},'
         f'"metadata":{metadata_json},'
         f'"occurred_at":{quote(occurred_at_iso)},'
         f'"payload":{payload_json},'
@@ -115,7 +131,8 @@ def sealed_text(seq: int, event_id: str, type: str, aggregate_type: str,
 _QUOTED = json.encoder.encode_basestring  # type: ignore[attr-defined]
 
 
-def _string(value: str) -> str:
+def json_string(value: Any) -> str:
+    """`canonical_json(value)`, with a shortcut for the usual str."""
     return _QUOTED(value) if value.__class__ is str else canonical_json(value)
 
 

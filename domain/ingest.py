@@ -17,6 +17,7 @@ from domain.events import NewEvent, RecordedEvent
 from domain.extraction import Extractor
 from domain.group_commit import GroupCommit
 from domain.ids import new_uuids
+from domain.message_events import PreparedMessage, keys_of, message_event, prepare
 from domain.messages import MESSAGE_INGESTED, IncomingMessage
 from domain.ports import Clock, IdempotencyRecord, UnitOfWork, UnitOfWorkFactory
 
@@ -51,9 +52,8 @@ async def _nothing(uow: Any, message: RecordedEvent) -> list[RecordedEvent]:
 @dataclass(slots=True)  # not frozen: one per message, and a frozen init costs 5x
 class _Pending:
     """One message on its way into the log, with everything that can be decided before
-    the writer lock decided: its keys, its fingerprint, its event (if it is new)."""
+    the writer lock decided: its keys, its fingerprint, its event, what it sets off."""
 
-    message: IncomingMessage
     keys: list[str]
     follow_up: FollowUp
     fingerprint: str
@@ -64,17 +64,6 @@ class PreparedBatch(NamedTuple):
     """A batch ready for the writer lock (`IngestService.prepare_batch`)."""
 
     items: list[_Pending]
-
-
-def _pending(messages: Sequence[IncomingMessage], keys: Sequence[list[str]],
-             context: Mapping[str, Any], follow_ups: Sequence[FollowUp]) -> list[_Pending]:
-    pending = []
-    for message, message_keys, follow_up, aggregate_id in zip(
-            messages, keys, follow_ups, new_uuids(len(messages)), strict=True):
-        fingerprint = message.fingerprint() if message_keys else ""
-        event = _message_event(message, message_keys, context, fingerprint, aggregate_id)
-        pending.append(_Pending(message, message_keys, follow_up, fingerprint, event))
-    return pending
 
 
 class IngestService:
@@ -117,14 +106,17 @@ class IngestService:
     ) -> IngestResult:
         """Record the message and run `follow_up` (by default: derive what the extractor
         finds in the text) in the same transaction; a replay returns the original result."""
-        keys = _keys(message, idempotency_key)
+        keys = keys_of(message, idempotency_key)
+        fingerprint = message.fingerprint() if keys else ""
+        [aggregate_id] = new_uuids(1)
+        prepared = PreparedMessage(keys, fingerprint, message_event(
+            message, keys, context or {}, fingerprint, aggregate_id))
         if follow_up is None:
-            [derive] = await self._derivations([message], [keys])
-            [pending] = _pending([message], [keys], context or {}, [derive])
+            [pending] = (await self.prepared_batch([prepared])).items
             if self._writer is not None:
                 return await self._writer.submit(pending)
         else:
-            [pending] = _pending([message], [keys], context or {}, [follow_up])
+            pending = _Pending(keys, follow_up, fingerprint, prepared.event)
         async with self._uow_factory(write=True) as uow:
             [outcome] = await self._record(uow, [pending])
             if isinstance(outcome, DomainError):
@@ -157,10 +149,21 @@ class IngestService:
         """What `ingest_batch` decides before it takes the writer lock: extraction, keys,
         fingerprints, events. A caller with many batches (an import) prepares the next
         while the last one is being written; nothing is stored until `record_batch`."""
-        keys = [_keys(message, None) for message in messages]
-        follow_ups = await self._derivations(messages, keys, extractor)
         # One copy of the context: the messages' events share it.
-        return PreparedBatch(_pending(messages, keys, dict(context or {}), follow_ups))
+        prepared = prepare(messages, dict(context or {}))
+        return await self.prepared_batch(prepared, extractor=extractor)
+
+    async def prepared_batch(
+        self, prepared: Sequence[PreparedMessage], *, extractor: Extractor | None = None
+    ) -> PreparedBatch:
+        """`prepare_batch` for messages already through `prepare` (perhaps in another
+        process): what remains is the extraction, outside any write transaction; a
+        message already recorded (a redelivery) costs no extractor call."""
+        follow_ups = await self._derivations(prepared, extractor)
+        return PreparedBatch([
+            _Pending(item.keys, follow_up, item.fingerprint, item.event)
+            for item, follow_up in zip(prepared, follow_ups, strict=True)
+        ])
 
     async def record_batch(self, batch: PreparedBatch) -> list[BatchItemResult]:
         """Record a prepared batch in one transaction (see `ingest_batch`)."""
@@ -175,27 +178,26 @@ class IngestService:
         ]
 
     async def _derivations(
-        self,
-        messages: Sequence[IncomingMessage],
-        keys: list[list[str]],
-        extractor: Extractor | None = None,
+        self, prepared: Sequence[PreparedMessage], extractor: Extractor | None = None
     ) -> list[FollowUp]:
-        """Extract from each message, one after another, outside any write transaction;
-        a message already recorded (a redelivery) costs no extractor call."""
+        """Extract from each message, one after another."""
         extractor = extractor or self._extractor
         if extractor is None or self._clock is None:
-            return [_nothing] * len(messages)
-        known = [False] * len(messages)
-        if any(keys):
+            return [_nothing] * len(prepared)
+        known = [False] * len(prepared)
+        if any(item.keys for item in prepared):
             async with self._uow_factory() as uow:
-                found = await uow.idempotency.get_many([k for ks in keys for k in ks])
-            known = [any(key in found for key in message_keys) for message_keys in keys]
+                found = await uow.idempotency.get_many(
+                    [key for item in prepared for key in item.keys])
+            known = [any(key in found for key in item.keys) for item in prepared]
         now = self._clock.now()
         follow_ups: list[FollowUp] = []
-        for message, replay in zip(messages, known, strict=True):
+        for item, replay in zip(prepared, known, strict=True):
             # "tomorrow" in an old message means the day after it was said.
-            today = (message.occurred_at or now).date()
-            extraction = None if replay else await extractor.extract(message.text, today=today)
+            event = item.event
+            today = (event.occurred_at or now).date()
+            extraction = None if replay else await extractor.extract(
+                event.payload["text"], today=today)
             follow_ups.append(deriving(extraction) if extraction and extraction.items else _nothing)
         return follow_ups
 
@@ -291,35 +293,8 @@ class IngestService:
         return results
 
 
-def _message_event(message: IncomingMessage, keys: list[str], context: Mapping[str, Any],
-                   fingerprint: str, aggregate_id: str) -> NewEvent:
-    metadata = context  # with nothing of its own, the message shares the request's
-    if keys or message.metadata:
-        metadata = own = dict(context)
-        if keys:
-            # Only a message with keys can be asked about again; rebuild takes its
-            # idempotency records from these two (idempotency_records_of).
-            own["request_hash"] = fingerprint
-            own["idempotency_keys"] = keys
-        if message.metadata:
-            own["client"] = dict(message.metadata)
-    return NewEvent(
-        type=MESSAGE_INGESTED,
-        aggregate_type="message",
-        aggregate_id=aggregate_id,
-        payload=message.payload(),
-        metadata=metadata,
-        idempotency_key=keys[0] if keys else None,
-        occurred_at=message.occurred_at,
-    )
-
-
 def _conflict(key: str) -> IdempotencyConflict:
     return IdempotencyConflict(f"{_describe(key)} was already used for a different message")
-
-
-def _keys(message: IncomingMessage, idempotency_key: str | None) -> list[str]:
-    return [key for key in (idempotency_key, message.source_key()) if key]
 
 
 def _describe(key: str) -> str:

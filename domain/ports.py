@@ -7,9 +7,8 @@ Each has a SQLAlchemy implementation in `infrastructure/` and an in-memory fake 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, Self
+from typing import NamedTuple, Protocol, Self
 
 from domain.chain import SealedRow
 from domain.events import LogHead, NewEvent, RecordedEvent
@@ -43,8 +42,10 @@ class EventStore(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class IdempotencyRecord:
+class IdempotencyRecord(NamedTuple):
+    """A NamedTuple, as the other value objects a bulk ingest makes one of per message;
+    its fields are in the idempotency table's column order."""
+
     key: str
     event_seq: int
     request_hash: str

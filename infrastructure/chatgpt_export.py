@@ -183,7 +183,9 @@ def _text_of(message: Any) -> tuple[str, str | None]:
 
 
 def _clean(text: str) -> str:
-    return _LONE_SURROGATE.sub("\ufffd", text.replace("\x00", ""))
+    text = text.replace("\x00", "")
+    # ASCII holds no surrogates; most texts are ASCII, and the test is quick.
+    return text if text.isascii() else _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def _label(value: Any) -> str | None:

@@ -118,9 +118,9 @@ class SqlEventStore:
         shared: tuple[Any, tuple[Any, str]] | None = None
         for new, event_id in zip(new_events, new_uuids(len(new_events)), strict=True):
             seq += 1
-            if shared is None or shared[0] is not new.metadata:
+            if new.encoded is None and (shared is None or shared[0] is not new.metadata):
                 shared = (new.metadata, _as_json(new.metadata))
-            event, row = _seal(new, event_id, shared[1], seq, prev_hash, moment)
+            event, row = _seal(new, event_id, shared and shared[1], seq, prev_hash, moment)
             recorded.append(event)
             rows.append(row)
             prev_hash = event.hash
@@ -225,20 +225,25 @@ class SqlEventStore:
             await self._pending.write()
 
 
-def _seal(new: NewEvent, event_id: str, metadata_as_json: tuple[Any, str], seq: int,
+def _seal(new: NewEvent, event_id: str, metadata_as_json: tuple[Any, str] | None, seq: int,
           prev_hash: str, recorded: tuple[datetime, str, str]
           ) -> tuple[RecordedEvent, tuple[Any, ...]]:
-    """`recorded`: the append's time as a datetime, in `iso_utc` form, as stored."""
+    """`recorded`: the append's time as a datetime, in `iso_utc` form, as stored.
+    `metadata_as_json`: `_as_json` of the metadata, unless the event comes encoded."""
     recorded_at, recorded_iso, recorded_stored = recorded
     # Unpacked once (NewEvent is a NamedTuple): each field is read several times below.
-    type_, aggregate_type, aggregate_id, payload, _, key, occurred, version = new
-    payload, payload_json = _as_json(payload)
-    metadata, metadata_json = metadata_as_json
-    if occurred is None:
+    type_, aggregate_type, aggregate_id, payload, metadata, key, occurred, version, encoded = new
+    if encoded is None:
+        assert metadata_as_json is not None
+        payload, payload_json = _as_json(payload)
+        metadata, metadata_json = metadata_as_json
+        occurred_iso = None if occurred is None else iso_utc(occurred)
+    else:
+        payload_json, metadata_json, occurred_iso = encoded
+    if occurred_iso is None:
         occurred_at, occurred_iso, occurred_stored = recorded
     else:
-        occurred_at, occurred_iso = occurred, iso_utc(occurred)
-        occurred_stored = sqlite_rows.stored_time(occurred_iso)
+        occurred_at, occurred_stored = occurred, sqlite_rows.stored_time(occurred_iso)
     text = sealed_text(seq, event_id, type_, aggregate_type, aggregate_id, payload_json,
                        metadata_json, key, occurred_iso, recorded_iso, version, prev_hash)
     hash_ = sha256(text.encode("utf-8")).hexdigest()

@@ -110,6 +110,9 @@ class _SqlRows(Generic[Model]):
     def __init__(self, connection: AsyncConnection) -> None:
         self._conn = connection
         self._sqlite = connection.dialect.name == "sqlite"
+        # Read once per unit of work, then counted here: numbers are taken under the
+        # writer lock, and every row this transaction adds comes through `add`.
+        self._next_number: int | None = None
 
     async def get(self, id: str) -> Model | None:
         if self._sqlite:
@@ -127,6 +130,8 @@ class _SqlRows(Generic[Model]):
             await self.statements.sqlite.insert(self._conn, row)
         else:
             await self._conn.execute(self.statements.insert, row)
+        if self._next_number is not None:
+            self._next_number = max(self._next_number, obj.number + 1)
 
     async def update(self, obj: Model) -> None:
         """Replace the row with the same id; LookupError when there is none."""
@@ -140,9 +145,12 @@ class _SqlRows(Generic[Model]):
             raise LookupError(f"{self.codec.table.name}: {obj.id} is not stored")
 
     async def next_number(self) -> int:
-        if self._sqlite:
-            return await self.statements.sqlite.next_number(self._conn)
-        return int(await self._conn.scalar(self.statements.next_number))
+        if self._next_number is None:
+            if self._sqlite:
+                self._next_number = await self.statements.sqlite.next_number(self._conn)
+            else:
+                self._next_number = int(await self._conn.scalar(self.statements.next_number))
+        return self._next_number
 
     def _decoded(self, values: builtins.list[Any] | None) -> Model | None:
         return None if values is None else self.codec.from_row(values)

@@ -58,7 +58,7 @@ class SqlIdempotencyRecords:
         if not records:
             return
         if self._sqlite:
-            rows = [(r.key, r.event_seq, r.request_hash) for r in records]
+            rows = list(records)  # tuples in column order
             if self._pending is not None:
                 self._pending.add(_INSERT, rows)
                 return

@@ -4,6 +4,8 @@ import function in-process on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -11,13 +13,15 @@ import pytest
 from dependency_injector import providers
 
 from app.container import build_container, close_container
-from app.import_command import import_export
+from app.import_command import ImportStopped, import_file
+from bench.messages import write_chatgpt_export
 from domain.errors import InvalidInput
 from domain.events import RecordedEvent
 from domain.extraction import Extraction
 from domain.messages import MESSAGE_INGESTED
 from domain.rules_extractor import RulesExtractor
-from infrastructure.chatgpt_export import read_export
+from infrastructure.chatgpt_export import ChatGPTExportError, read_export
+from infrastructure.chatgpt_export_reader import ExportReaderFailed, prepared_export
 from tests.conftest import make_settings
 from tests.e2e.service import cli
 
@@ -136,26 +140,25 @@ def test_the_batch_size_is_checked(tmp_path):
 
 async def test_batches_commit_and_a_rerun_adds_nothing(container):
     """In-process, on SQLite and PostgreSQL: three batches, each its own transaction."""
-    export = read_export(EXPORT)
-    summary = await import_export(container, export, batch_size=3)
+    summary = await import_file(container, EXPORT, batch_size=3)
     assert (summary.recorded, summary.already_present, summary.conflicts) == (7, 0, 0)
     events = await container.event_log().page(limit=1000)
     assert sum(e.type == MESSAGE_INGESTED for e in events) == 7
     assert len(events) == 7 + summary.derived
     assert (await container.event_log().verify()).intact
 
-    again = await import_export(container, read_export(EXPORT), batch_size=500)
+    again = await import_file(container, EXPORT, batch_size=500)
     assert (again.recorded, again.already_present, again.derived) == (0, 7, 0)
     assert len(await container.event_log().page(limit=1000)) == len(events)
 
 
 async def test_a_renamed_conversation_is_already_present(container, tmp_path):
-    await import_export(container, read_export(EXPORT))
+    await import_file(container, EXPORT)
     data = json.loads(EXPORT.read_text(encoding="utf-8"))
     data[0]["title"] = "Renamed in ChatGPT"
     renamed = tmp_path / "conversations.json"
     renamed.write_text(json.dumps(data), encoding="utf-8")
-    summary = await import_export(container, read_export(renamed))
+    summary = await import_file(container, renamed)
     assert (summary.recorded, summary.already_present, summary.conflicts) == (0, 7, 0)
     assert "conflicting" not in summary.line()
 
@@ -181,9 +184,34 @@ async def test_a_batch_that_fails_to_prepare_stops_the_import_after_the_one_bein
     while the second is being written. The second still commits; nothing after it."""
     container.rules_extractor.override(providers.Object(_RefusingAfter(4)))
     export = read_export(EXPORT)
-    with pytest.raises(InvalidInput):
-        await import_export(container, export, batch_size=2)
+    with pytest.raises(ImportStopped) as stopped:
+        await import_file(container, EXPORT, batch_size=2)
+    assert isinstance(stopped.value.__cause__, InvalidInput)
+    assert str(stopped.value) == "stopped after 4 of 7 messages"
     events = await container.event_log().page(limit=1000)
     messages = [e.payload["source_id"] for e in events if e.type == MESSAGE_INGESTED]
     assert messages == [m.source_id for m in export.messages[:4]]
     assert (await container.event_log().verify()).intact
+
+
+async def test_a_reader_that_dies_midway_is_reported_not_taken_for_the_end(tmp_path):
+    """The worker killed (as by the kernel, out of memory) while batches remain: the
+    batches stop with ExportReaderFailed naming its exit, rather than ending early."""
+    path = tmp_path / "conversations.json"
+    write_chatgpt_export(path, 10_000)  # ~7 MB of batches: more than the pipe holds
+    async with prepared_export(path, batch_size=100, context={}) as export:
+        assert export.count == 10_000
+        batches = export.batches()
+        assert len(await anext(batches)) == 100
+        os.kill(export.worker_pid, signal.SIGKILL)
+        with pytest.raises(ExportReaderFailed, match=r"exit status -9"):
+            async for _ in batches:
+                pass
+
+
+async def test_the_reader_refuses_a_bad_file_before_any_batch(tmp_path):
+    path = tmp_path / "conversations.json"
+    path.write_text('[{"title": "no mapping"}]', encoding="utf-8")
+    with pytest.raises(ChatGPTExportError, match="has no 'mapping' object"):
+        async with prepared_export(path, batch_size=100, context={}):
+            pytest.fail("a bad file gave an export")

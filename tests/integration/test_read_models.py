@@ -214,6 +214,22 @@ async def test_next_number_is_one_past_the_highest(models, kind):
     assert await repo.next_number() == 8
 
 
+@pytest.mark.parametrize("kind", ["todos", "notes", "tracks", "decisions"])
+async def test_next_number_counts_on_after_each_add(models, kind):
+    """As a derivation does within one transaction: ask, add with that number, ask
+    again; a row added with a higher number (as a rebuild does) moves it past that."""
+    make = {"todos": todo, "notes": note, "tracks": track, "decisions": decision}[kind]
+    repo = getattr(models, kind)
+    await repo.add(make(3))
+    for expected in (4, 5, 6):
+        assert await repo.next_number() == expected
+        assert await repo.next_number() == expected  # asking twice takes nothing
+        await repo.add(make(expected))
+    await repo.add(make(10))
+    await repo.add(make(8))
+    assert await repo.next_number() == 11
+
+
 async def test_update_replaces_the_row_with_the_same_id(models):
     await models.todos.add(todo(1))
     await models.todos.add(todo(2))
