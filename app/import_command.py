@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.container import Container
+from app.gc_tuning import tune_after_startup
 from app.progress import Progress
 from app.settings import Settings
 from domain.errors import DomainError
@@ -87,6 +88,7 @@ async def import_file(container: Container, path: Path, *, batch_size: int = 500
                       show_progress: bool = False) -> ImportSummary:
     """Import the export at `path`: `ChatGPTExportError` if it is not one (nothing
     stored), `ImportStopped` if a batch fails."""
+    tune_after_startup()
     started = time.monotonic()
     async with prepared_export(path, batch_size=batch_size, context=CONTEXT) as export:
         summary = ImportSummary(export.export)

@@ -243,13 +243,13 @@ def measure_import(run: Run, database_url: str, prefix: str, goals: bool) -> Non
     )
 
 
-# As the command reads the file: the same parser, with the collector paused the same way.
+# As the command's worker reads the file (infrastructure/chatgpt_export_worker.py): the
+# same parser, with the collector off the same way.
 _PARSE_ONLY = """
-import json, sys, time
-from app.gc_tuning import building_large_tree
+import gc, json, sys, time
 from infrastructure.chatgpt_export import read_export
+gc.disable()
 started = time.perf_counter()
-with building_large_tree():
-    read_export(sys.argv[1])
+read_export(sys.argv[1])
 print(json.dumps({"seconds": time.perf_counter() - started}))
 """

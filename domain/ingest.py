@@ -264,12 +264,15 @@ class IngestService:
         if not run:
             return
         recorded = await uow.events.append([items[i].event for i in run])
-        await uow.idempotency.add_many(
-            [record for index, event in zip(run, recorded, strict=True) if items[index].keys
-             for record in idempotency_records_of(event)]
-        )
+        records: list[IdempotencyRecord] = []
         for index, event in zip(run, recorded, strict=True):
             outcomes[index] = IngestResult(event)
+            item = items[index]
+            # What idempotency_records_of reads back from the event's metadata, which
+            # message_event wrote from these same keys and fingerprint.
+            for key in item.keys:
+                records.append(IdempotencyRecord(key, event.seq, item.fingerprint))
+        await uow.idempotency.add_many(records)
         last = run[-1]
         derived = await items[last].follow_up(uow, recorded[-1])
         if derived:

@@ -24,11 +24,9 @@ from typing import Any
 
 from sqlalchemy import JSON, Column, Date, Integer, String, Table
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.chain import canonical_json
 from domain.errors import StorageUnavailable
-from infrastructure.sqlite_rows import driver_of
 from infrastructure.tables import UtcDateTime
 
 Convert = Callable[[Any], Any]
@@ -101,25 +99,25 @@ class SqliteRows:
         self._updated = [(name, _conversions(table.c[name])[0]) for name in [*updated, "id"]]
         self._readers = [_conversions(table.c[name])[1] for name in selected]
 
-    async def get(self, conn: AsyncConnection, id: str) -> list[Any] | None:
-        return await self._one(conn, self._by_id, id)
+    async def get(self, driver: Any, id: str) -> list[Any] | None:
+        return await self._one(driver, self._by_id, id)
 
-    async def get_by_number(self, conn: AsyncConnection, number: int) -> list[Any] | None:
-        return await self._one(conn, self._by_number, number)
+    async def get_by_number(self, driver: Any, number: int) -> list[Any] | None:
+        return await self._one(driver, self._by_number, number)
 
-    async def next_number(self, conn: AsyncConnection) -> int:
-        return int((await _fetch(conn, self._next_number, ()))[0][0])
+    async def next_number(self, driver: Any) -> int:
+        return int((await _fetch(driver, self._next_number, ()))[0][0])
 
-    async def insert(self, conn: AsyncConnection, row: Mapping[str, Any]) -> None:
+    async def insert(self, driver: Any, row: Mapping[str, Any]) -> None:
         """`row` holds every column (RowCodec.to_row)."""
-        await _change(conn, self._insert, _params(self._insert, self._inserted, row))
+        await _change(driver, self._insert, _params(self._insert, self._inserted, row))
 
-    async def update(self, conn: AsyncConnection, row: Mapping[str, Any]) -> int:
+    async def update(self, driver: Any, row: Mapping[str, Any]) -> int:
         """Every column of the row with `row["id"]` set from `row`; how many rows changed."""
-        return await _change(conn, self._update, _params(self._update, self._updated, row))
+        return await _change(driver, self._update, _params(self._update, self._updated, row))
 
-    async def _one(self, conn: AsyncConnection, sql: str, key: Any) -> list[Any] | None:
-        rows = await _fetch(conn, sql, (key,))
+    async def _one(self, driver: Any, sql: str, key: Any) -> list[Any] | None:
+        rows = await _fetch(driver, sql, (key,))
         if not rows:
             return None
         return [
@@ -137,18 +135,18 @@ def _params(
         raise DBAPIError.instance(sql, dict(row), e, sqlite3.Error) from e
 
 
-async def _fetch(conn: AsyncConnection, sql: str, params: Sequence[Any]) -> list[Any]:
+async def _fetch(driver: Any, sql: str, params: Sequence[Any]) -> list[Any]:
     try:
-        return list(await (await driver_of(conn)).execute_fetchall(sql, params))
+        return list(await driver.execute_fetchall(sql, params))
     except sqlite3.Error as e:
         raise _translated(e, sql, params) from e
 
 
-async def _change(conn: AsyncConnection, sql: str, params: Sequence[Any]) -> int:
+async def _change(driver: Any, sql: str, params: Sequence[Any]) -> int:
     """The statement has run to its end, so its cursor holds nothing worth a trip to
     close, and its rowcount is read without one."""
     try:
-        cursor = await (await driver_of(conn)).execute(sql, params)
+        cursor = await driver.execute(sql, params)
     except sqlite3.Error as e:
         raise _translated(e, sql, params) from e
     return cursor.rowcount

@@ -14,7 +14,7 @@ from app.api import problems
 from app.api.edge import check_bearer
 from app.api.middleware import BodyLimitMiddleware, MetricsMiddleware, RequestIdMiddleware
 from app.api.routes import events, health, ingest, interactions, metrics, objects, telegram
-from app.gc_tuning import tune_for_serving
+from app.gc_tuning import tune_after_startup
 
 if TYPE_CHECKING:
     from app.container import Container
@@ -33,7 +33,7 @@ def create_app(container: Container) -> FastAPI:
         # webhook calls, stopped after in-flight requests have finished.
         bot = container.telegram()
         await bot.start()
-        tune_for_serving()
+        tune_after_startup()
         try:
             yield
         finally:
