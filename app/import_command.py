@@ -150,9 +150,8 @@ async def cmd_import_chatgpt(
     # The database first: a file of hundreds of megabytes is not read for nothing.
     report = await container.readiness().check()
     if not report.ready:
-        problems = "; ".join(v for v in report.checks.values() if v != "ok")
-        if report.checks["schema"] != "ok":
-            problems += f" (run `make migrate ENV={settings.tier}`)"
+        problems = "; ".join(v for v in report.checks.values() if v != "ok").replace(
+            "`make migrate`", f"`make migrate ENV={settings.tier}`")
         print(
             f"{COMMAND}: the {settings.tier} database is not ready: {problems}; "
             "nothing was imported",
