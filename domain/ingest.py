@@ -17,7 +17,7 @@ from domain.events import NewEvent, RecordedEvent
 from domain.extraction import Extractor
 from domain.group_commit import GroupCommit
 from domain.ids import new_uuids
-from domain.message_events import PreparedMessage, keys_of, message_event, prepare
+from domain.message_events import PreparedMessage, prepare, prepare_one
 from domain.messages import MESSAGE_INGESTED, IncomingMessage
 from domain.ports import Clock, IdempotencyRecord, UnitOfWork, UnitOfWorkFactory
 
@@ -106,17 +106,15 @@ class IngestService:
     ) -> IngestResult:
         """Record the message and run `follow_up` (by default: derive what the extractor
         finds in the text) in the same transaction; a replay returns the original result."""
-        keys = keys_of(message, idempotency_key)
-        fingerprint = message.fingerprint() if keys else ""
         [aggregate_id] = new_uuids(1)
-        prepared = PreparedMessage(keys, fingerprint, message_event(
-            message, keys, context or {}, fingerprint, aggregate_id))
+        prepared = prepare_one(message, context or {}, aggregate_id,
+                               idempotency_key=idempotency_key)
         if follow_up is None:
             [pending] = (await self.prepared_batch([prepared])).items
             if self._writer is not None:
                 return await self._writer.submit(pending)
         else:
-            pending = _Pending(keys, follow_up, fingerprint, prepared.event)
+            pending = _Pending(prepared.keys, follow_up, prepared.fingerprint, prepared.event)
         async with self._uow_factory(write=True) as uow:
             [outcome] = await self._record(uow, [pending])
             if isinstance(outcome, DomainError):

@@ -29,18 +29,19 @@ def prepare(messages: Sequence[IncomingMessage], context: Mapping[str, Any], *,
             encode: bool = False) -> list[PreparedMessage]:
     """With `encode`, each event also carries its payload and metadata serialized
     (`domain.chain.encoded`), for a caller in another process than the writer's."""
-    prepared = []
-    for message, aggregate_id in zip(messages, new_uuids(len(messages)), strict=True):
-        keys = keys_of(message, None)
-        occurred_iso = None
-        if encode and message.occurred_at is not None:
-            occurred_iso = iso_utc(message.occurred_at)  # spelled once, used twice
-        fingerprint = message.fingerprint(occurred_iso) if keys else ""
-        event = message_event(message, keys, context, fingerprint, aggregate_id)
-        if encode:
-            event = encoded(event, occurred_iso)
-        prepared.append(PreparedMessage(keys, fingerprint, event))
-    return prepared
+    return [prepare_one(message, context, aggregate_id, encode=encode)
+            for message, aggregate_id in zip(messages, new_uuids(len(messages)), strict=True)]
+
+
+def prepare_one(message: IncomingMessage, context: Mapping[str, Any], aggregate_id: str, *,
+                idempotency_key: str | None = None, encode: bool = False) -> PreparedMessage:
+    keys = keys_of(message, idempotency_key)
+    occurred_iso = None
+    if encode and message.occurred_at is not None:
+        occurred_iso = iso_utc(message.occurred_at)  # spelled once, used twice
+    fingerprint = message.fingerprint(occurred_iso) if keys else ""
+    event = message_event(message, keys, context, fingerprint, aggregate_id)
+    return PreparedMessage(keys, fingerprint, encoded(event, occurred_iso) if encode else event)
 
 
 def message_event(message: IncomingMessage, keys: list[str], context: Mapping[str, Any],
