@@ -22,7 +22,7 @@ class NewEvent(NamedTuple):
     A NamedTuple, as RecordedEvent: a bulk ingest builds one per message.
 
     `encoded`, when given, is what the store would otherwise compute itself: payload and
-    metadata in `canonical_json` and occurred_at in `iso_utc` form (see `encode`). Work
+    metadata in `canonical_json` and occurred_at in `iso_utc` form (`domain.chain.encoded`). Work
     prepared in another process carries it, so the process holding the writer lock does
     not serialize again."""
 

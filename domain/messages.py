@@ -66,4 +66,3 @@ class IncomingMessage(NamedTuple):
         if self.conversation_id is not None:
             payload["conversation_id"] = self.conversation_id
         return payload
-

@@ -49,7 +49,8 @@ def main(argv: list[str]) -> int:
     out = sys.stdout.buffer
     _widen(out)
     # One large tree of plain objects, then short-lived ones without cycles: nothing for
-    # the cyclic collector to find (app/gc_tuning.py says what it costs).
+    # the cyclic collector to find, and with it on, each collection while the tree grows
+    # walks all of it so far (parsing 16 MB took 0.60 s instead of 0.25 s).
     gc.disable()
     try:
         export = read_export(path)

@@ -28,8 +28,8 @@ from domain.objects import (
     Todo,
     Track,
 )
-from infrastructure import sqlite_rows
 from infrastructure.sqlite_read_rows import SqliteRows
+from infrastructure.sqlite_rows import driver_of
 from infrastructure.tables import decisions, notes, todos, tracks
 
 Model = TypeVar("Model", Todo, Note, Track, Decision)
@@ -108,31 +108,28 @@ class _SqlRows(Generic[Model]):
         super().__init_subclass__()
         cls.statements = _Statements(cls.codec)
 
-    def __init__(self, connection: AsyncConnection, driver: Any = None) -> None:
-        """`driver`: on SQLite, the aiosqlite connection under `connection` when the
-        caller has it (the unit of work does); otherwise fetched on first use."""
+    def __init__(self, connection: AsyncConnection) -> None:
         self._conn = connection
         self._sqlite = connection.dialect.name == "sqlite"
-        self._driver = driver
         # Read once per unit of work, then counted here: numbers are taken under the
         # writer lock, and every row this transaction adds comes through `add`.
         self._next_number: int | None = None
 
     async def get(self, id: str) -> Model | None:
         if self._sqlite:
-            return self._decoded(await self.statements.sqlite.get(await self._driven(), id))
+            return self._decoded(await self.statements.sqlite.get(await driver_of(self._conn), id))
         return await self._one(self.statements.by_id, {"id": id})
 
     async def get_by_number(self, number: int) -> Model | None:
         if self._sqlite:
             return self._decoded(
-                await self.statements.sqlite.get_by_number(await self._driven(), number))
+                await self.statements.sqlite.get_by_number(await driver_of(self._conn), number))
         return await self._one(self.statements.by_number, {"number": number})
 
     async def add(self, obj: Model) -> None:
         row = self.codec.to_row(obj)
         if self._sqlite:
-            await self.statements.sqlite.insert(await self._driven(), row)
+            await self.statements.sqlite.insert(await driver_of(self._conn), row)
         else:
             await self._conn.execute(self.statements.insert, row)
         if self._next_number is not None:
@@ -142,7 +139,7 @@ class _SqlRows(Generic[Model]):
         """Replace the row with the same id; LookupError when there is none."""
         row = self.codec.to_row(obj)
         if self._sqlite:
-            changed = await self.statements.sqlite.update(await self._driven(), row)
+            changed = await self.statements.sqlite.update(await driver_of(self._conn), row)
         else:
             row["_id"] = row.pop("id")
             changed = (await self._conn.execute(self.statements.update, row)).rowcount
@@ -153,16 +150,10 @@ class _SqlRows(Generic[Model]):
         if self._next_number is None:
             if self._sqlite:
                 self._next_number = await self.statements.sqlite.next_number(
-                    await self._driven())
+                    await driver_of(self._conn))
             else:
                 self._next_number = int(await self._conn.scalar(self.statements.next_number))
         return self._next_number
-
-    async def _driven(self) -> Any:
-        """The aiosqlite connection (fetching it costs a greenlet switch: once)."""
-        if self._driver is None:
-            self._driver = await sqlite_rows.driver_of(self._conn)
-        return self._driver
 
     def _decoded(self, values: builtins.list[Any] | None) -> Model | None:
         return None if values is None else self.codec.from_row(values)

@@ -30,9 +30,22 @@ SELECT_EVENTS = f"SELECT {_EVENT_COLUMNS} FROM events"
 INSERT_EVENT = f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES ({', '.join('?' * 13)})"
 
 
+# Where driver_of keeps the aiosqlite connection: in the pooled connection's `info`,
+# which lives as long as the DBAPI connection and is cleared when the pool replaces it.
+_DRIVER_KEY = "helionyx.aiosqlite"
+
+
 async def driver_of(conn: AsyncConnection) -> Any:
-    """The aiosqlite connection under a SQLAlchemy one."""
-    return (await conn.get_raw_connection()).driver_connection
+    """The aiosqlite connection under a SQLAlchemy one. Asking SQLAlchemy for it costs a
+    greenlet switch, and the hot paths need it for every statement: it is asked once per
+    pooled connection and kept in the connection's `info`."""
+    if not conn.invalidated:
+        driver = conn.info.get(_DRIVER_KEY)
+        if driver is not None:
+            return driver
+    driver = (await conn.get_raw_connection()).driver_connection
+    conn.info[_DRIVER_KEY] = driver
+    return driver
 
 
 async def begin(conn: AsyncConnection, *, immediate: bool) -> None:

@@ -94,10 +94,10 @@ class SqlUnitOfWork:
             # store's first append would read again, one more trip later.
             self.events._head = head
         self.idempotency = SqlIdempotencyRecords(self._conn, pending)
-        self.todos = SqlTodos(self._conn, self._driver)
-        self.notes = SqlNotes(self._conn, self._driver)
-        self.tracks = SqlTracks(self._conn, self._driver)
-        self.decisions = SqlDecisions(self._conn, self._driver)
+        self.todos = SqlTodos(self._conn)
+        self.notes = SqlNotes(self._conn)
+        self.tracks = SqlTracks(self._conn)
+        self.decisions = SqlDecisions(self._conn)
         return self
 
     async def _begin_sqlite(self) -> LogHead | None:
