@@ -36,6 +36,7 @@ from infrastructure.chatgpt_export_reader import (
 
 COMMAND = "import-chatgpt"
 CONTEXT = {"channel": "import", "importer": COMMAND}
+BATCH_SIZE = 500  # messages per transaction, unless --batch-size says otherwise
 
 
 @dataclass
@@ -84,7 +85,7 @@ class ImportStopped(Exception):
         self.total = total
 
 
-async def import_file(container: Container, path: Path, *, batch_size: int = 500,
+async def import_file(container: Container, path: Path, *, batch_size: int = BATCH_SIZE,
                       show_progress: bool = False) -> ImportSummary:
     """Import the export at `path`: `ChatGPTExportError` if it is not one (nothing
     stored), `ImportStopped` if a batch fails."""
@@ -183,8 +184,8 @@ def add_parser(subparsers) -> None:
     command.add_argument(
         "--batch-size",
         type=_positive,
-        default=500,
-        help="messages per transaction (default 500, at most 1000)",
+        default=BATCH_SIZE,
+        help=f"messages per transaction (default {BATCH_SIZE}, at most 1000)",
     )
 
 

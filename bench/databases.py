@@ -28,6 +28,10 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
+def sqlite_path(url: str) -> str:
+    return str(make_url(url).database)
+
+
 def event_count(url: str) -> int:
     async def count() -> int:
         engine = create_engine(url)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.import_command import BATCH_SIZE as IMPORT_BATCH_SIZE
 from bench import databases
 from bench.load import LoadResult, Target, run_load
 from bench.messages import batch_body, message_body, write_chatgpt_export
@@ -221,7 +222,7 @@ def measure_import(run: Run, database_url: str, prefix: str, goals: bool) -> Non
     own = re.search(r"(\d+(?:\.\d+)?)s, \d+ messages/s", done.output)
     seconds = float(own.group(1)) if own else done.seconds
     parse = run_command([sys.executable, "-c", _PARSE_ONLY, str(export)], env)
-    parse_s = json.loads(parse.stdout.strip().splitlines()[-1])["seconds"]
+    parse_s = _last_json(parse.stdout)["seconds"]
     run.raw[f"{prefix}import"] = {
         "events": events,
         "seconds": seconds,
@@ -241,6 +242,43 @@ def measure_import(run: Run, database_url: str, prefix: str, goals: bool) -> Non
             f"make import-chatgpt took {done.seconds:.2f} s wall",
         )
     )
+    if not prefix:  # SQLite: what the storage alone costs, and the bound it sets
+        measure_import_bound(run, database_url, count, events, parse_s)
+
+
+def measure_import_bound(run: Run, database_url: str, messages: int, events: int,
+                         parse_s: float) -> None:
+    """The rows the import stored, inserted again by sqlite3 alone (bench/storage_alone.py)
+    in as many transactions as the import committed. An import that stores in time order
+    starts storing once the whole file is read: it cannot beat parse + storage alone."""
+    run.say("the import's rows again, by sqlite3 alone")
+    transactions = -(-messages // IMPORT_BATCH_SIZE)
+    target = run.migrated("storage_alone.db")
+    stored = run_command(
+        [sys.executable, "-m", "bench.storage_alone", databases.sqlite_path(database_url),
+         databases.sqlite_path(target), str(transactions)], run.env(target))
+    storage = _last_json(stored.stdout)
+    storage_s = storage["seconds"]
+    run.raw["import_storage_alone"] = {**storage, "transactions": transactions}
+    run.figures.append(
+        Figure(
+            "import_bound_events_per_s",
+            "bulk: ChatGPT import, bound in time order",
+            events / (parse_s + storage_s),
+            "events/s",
+            events / storage_s,
+            "storage alone",
+            None,
+            f"parse alone {parse_s:.2f} s + storage alone {storage_s:.2f} s "
+            f"({storage['rows']:,} rows in {transactions} "
+            f"transaction{'s' if transactions > 1 else ''}, sqlite3, "
+            "synchronous=FULL): no import that reads the whole file first does better",
+        )
+    )
+
+
+def _last_json(stdout: str) -> dict[str, Any]:
+    return json.loads(stdout.strip().splitlines()[-1])
 
 
 # As the command's worker reads the file (infrastructure/chatgpt_export_worker.py): the

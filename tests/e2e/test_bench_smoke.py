@@ -26,6 +26,7 @@ SQLITE_FIGURES = (
     "ingest_p99_ms",
     "batch_events_per_s",
     "import_events_per_s",
+    "import_bound_events_per_s",
     "disk_bytes_per_event",
     "verify_events_per_s",
     "rebuild_events_per_s",
@@ -67,6 +68,10 @@ def test_quick_bench_reports_every_figure_in_the_table_and_the_json(tmp_path: Pa
     )
     expected = SQLITE_FIGURES + (POSTGRES_FIGURES if postgres else ())
     assert set(expected) <= set(figures), sorted(set(expected) - set(figures))
+
+    # The bound re-inserts every row the import stored: its events and more.
+    imported, again = report["raw"]["import"], report["raw"]["import_storage_alone"]
+    assert again["rows"] > imported["events"] > 0 and again["transactions"] >= 1
 
     rows = {
         re.split(r"\s{2,}", line)[0]: re.split(r"\s{2,}", line)

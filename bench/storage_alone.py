@@ -1,0 +1,68 @@
+"""`python -m bench.storage_alone SOURCE TARGET TRANSACTIONS`: SQLite's own share of an
+import. Every row the import left in SOURCE (the log, the idempotency records, the read
+models) is inserted again into TARGET, a migrated, empty database, in TRANSACTIONS
+transactions (as many as the import committed), by the standard library's sqlite3
+with the service's pragmas (WAL, synchronous=FULL, the log's guard triggers in place).
+Reading SOURCE is not timed; nothing is parsed, sealed or derived.
+
+Prints one JSON line: {"rows", "seconds"}. With the parse-only reference, it bounds what
+any import can do on this machine: in time order, storing starts only once the whole
+file is read (bench/README.md).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+import time
+
+# The tables an import writes, in the order it writes them; foreign keys point nowhere.
+TABLES = ("events", "idempotency_records", "todos", "notes", "tracks", "decisions")
+
+
+def read_rows(source: str) -> dict[str, list[tuple[object, ...]]]:
+    with sqlite3.connect(source) as conn:
+        return {table: conn.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall()
+                for table in TABLES}
+
+
+def insert(target: str, rows: dict[str, list[tuple[object, ...]]], transactions: int) -> float:
+    conn = sqlite3.connect(target, isolation_level=None)
+    try:
+        # What infrastructure/database.py sets on every connection of the service.
+        for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON",
+                       "recursive_triggers=ON"):
+            conn.execute(f"PRAGMA {pragma}")
+        statements = {
+            table: f"INSERT INTO {table} VALUES ({', '.join('?' * len(found[0]))})"
+            for table, found in rows.items() if found
+        }
+        started = time.perf_counter()
+        for part in range(transactions):
+            conn.execute("BEGIN IMMEDIATE")
+            for table, sql in statements.items():
+                found = rows[table]
+                conn.executemany(sql, found[_slice(part, transactions, len(found))])
+            conn.execute("COMMIT")
+        return time.perf_counter() - started
+    finally:
+        conn.close()
+
+
+def _slice(part: int, parts: int, count: int) -> slice:
+    return slice(count * part // parts, count * (part + 1) // parts)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 3 or not argv[2].isdigit() or int(argv[2]) < 1:
+        print("usage: python -m bench.storage_alone SOURCE TARGET TRANSACTIONS", file=sys.stderr)
+        return 2
+    rows = read_rows(argv[0])
+    seconds = insert(argv[1], rows, int(argv[2]))
+    print(json.dumps({"rows": sum(map(len, rows.values())), "seconds": seconds}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
