@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from app import backup_command, import_command, status_command
 from app.config import ConfigError, load_settings
 from app.container import Container, build_container, close_container
+from app.preflight import database_problem
 from app.progress import Progress
 from app.settings import Settings
 from domain.errors import StorageUnavailable
@@ -79,6 +80,11 @@ COMMANDS: dict[str, Callable[[Container, Settings, argparse.Namespace], Awaitabl
 }
 
 
+# Checked before they run (app/preflight.py): a missing database is not created, and a
+# database behind on its migrations says so rather than failing on a missing table.
+NEEDS_MIGRATED_DATABASE = frozenset({"verify", "rebuild", import_command.COMMAND})
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="helionyx", description="Helionyx operator commands.")
     root.add_argument("--env", help="tier: dev, staging or live (default: $ENV or dev)")
@@ -106,6 +112,12 @@ def main(argv: list[str] | None = None) -> int:
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     container = build_container(settings)
     try:
+        if args.command in NEEDS_MIGRATED_DATABASE:
+            problem = await database_problem(container, settings)
+            if problem is not None:
+                print(f"{args.command}: the {settings.tier} database is not ready: {problem}. "
+                      "Nothing was read or written.", file=sys.stderr)
+                return 3
         return await COMMANDS[args.command](container, settings, args)
     except migrations.TierMismatchError as e:
         print(f"helionyx: {e}", file=sys.stderr)

@@ -148,17 +148,8 @@ def _count(summary: ImportSummary, items: list[BatchItemResult],
 async def cmd_import_chatgpt(
     container: Container, settings: Settings, args: argparse.Namespace
 ) -> int:
-    # The database first: a file of hundreds of megabytes is not read for nothing.
-    report = await container.readiness().check()
-    if not report.ready:
-        problems = "; ".join(v for v in report.checks.values() if v != "ok").replace(
-            "`make migrate`", f"`make migrate ENV={settings.tier}`")
-        print(
-            f"{COMMAND}: the {settings.tier} database is not ready: {problems}; "
-            "nothing was imported",
-            file=sys.stderr,
-        )
-        return 3
+    # The database was checked first (app/cli.py): a file of hundreds of megabytes is
+    # not read for nothing.
     try:
         summary = await import_file(container, args.file, batch_size=args.batch_size,
                                     show_progress=True)

@@ -13,14 +13,13 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.engine import make_url
 
+from app.preflight import DatabaseMissing, check_database_file
 from app.run_file import RunInfo, read_run_file, run_file_path
 from app.settings import Settings
 from domain.events import LogHead
@@ -90,18 +89,6 @@ async def probe_service(settings: Settings) -> ServiceFacts:
         ready=_readiness(ready),
         state=state.json() if state is not None and state.is_success else None,
     )
-
-
-class DatabaseMissing(Exception):
-    pass
-
-
-def check_database_file(settings: Settings) -> None:
-    """A SQLite file must exist already: connecting would create an empty one."""
-    url = make_url(settings.database_url)
-    local = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
-    if local and not Path(url.database).exists():
-        raise DatabaseMissing(f"no database file at {url.database}: run `make migrate`")
 
 
 async def read_database(container: Container, settings: Settings) -> DatabaseFacts:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import time
 from pathlib import Path
 
@@ -97,6 +98,30 @@ def test_status_fails_only_when_the_database_cannot_be_read(tmp_path: Path):
     assert result.returncode == 3
     assert "not running" in result.stdout and "cannot be read" in result.stderr
     assert not (tmp_path / "absent.db").exists()
+
+
+@pytest.mark.parametrize("command", [["verify"], ["rebuild"], ["import-chatgpt", "x.json"]])
+def test_a_command_on_a_missing_database_neither_creates_it_nor_fails_on_it(
+        tmp_path: Path, command: list[str]):
+    absent = tmp_path / "absent" / "helionyx.db"
+    result = cli(f"sqlite+aiosqlite:///{absent}", *command)
+    assert result.returncode == 3, result.stderr
+    assert f"no database file at {absent}: run `make migrate ENV=dev`" in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    assert not absent.exists()
+
+
+@pytest.mark.parametrize("command", [["verify"], ["rebuild"], ["import-chatgpt", "x.json"]])
+def test_a_command_on_an_unmigrated_database_says_to_migrate(tmp_path: Path,
+                                                              command: list[str]):
+    empty = tmp_path / "helionyx.db"
+    empty.touch()
+    result = cli(f"sqlite+aiosqlite:///{empty}", *command)
+    assert result.returncode == 3, result.stderr
+    assert "has no schema: run `make migrate ENV=dev`" in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    with sqlite3.connect(empty) as conn:
+        assert conn.execute("SELECT name FROM sqlite_master").fetchall() == []
 
 
 SECRETS = {

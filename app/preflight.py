@@ -1,0 +1,41 @@
+"""What a command checks before it touches the log: the tier's database exists, answers,
+is migrated to head and belongs to this tier. Nothing is created on the way: connecting
+to a SQLite file that does not exist would create an empty one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy.engine import make_url
+
+from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.container import Container
+
+
+class DatabaseMissing(Exception):
+    pass
+
+
+def check_database_file(settings: Settings) -> None:
+    """A SQLite file must exist already: connecting would create an empty one."""
+    url = make_url(settings.database_url)
+    local = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+    if local and not Path(url.database).exists():
+        raise DatabaseMissing(f"no database file at {url.database}: run `make migrate`")
+
+
+async def database_problem(container: Container, settings: Settings) -> str | None:
+    """Why the database cannot be used yet, with the command that fixes it; None if it can."""
+    try:
+        check_database_file(settings)
+    except DatabaseMissing as e:
+        problem = str(e)
+    else:
+        report = await container.readiness().check()
+        if report.ready:
+            return None
+        problem = "; ".join(v for v in report.checks.values() if v != "ok")
+    return problem.replace("`make migrate`", f"`make migrate ENV={settings.tier}`")
