@@ -80,9 +80,11 @@ COMMANDS: dict[str, Callable[[Container, Settings, argparse.Namespace], Awaitabl
 }
 
 
-# Checked before they run (app/preflight.py): a missing database is not created, and a
-# database behind on its migrations says so rather than failing on a missing table.
-NEEDS_MIGRATED_DATABASE = frozenset({"verify", "rebuild", import_command.COMMAND})
+# Checked before they run (app/preflight.py): a missing database is not created, and one
+# that a command would write to is refused unless the service could serve it (migrated
+# to head, this tier), rather than failing on a missing table.
+WRITE_THE_LOG = frozenset({"rebuild", import_command.COMMAND})
+READ_THE_LOG = WRITE_THE_LOG | {"verify"}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -112,8 +114,9 @@ def main(argv: list[str] | None = None) -> int:
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
     container = build_container(settings)
     try:
-        if args.command in NEEDS_MIGRATED_DATABASE:
-            problem = await database_problem(container, settings)
+        if args.command in READ_THE_LOG:
+            problem = await database_problem(container, settings,
+                                             writes=args.command in WRITE_THE_LOG)
             if problem is not None:
                 print(f"{args.command}: the {settings.tier} database is not ready: {problem}. "
                       "Nothing was read or written.", file=sys.stderr)

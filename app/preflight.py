@@ -27,15 +27,21 @@ def check_database_file(settings: Settings) -> None:
         raise DatabaseMissing(f"no database file at {url.database}: run `make migrate`")
 
 
-async def database_problem(container: Container, settings: Settings) -> str | None:
-    """Why the database cannot be used yet, with the command that fixes it; None if it can."""
+async def database_problem(container: Container, settings: Settings, *,
+                           writes: bool) -> str | None:
+    """Why the database cannot be used yet, with the command that fixes it; None if it can.
+
+    A command that writes needs what the service needs (`Readiness`: the database
+    answers, at the code's head, of this tier). One that only reads the log (verify)
+    needs the file to exist; it reports any other problem itself, and spares the ~0.25 s
+    that finding the head costs (alembic's import)."""
     try:
         check_database_file(settings)
     except DatabaseMissing as e:
         problem = str(e)
     else:
-        report = await container.readiness().check()
-        if report.ready:
+        report = await container.readiness().check() if writes else None
+        if report is None or report.ready:
             return None
         problem = "; ".join(v for v in report.checks.values() if v != "ok")
     return problem.replace("`make migrate`", f"`make migrate ENV={settings.tier}`")

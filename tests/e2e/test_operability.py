@@ -111,7 +111,7 @@ def test_a_command_on_a_missing_database_neither_creates_it_nor_fails_on_it(
     assert not absent.exists()
 
 
-@pytest.mark.parametrize("command", [["verify"], ["rebuild"], ["import-chatgpt", "x.json"]])
+@pytest.mark.parametrize("command", [["rebuild"], ["import-chatgpt", "x.json"]])
 def test_a_command_on_an_unmigrated_database_says_to_migrate(tmp_path: Path,
                                                               command: list[str]):
     empty = tmp_path / "helionyx.db"
@@ -122,6 +122,16 @@ def test_a_command_on_an_unmigrated_database_says_to_migrate(tmp_path: Path,
     assert "Traceback" not in result.stderr and result.stdout == ""
     with sqlite3.connect(empty) as conn:
         assert conn.execute("SELECT name FROM sqlite_master").fetchall() == []
+
+
+def test_verify_on_an_unmigrated_database_gives_no_verdict(tmp_path: Path):
+    """Verify only reads: it does not ask for the head revision, and says what it found."""
+    empty = tmp_path / "helionyx.db"
+    empty.touch()
+    result = cli(f"sqlite+aiosqlite:///{empty}", "verify")
+    assert result.returncode == 2, result.stderr
+    assert "no verdict" in result.stderr and "no such table: events" in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
 
 
 SECRETS = {
