@@ -1,6 +1,6 @@
-"""What a command checks before it touches the log: the tier's database exists, answers,
-is migrated to head and belongs to this tier. Nothing is created on the way: connecting
-to a SQLite file that does not exist would create an empty one."""
+"""What a command checks before it touches the log: the tier's database exists (nothing is
+created on the way: connecting to a SQLite file that does not exist would create an
+empty one) and, for a command that writes, that the service could serve it."""
 
 from __future__ import annotations
 
