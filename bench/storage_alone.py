@@ -17,7 +17,9 @@ import sqlite3
 import sys
 import time
 
-# The tables an import writes, in the order it writes them; foreign keys point nowhere.
+from infrastructure.database import set_sqlite_pragmas
+
+# The tables an import writes, in the order it writes them (no foreign keys between them).
 TABLES = ("events", "idempotency_records", "todos", "notes", "tracks", "decisions")
 
 
@@ -28,12 +30,9 @@ def read_rows(source: str) -> dict[str, list[tuple[object, ...]]]:
 
 
 def insert(target: str, rows: dict[str, list[tuple[object, ...]]], transactions: int) -> float:
-    conn = sqlite3.connect(target, isolation_level=None)
+    conn = sqlite3.connect(target)
     try:
-        # What infrastructure/database.py sets on every connection of the service.
-        for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON",
-                       "recursive_triggers=ON"):
-            conn.execute(f"PRAGMA {pragma}")
+        set_sqlite_pragmas(conn)
         statements = {
             table: f"INSERT INTO {table} VALUES ({', '.join('?' * len(found[0]))})"
             for table, found in rows.items() if found

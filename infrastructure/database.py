@@ -43,6 +43,12 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
 
 
 def _sqlite_on_connect(dbapi_connection, _record) -> None:
+    set_sqlite_pragmas(dbapi_connection)
+
+
+def set_sqlite_pragmas(dbapi_connection) -> None:
+    """What every SQLite connection of the service is set to (a sqlite3 connection, or
+    aiosqlite's adapter of one)."""
     # Take transactions out of the driver's hands so that BEGIN IMMEDIATE below is real:
     # https://docs.sqlalchemy.org/en/20/dialects/sqlite.html#serializable-isolation-savepoints-transactional-ddl
     dbapi_connection.isolation_level = None
