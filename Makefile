@@ -10,7 +10,7 @@ $(error ENV must be one of dev, staging, live (got '$(ENV)'))
 endif
 
 .PHONY: install lock setup run migrate test test-unit test-integration test-e2e lint verify \
-        rebuild import-chatgpt status config bench backup restore clean
+        rebuild import-chatgpt accept-log status config bench backup restore clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,8 +53,11 @@ lint: install ## ruff and the import contract (domain/ imports only the standard
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 
-verify: setup ## recompute the event hash chain
+verify: setup ## the chain, the rows, the digests and the idempotency records; exit 1 names every problem
 	$(PY) -m app.cli --env $(ENV) verify
+
+accept-log: setup ## accept a contradicted log as it is now (after make verify): YES=1 REASON="..."
+	$(PY) -m app.cli --env $(ENV) accept-log $(if $(YES),--yes) $(if $(REASON),--reason "$(REASON)")
 
 rebuild: setup ## replay the event log into empty read models (todos, notes, ...)
 	$(PY) -m app.cli --env $(ENV) rebuild

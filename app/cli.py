@@ -9,43 +9,33 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 
-from app import backup_command, import_command, status_command
+from app import backup_command, import_command, status_command, verify_command
 from app.config import ConfigError, load_settings
 from app.container import Container, build_container, close_container
 from app.preflight import database_problem
 from app.progress import Progress
 from app.settings import Settings
-from domain.errors import StorageUnavailable
 from infrastructure import migrate as migrations
 from infrastructure.database import describe
 from infrastructure.rebuild import rebuild_read_models
 
 
 async def cmd_migrate(container: Container, settings: Settings, _: argparse.Namespace) -> int:
-    await migrations.upgrade(container.engine(), settings.tier)
+    # As the tables' owner (HELIONYX_MIGRATION_DATABASE_URL, default the service's URL);
+    # then, on PostgreSQL, the service's own role gets exactly what it uses.
+    try:
+        grants = await migrations.migrate(settings.migration_database_url,
+                                          settings.database_url, settings.tier)
+    except migrations.RoleSetupError as e:
+        print(f"migrate: the schema is migrated, but {e}", file=sys.stderr)
+        return 3
     state = await container.readiness().state()
     print(f"{settings.tier}: {describe(settings.database_url)} at revision {state.revision}")
+    if grants is not None:
+        print(grants.summary())
+    elif (warning := await migrations.startup_warning(container.engine())) is not None:
+        print(f"roles: WARNING: {warning}", file=sys.stderr)  # one role for both
     return 0
-
-
-async def cmd_verify(container: Container, settings: Settings, _: argparse.Namespace) -> int:
-    chain = container.chain_verification()
-    try:
-        total = (await chain.head()).count
-        started = time.perf_counter()
-        with Progress("verify", total=total) as progress:
-            report = await chain.verify(progress=progress.advance)
-    except StorageUnavailable as e:
-        print(f"verify: no verdict, the chain could not be checked: {e}", file=sys.stderr)
-        return 2
-    elapsed = time.perf_counter() - started
-    if report.intact:
-        print(f"chain intact: {report.count} events, head seq {report.last_seq}, "
-              f"head hash {report.head_hash} ({elapsed:.2f} s)")
-        return 0
-    print(f"chain BROKEN at seq {report.first_bad_seq}: {report.problem} "
-          f"({report.count} events verified before it)", file=sys.stderr)
-    return 1
 
 
 async def cmd_rebuild(container: Container, settings: Settings, _: argparse.Namespace) -> int:
@@ -70,7 +60,8 @@ async def cmd_config(_: Container, settings: Settings, __: argparse.Namespace) -
 
 COMMANDS: dict[str, Callable[[Container, Settings, argparse.Namespace], Awaitable[int]]] = {
     "migrate": cmd_migrate,
-    "verify": cmd_verify,
+    verify_command.VERIFY: verify_command.cmd_verify,
+    verify_command.ACCEPT: verify_command.cmd_accept_log,
     "rebuild": cmd_rebuild,
     "config": cmd_config,
     import_command.COMMAND: import_command.cmd_import_chatgpt,
@@ -84,7 +75,7 @@ COMMANDS: dict[str, Callable[[Container, Settings, argparse.Namespace], Awaitabl
 # that a command would write to is refused unless the service could serve it (migrated
 # to head, this tier), rather than failing on a missing table.
 WRITE_THE_LOG = frozenset({"rebuild", import_command.COMMAND})
-READ_THE_LOG = WRITE_THE_LOG | {"verify"}
+READ_THE_LOG = WRITE_THE_LOG | {verify_command.VERIFY, verify_command.ACCEPT}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -92,7 +83,7 @@ def parser() -> argparse.ArgumentParser:
     root.add_argument("--env", help="tier: dev, staging or live (default: $ENV or dev)")
     sub = root.add_subparsers(dest="command", required=True)
     sub.add_parser("migrate", help="bring the tier's database schema to head")
-    sub.add_parser("verify", help="recompute the event hash chain")
+    verify_command.add_parsers(sub)
     sub.add_parser("rebuild", help="replay the events into empty read models")
     sub.add_parser("config", help="print the effective configuration, secrets redacted")
     import_command.add_parser(sub)

@@ -19,10 +19,13 @@ from domain.conversation import ConversationService
 from domain.event_log import EventLog
 from domain.extraction import Extractor
 from domain.ingest import IngestService
+from domain.log_guard import IntegrityService, WriteGuard
 from domain.objects_service import ObjectsService
 from domain.rules_extractor import RulesExtractor
 from infrastructure.chain_verification import build_chain_verification
 from infrastructure.database import create_engine
+from infrastructure.digest_file import DigestFiles
+from infrastructure.log_facts import SqlLogFacts
 from infrastructure.migrate import head_revision
 from infrastructure.unit_of_work import SqlUnitOfWorkFactory
 
@@ -45,6 +48,12 @@ def build_extractor(llm: LlmSettings, rules: RulesExtractor) -> Extractor:
     )
 
 
+def build_digest_files(settings: Settings) -> DigestFiles:
+    key = settings.integrity.digest_key
+    return DigestFiles(settings.digest_dir,
+                       key.get_secret_value().encode() if key is not None else None)
+
+
 def create_http_app(container: Container) -> FastAPI:
     from app.api.app import create_app
 
@@ -58,8 +67,11 @@ class Container(containers.DeclarativeContainer):
     clock = providers.Singleton(SystemClock)
     metrics = providers.Singleton(Metrics)
     engine = providers.Singleton(create_engine, settings.provided.database_url)
+    # Closed to writes while the log contradicts its anchors (domain/log_guard.py).
+    write_guard = providers.Singleton(WriteGuard)
     uow_factory = providers.Singleton(SqlUnitOfWorkFactory, engine=engine, clock=clock,
-                                      on_appended=metrics.provided.on_appended)
+                                      on_appended=metrics.provided.on_appended,
+                                      guard=write_guard)
 
     rules_extractor = providers.Singleton(RulesExtractor)
     extractor = providers.Singleton(build_extractor, settings.provided.llm, rules_extractor)
@@ -78,6 +90,12 @@ class Container(containers.DeclarativeContainer):
         build_chain_verification, settings.provided.database_url, event_log
     )
 
+    integrity = providers.Singleton(
+        IntegrityService, facts=providers.Singleton(SqlLogFacts, engine),
+        digests=providers.Singleton(build_digest_files, settings), chain=chain_verification,
+        clock=clock, guard=write_guard,
+    )
+
     telegram_bot = providers.Singleton(build_bot, settings.provided.telegram)
     notification_service = providers.Singleton(
         build_notifications, telegram_bot, settings.provided.telegram,
@@ -91,7 +109,7 @@ class Container(containers.DeclarativeContainer):
     )
 
     readiness = providers.Singleton(
-        Readiness, engine=engine, tier=settings.provided.tier,
+        Readiness, engine=engine, tier=settings.provided.tier, guard=write_guard,
         expected_revision=providers.Callable(head_revision),
     )
     http_app = providers.Singleton(create_http_app, container=__self__)

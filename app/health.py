@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from domain.log_guard import WriteGuard
 from infrastructure.schema import DatabaseState, database_state, problems
 
 
@@ -21,8 +22,9 @@ class ReadinessReport:
 
 class Readiness:
     def __init__(self, engine: AsyncEngine, tier: str, expected_revision: str,
-                 timeout_s: float = 3.0) -> None:
+                 timeout_s: float = 3.0, guard: WriteGuard | None = None) -> None:
         self._engine = engine
+        self._guard = guard
         self._tier = tier
         self._expected_revision = expected_revision
         self._timeout_s = timeout_s
@@ -33,7 +35,11 @@ class Readiness:
             return await database_state(self._engine)
 
     async def check(self) -> ReadinessReport:
-        checks = {"database": "ok", "schema": "ok", "tier": "ok", "draining": "ok"}
+        checks = {"database": "ok", "schema": "ok", "tier": "ok", "integrity": "ok",
+                  "draining": "ok"}
+        if self._guard is not None and self._guard.refusal is not None:
+            checks["integrity"] = f"the event log is contradicted, writes are refused: " \
+                                  f"{self._guard.refusal}"
         if self.draining:
             checks["draining"] = "the service is shutting down"
         try:

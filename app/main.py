@@ -23,7 +23,9 @@ from app.container import build_container, close_container
 from app.logging_setup import configure_logging
 from app.run_file import remove_run_file, run_file_path, write_run_file
 from app.settings import Settings
+from domain.log_guard import IntegrityService
 from infrastructure.database import describe, url_passwords
+from infrastructure.postgres_roles import startup_warning
 
 log = logging.getLogger("helionyx.main")
 
@@ -65,9 +67,10 @@ class Server(uvicorn.Server):
 
 def secrets_of(settings: Settings) -> list[str]:
     values = [settings.api.token, settings.telegram.bot_token, settings.telegram.webhook_secret,
-              settings.llm.api_key]
+              settings.llm.api_key, settings.integrity.digest_key]
     found = [value.get_secret_value() for value in values if value is not None]
-    return found + url_passwords(settings.database_url)
+    return found + url_passwords(settings.database_url) + url_passwords(
+        settings.migration_database_url)
 
 
 async def serve(settings: Settings) -> int:
@@ -89,8 +92,25 @@ async def serve(settings: Settings) -> int:
         await close_container(container)
         return EXIT_DATABASE
     head = await container.event_log().head()
-    log.info("database ok: %s, revision %s, %d events", describe(settings.database_url),
-             state.revision, head.count)
+    log.info("database ok: %s, revision %s, head seq %d", describe(settings.database_url),
+             state.revision, head.last_seq)
+    if (role_warning := await startup_warning(container.engine())) is not None:
+        log.warning("%s", role_warning)
+    integrity = container.integrity()
+    try:
+        await integrity.start_check()  # a contradicted log stays readable, closed to writes
+        await integrity.write_digest("start")
+    except Exception as e:
+        log.error("cannot check the log against its digests in %s: %s",
+                  settings.digest_dir, e)
+        await close_container(container)
+        return EXIT_DATABASE
+    watch = [
+        asyncio.create_task(integrity.background_audit(), name="integrity audit"),
+        asyncio.create_task(integrity.keep_digests(
+            every_events=settings.integrity.digest_every_events,
+            every_s=settings.integrity.digest_every_s), name="digests"),
+    ]
 
     http_app = container.http_app()
     config = uvicorn.Config(
@@ -120,13 +140,33 @@ async def serve(settings: Settings) -> int:
         await server.serve()
     except SystemExit as e:  # uvicorn exits on startup failures such as a busy port
         log.error("the server could not start (exit %s)", e.code)
+        await _stop(watch)
         await close_container(container)
         return int(e.code or 1)
     finally:
         remove_run_file(run_file)
+    await _stop(watch)
+    await container.ingest_service().close()  # what is still queued, before the last digest
+    await _last_digest(integrity)
     await close_container(container)
     log.info("database closed")
     return 0
+
+
+async def _stop(tasks: list[asyncio.Task]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _last_digest(integrity: IntegrityService) -> None:
+    try:
+        digest = await integrity.write_digest("shutdown", force=True)
+    except Exception as e:  # the log is safe; only this anchor is missing
+        log.error("could not write the shutdown digest: %s", e)
+        return
+    if digest is not None:
+        log.info("digest written: seq %d, hash %s", digest.seq, digest.hash)
 
 
 def main(argv: list[str] | None = None) -> int:

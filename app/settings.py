@@ -25,10 +25,16 @@ class ServiceSettings(_Section):
 
 class DatabaseSettings(_Section):
     url: SecretStr
+    # The table owner's URL, for migrations (and a PostgreSQL restore); None: the same as
+    # `url`. The service's own role must not own the event log: the owner can always
+    # disable its triggers (docs/OPERATIONS.md, PostgreSQL roles).
+    migration_url: SecretStr | None = None
 
-    @field_validator("url")
+    @field_validator("url", "migration_url")
     @classmethod
-    def _known_driver(cls, value: SecretStr) -> SecretStr:
+    def _known_driver(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
         try:
             url = make_url(value.get_secret_value())
         except Exception:
@@ -36,6 +42,28 @@ class DatabaseSettings(_Section):
         if url.drivername not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
             raise ValueError("use sqlite+aiosqlite:///PATH or postgresql+asyncpg://...")
         return value
+
+    @model_validator(mode="after")
+    def _migration_url_matches(self) -> DatabaseSettings:
+        if self.migration_url is None:
+            return self
+        runtime = make_url(self.url.get_secret_value())
+        owner = make_url(self.migration_url.get_secret_value())
+        if owner.get_backend_name() != runtime.get_backend_name():
+            raise ValueError(
+                f"HELIONYX_MIGRATION_DATABASE_URL is {_DIALECT_NAMES[owner.get_backend_name()]} "
+                f"but HELIONYX_DATABASE_URL is {_DIALECT_NAMES[runtime.get_backend_name()]}: "
+                "migrations must run on the database the service uses (for PostgreSQL, "
+                "postgresql+asyncpg://OWNER:PASSWORD@HOST/DATABASE, the tables' owner)")
+        if owner.database != runtime.database:
+            raise ValueError(
+                f"HELIONYX_MIGRATION_DATABASE_URL names the database {owner.database!r} but "
+                f"HELIONYX_DATABASE_URL names {runtime.database!r}: both must name the same "
+                "database (the migration URL only connects as another role)")
+        return self
+
+
+_DIALECT_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
 
 class ApiSettings(_Section):
@@ -111,6 +139,22 @@ class LlmSettings(_Section):
         return bool(self.base_url and self.model)
 
 
+class IntegritySettings(_Section):
+    """Digests of the log's head, written outside the database (domain/integrity.py)."""
+
+    digest_dir: Path | None = None  # default: var/<tier>/digests under the project root
+    digest_key: SecretStr | None = None  # HMAC key for the digests, optional
+    digest_every_events: int = Field(default=1000, ge=1)
+    digest_every_s: float = Field(default=300, gt=0)
+
+    @field_validator("digest_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("HELIONYX_DIGEST_KEY must be at least 16 characters")
+        return value
+
+
 class Settings(_Section):
     tier: Literal["dev", "staging", "live"]
     root: Path
@@ -121,6 +165,7 @@ class Settings(_Section):
     telegram: TelegramSettings
     notifications: NotificationSettings
     llm: LlmSettings
+    integrity: IntegritySettings = IntegritySettings()
 
     @model_validator(mode="after")
     def _tier_rules(self) -> Settings:
@@ -132,12 +177,28 @@ class Settings(_Section):
     @property
     def database_url(self) -> str:
         """The URL to connect with; a relative SQLite path is taken from the project root."""
-        url = make_url(self.database.url.get_secret_value())
+        return self._rooted(self.database.url)
+
+    @property
+    def migration_database_url(self) -> str:
+        """The URL migrations run on, as the tables' owner: HELIONYX_MIGRATION_DATABASE_URL,
+        or the service's own URL when that is not set (one role for both)."""
+        if self.database.migration_url is None:
+            return self.database_url
+        return self._rooted(self.database.migration_url)
+
+    def _rooted(self, secret: SecretStr) -> str:
+        url = make_url(secret.get_secret_value())
         if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
             path = Path(url.database)
             if not path.is_absolute():
                 url = url.set(database=str(self.root / path))
         return url.render_as_string(hide_password=False)
+
+    @property
+    def digest_dir(self) -> Path:
+        found = self.integrity.digest_dir or Path("var") / self.tier / "digests"
+        return found if found.is_absolute() else self.root / found
 
     @property
     def dialect(self) -> str:
@@ -148,5 +209,7 @@ class Settings(_Section):
         data = self.model_dump(mode="json")  # SecretStr dumps as "**********"
         url = make_url(self.database_url)
         data["database"]["url"] = describe(url)
+        data["database"]["migration_url"] = (
+            describe(self.migration_database_url) if self.database.migration_url else None)
         data["root"] = str(self.root)
         return data

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import json.encoder
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -175,13 +175,45 @@ own way, or an altered row), decides nothing: that event is read in full and jud
 `hash_of`."""
 
 
+GAP, LINK, CONTENT, UNREADABLE = "gap", "link", "content", "unreadable"  # ChainProblem.kind
+MAX_PROBLEMS_KEPT = 1000  # a log rewritten wholesale is still counted, not listed in full
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    """`kind`: "gap" (seqs missing from `seq` on; the row after them cannot link, which is
+    the gap, not a second problem), "link" (the row's prev_hash is not the recorded hash
+    of the row before it), "content" (the row does not hash to its recorded hash),
+    "unreadable" (the store cannot read the row back)."""
+
+    seq: int
+    kind: str
+    detail: str
+
+
 @dataclass(frozen=True)
 class ChainReport:
+    """`count`: the rows read (a missing row makes it less than `last_seq`); `last_seq`,
+    `head_hash`: the last row read and its recorded hash. `problems`: the first
+    MAX_PROBLEMS_KEPT of the `problems_total` found, in seq order; the first is also
+    `first_bad_seq` and `problem`."""
+
     count: int
     last_seq: int
     head_hash: str
     first_bad_seq: int | None = None
     problem: str | None = None
+    problems: tuple[ChainProblem, ...] = ()
+    problems_total: int = 0
+
+    @classmethod
+    def of(cls, count: int, last_seq: int, head_hash: str,
+           problems: Sequence[ChainProblem], total: int) -> ChainReport:
+        """`problems`: in seq order, the first `MAX_PROBLEMS_KEPT` (or more) of `total`."""
+        kept = tuple(problems[:MAX_PROBLEMS_KEPT])
+        if not kept:
+            return cls(count, last_seq, head_hash)
+        return cls(count, last_seq, head_hash, kept[0].seq, kept[0].detail, kept, total)
 
     @property
     def intact(self) -> bool:
@@ -189,7 +221,9 @@ class ChainReport:
 
 
 class ChainVerifier:
-    """Feeds on events in seq order and stops at the first one that breaks the chain."""
+    """Feeds on rows in seq order and names every problem in the chain, each once: after
+    a row that breaks the chain it goes on from that row's recorded hash, so one altered
+    row is one problem, not a break of everything after it."""
 
     def __init__(self, *, last_seq: int = 0, head_hash: str = GENESIS_HASH) -> None:
         """From the start of the log; or, to check one range of it, from just after
@@ -197,23 +231,24 @@ class ChainVerifier:
         self.count = 0
         self.last_seq = last_seq
         self.head_hash = head_hash
-        self.first_bad_seq: int | None = None
-        self.problem: str | None = None
+        self.problems: list[ChainProblem] = []
+        self.problems_total = 0
 
-    def feed(self, events: Iterable[RecordedEvent]) -> bool:
-        """Check a run of events; False once the chain is broken."""
+    def feed(self, events: Iterable[RecordedEvent]) -> None:
+        """Check a run of events. An event whose content cannot be hashed (a value that is
+        not JSON) raises, with nothing recorded for it: the caller calls `unreadable`."""
         for event in events:
-            if self.first_bad_seq is not None:
-                return False
-            self._check(event)
-        return self.first_bad_seq is None
+            intact = hash_of(event) == event.hash
+            self._place(event.seq, event.prev_hash, event.hash)
+            if not intact:
+                self._found(event.seq, CONTENT, f"seq {event.seq}: content does not match "
+                                                 "its hash")
 
     def feed_sealed(self, rows: Sequence[SealedRow], start: int = 0) -> int:
-        """Check rows from `start` on; returns the index of the first row not accepted:
-        len(rows) when all were; else, if the chain is not broken there, a row whose text
-        is missing or does not hash right: judge it with `feed([event])` and go on after it."""
-        if self.first_bad_seq is not None:
-            return start
+        """Accept rows from `start` on while they follow the chain and their text hashes
+        right; returns the index of the first row not accepted (len(rows) when all were),
+        which must be judged next, by `feed([event])` or `unreadable`: see
+        `rows_to_judge`."""
         sha256 = hashlib.sha256
         last_seq, head_hash = self.last_seq, self.head_hash
         index = start
@@ -226,49 +261,45 @@ class ChainVerifier:
             index += 1
         self.count += index - start
         self.last_seq, self.head_hash = last_seq, head_hash
-        if index < len(rows):
-            seq, prev_hash = rows[index][0], rows[index][1]
-            if seq != last_seq + 1:
-                self._fail(last_seq + 1, f"gap: expected seq {last_seq + 1}, found {seq}")
-            elif prev_hash != head_hash:
-                self._fail(seq, f"seq {seq}: prev_hash does not match seq {last_seq}")
         return index
 
-    def expect_through(self, seq: int, found: int | None) -> None:
-        """Every seq up to `seq` is known to be recorded (a range of the log, up to a head
-        read before): stopping short of it without a verdict means the next one is missing;
-        `found` is the first seq after the stop, if any."""
-        if self.first_bad_seq is None and self.last_seq < seq:
-            expected = self.last_seq + 1
-            self._fail(expected, f"gap: expected seq {expected}, found "
-                                 f"{'nothing' if found is None else found}")
+    def rows_to_judge(self, rows: Sequence[SealedRow]) -> Iterator[SealedRow]:
+        """Feed `rows` on the fast path, yielding each one it does not accept: the caller
+        reads that event in full and judges it (`feed([event])`, or `unreadable`) before
+        asking for the next."""
+        at = self.feed_sealed(rows)
+        while at < len(rows):
+            yield rows[at]
+            at = self.feed_sealed(rows, at + 1)
 
-    def unreadable(self, seq: int, reason: str) -> None:
-        """The store cannot read the event at `seq` back (its JSON or a time does not
-        parse): whatever it was sealed with, it no longer holds it."""
-        self._fail(seq, f"seq {seq}: content cannot be read ({reason})")
+    def unreadable(self, row: SealedRow, reason: str) -> None:
+        """The store cannot read the row back (its JSON or a time does not parse):
+        whatever it was sealed with, it no longer holds it."""
+        seq, prev_hash, hash_ = row[0], row[1], row[2]
+        self._place(seq, prev_hash, hash_)
+        self._found(seq, UNREADABLE, f"seq {seq}: content cannot be read ({reason})")
 
-    def _check(self, event: RecordedEvent) -> None:
-        expected_seq = self.last_seq + 1
-        if event.seq != expected_seq:
-            self._fail(expected_seq, f"gap: expected seq {expected_seq}, found {event.seq}")
-        elif event.prev_hash != self.head_hash:
-            self._fail(event.seq, f"seq {event.seq}: prev_hash does not match seq {self.last_seq}")
-        elif hash_of(event) != event.hash:
-            self._fail(event.seq, f"seq {event.seq}: content does not match its hash")
-        else:
-            self.count += 1
-            self.last_seq = event.seq
-            self.head_hash = event.hash
+    def _place(self, seq: int, prev_hash: str, hash_: str) -> None:
+        """Where the row stands in the chain: a gap before it or a broken link is a
+        problem; either way the chain goes on from the row's recorded hash."""
+        expected = self.last_seq + 1
+        if seq > expected:
+            self._found(expected, GAP, f"seq {expected} is missing" if seq == expected + 1
+                        else f"seqs {expected}..{seq - 1} are missing")
+        elif seq != expected or prev_hash != self.head_hash:
+            self._found(seq, LINK, f"seq {seq}: prev_hash does not match seq {self.last_seq}")
+        self.count += 1
+        self.last_seq, self.head_hash = seq, hash_
 
-    def _fail(self, seq: int, problem: str) -> None:
-        self.first_bad_seq = seq
-        self.problem = problem
+    def _found(self, seq: int, kind: str, detail: str) -> None:
+        self.problems_total += 1
+        if len(self.problems) < MAX_PROBLEMS_KEPT:
+            self.problems.append(ChainProblem(seq, kind, detail))
 
     @property
     def broken(self) -> bool:
-        return self.first_bad_seq is not None
+        return self.problems_total > 0
 
     def report(self) -> ChainReport:
-        return ChainReport(self.count, self.last_seq, self.head_hash, self.first_bad_seq,
-                           self.problem)
+        return ChainReport.of(self.count, self.last_seq, self.head_hash, self.problems,
+                              self.problems_total)

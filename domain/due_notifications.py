@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
+from domain.events import LogHead
 from domain.objects import Decision, Todo, Track
 
 TODO_DUE = "todo-due"
@@ -95,6 +96,7 @@ def daily_summary(
     open_todos: Sequence[Todo],
     decided_today: Sequence[Decision],
     tracks_due: Sequence[Track],
+    head: LogHead | None = None,
 ) -> Notification:
     """The day's overview. With nothing to say it still says so ("Nothing open today."),
     so a silent morning means the service is down, not that the list is empty."""
@@ -112,6 +114,8 @@ def daily_summary(
         lines += [f"#{t.number} {_short(t.title)}" for t in tracks_due]
     if len(lines) == 1:
         lines.append("Nothing open today.")
+    if head is not None and head.last_seq:
+        lines += ["", f"Log digest: seq {head.last_seq}, hash {head.last_hash}"]
     shown = open_todos[:SUMMARY_TODO_LIMIT]
     return Notification(
         kind=DAILY_SUMMARY,

@@ -23,3 +23,8 @@ class IdempotencyConflict(Conflict):
 
 class StorageUnavailable(DomainError):
     """The event store could not be reached or did not commit."""
+
+
+class LogContradicted(StorageUnavailable):
+    """The log contradicts its own guarantees (a digest, its triggers, its chain): writes
+    are refused until an operator has looked (`make verify`) and repaired or accepted it."""

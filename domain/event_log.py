@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
 
-from domain.chain import ChainReport, ChainVerifier
+from domain.chain import ChainReport, ChainVerifier, SealedRow, sealed_text_of
 from domain.errors import NotFound
 from domain.events import LogHead, RecordedEvent
-from domain.ports import UnitOfWorkFactory
+from domain.ports import EventStore, UnitOfWorkFactory
 
 Progress = Callable[[int], None]
+OpenEvents = Callable[[], AbstractAsyncContextManager[EventStore]]
 
 
 class ChainVerification(Protocol):
@@ -46,26 +48,58 @@ class EventLog:
 
     async def verify(self, *, page_size: int = 10_000, progress: Progress | None = None
                      ) -> ChainReport:
-        """Recompute the whole chain from seq 1; stops at the first break.
+        """Recompute the whole chain from seq 1, a unit of work per page (`verify_events`)."""
+        return await verify_events(self._events, page_size=page_size, progress=progress)
 
-        Rows come as the text their hashes cover (`SealedRow`); a row whose text does not
-        hash right is read in full and judged by its parsed content, as `hash_of` judges
-        any event. (Reading the next page while hashing this one bought nothing: the
-        driver's thread and the hashing contend for the GIL row by row.)"""
-        verifier = ChainVerifier()
-        after = 0
-        while True:
-            async with self._uow_factory() as uow:
-                rows = await uow.events.read_sealed(after_seq=after, limit=page_size)
-                at = verifier.feed_sealed(rows)
-                while at < len(rows) and not verifier.broken:
-                    event = await uow.events.get(rows[at][0])
-                    if event is None or not verifier.feed([event]):
-                        break
-                    at = verifier.feed_sealed(rows, at + 1)
-            if not rows or verifier.broken:
-                break
-            after = rows[-1][0]
-            if progress:
-                progress(len(rows))
-        return verifier.report()
+    @asynccontextmanager
+    async def _events(self) -> AsyncIterator[EventStore]:
+        async with self._uow_factory() as uow:
+            yield uow.events
+
+
+async def verify_events(open_events: OpenEvents, *, page_size: int = 10_000,
+                        progress: Progress | None = None, store_spelling: bool = True
+                        ) -> ChainReport:
+    """Recompute the chain from seq 1, naming every problem (`ChainVerifier`); each page
+    is read from the store `open_events()` gives.
+
+    Rows come as the text their hashes cover (`SealedRow`); a row whose text does not
+    hash right is read in full and judged by its parsed content, as `hash_of` judges any
+    event. With `store_spelling=False` that text is spelled here from the parsed events
+    rather than by the store, for a caller that must not trust the store's spelling to be
+    unambiguous. (Reading the next page while hashing this one bought nothing: the
+    driver's thread and the hashing contend for the GIL row by row.)"""
+    verifier = ChainVerifier()
+    after = 0
+    while True:
+        async with open_events() as events:
+            rows = await (events.read_sealed(after_seq=after, limit=page_size)
+                          if store_spelling else _spelled_here(events, after, page_size))
+            for row in verifier.rows_to_judge(rows):
+                await _judge(events, verifier, row)
+        if not rows:
+            break
+        after = rows[-1][0]
+        if progress:
+            progress(len(rows))
+    return verifier.report()
+
+
+async def _judge(events: EventStore, verifier: ChainVerifier, row: SealedRow) -> None:
+    try:
+        event = await events.get(row[0])
+        if event is None:  # gone since the page was read: nothing left to judge it by
+            verifier.unreadable(row, "it is no longer there")
+        else:
+            verifier.feed([event])
+    except (TypeError, ValueError) as e:  # not JSON, not a time, not text
+        verifier.unreadable(row, str(e))
+
+
+async def _spelled_here(events: EventStore, after: int, limit: int) -> list[SealedRow]:
+    try:
+        return [(e.seq, e.prev_hash, e.hash, sealed_text_of(e))
+                for e in await events.read(after_seq=after, limit=limit)]
+    except (TypeError, ValueError):  # a row of the page cannot be read: each on its own
+        return [(*row[:3], None) for row in await events.read_sealed(after_seq=after,
+                                                                      limit=limit)]

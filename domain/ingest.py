@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from domain.derivation import CAUSED_BY_SEQ, FollowUp, caused_by, deriving
-from domain.errors import DomainError, IdempotencyConflict
+from domain.errors import DomainError, IdempotencyConflict, LogContradicted
 from domain.events import NewEvent, RecordedEvent
 from domain.extraction import Extractor
 from domain.group_commit import GroupCommit
@@ -212,7 +212,7 @@ class IngestService:
         known = await uow.idempotency.get_many([k for item in items for k in item.keys])
         claimed: dict[str, int] = {}  # key -> index of the item in `items` that took it
         outcomes: list[IngestResult | DomainError | None] = [None] * len(items)
-        replays: dict[int, int] = {}  # item index -> seq of the message it repeats
+        replays: dict[int, tuple[int, str]] = {}  # item index -> (seq it repeats, key)
         copies: dict[int, int] = {}  # item index -> index of the earlier item it repeats
         fresh: list[int] = []
         for index, (item, fingerprint) in enumerate(zip(items, fingerprints, strict=True)):
@@ -221,7 +221,7 @@ class IngestService:
                     if known[key].request_hash != fingerprint:
                         outcomes[index] = _conflict(key)
                     else:
-                        replays[index] = known[key].event_seq
+                        replays[index] = (known[key].event_seq, key)
                     break
                 if key in claimed:
                     if fingerprints[claimed[key]] != fingerprint:
@@ -241,9 +241,9 @@ class IngestService:
                 await self._append(uow, items, run, outcomes)
                 run = []
         await self._append(uow, items, run, outcomes)
-        replayed = await self._replays(uow, set(replays.values()))
-        for index, seq in replays.items():
-            outcomes[index] = replayed[seq]
+        replayed = await self._replays(uow, {seq for seq, _ in replays.values()})
+        for index, (seq, key) in replays.items():
+            outcomes[index] = _vouched(replayed.get(seq), seq, key)
         for index, first in copies.items():
             original = outcomes[first]
             assert isinstance(original, IngestResult)
@@ -285,13 +285,25 @@ class IngestService:
         results: dict[int, IngestResult] = {}
         for seq in seqs:
             event = found.get(seq)
-            assert event is not None, f"idempotency record points at missing seq {seq}"
+            if event is None:
+                continue  # _vouched says what that means
             after = found.get(seq + 1)
             derived = []
             if after is not None and after.metadata.get(CAUSED_BY_SEQ) == seq:
                 derived = await caused_by(uow.events, event)
             results[seq] = IngestResult(event, derived, replayed=True)
         return results
+
+
+def _vouched(result: IngestResult | None, seq: int, key: str) -> IngestResult | DomainError:
+    """The original result of `key`'s message, if the log still holds it: a record whose
+    event is missing, or is another event, means the log was altered behind the service's
+    back, and no answer about that message is true (never another event's result)."""
+    if result is not None and (key == result.event.idempotency_key
+                               or key in result.event.metadata.get("idempotency_keys", ())):
+        return result
+    return LogContradicted(f"{_describe(key)} was recorded as seq {seq}, which the log no "
+                          "longer holds as that message: the log was altered")
 
 
 def _conflict(key: str) -> IdempotencyConflict:

@@ -163,7 +163,10 @@ class NotificationService:
             if self._policy.summary_due(local) and not await _claimed(uow, summary_key(today)):
                 decided = [d for d in await _decisions(uow) if _on(d.decided_at, today, zone)]
                 checks = [t for t in tracks if check_in_due(t, today, zone)]
-                due.append(daily_summary(today, todos, decided, checks))
+                # The head as a witness outside the database: a log later rewritten or
+                # cut short cannot match what the owner's chat already holds.
+                head = await uow.events.head()
+                due.append(daily_summary(today, todos, decided, checks, head))
             due += todo_reminders(todos, today)
             due += track_nudges(tracks, today, zone)
             # A cheap read-only filter, so a quiet minute takes no writer lock; the claim

@@ -70,7 +70,9 @@ class RestoreResult:
     backup_tier: str | None
 
 
-async def backup(url: str, tier: str, directory: Path) -> BackupResult:
+async def backup(url: str, tier: str, directory: Path,
+                 digest: dict | None = None) -> BackupResult:
+    """`digest`: the log's last digest, written just before the copy (into the manifest)."""
     dialect = make_url(url).get_backend_name()
     extension, format_, consistency = _FORMATS[dialect]
     created_at = datetime.now(UTC)
@@ -109,6 +111,7 @@ async def backup(url: str, tier: str, directory: Path) -> BackupResult:
         file_size=size,
         sha256=sha256,
         consistency=consistency,
+        digest=digest,
     )
     return BackupResult(path, await asyncio.to_thread(write_manifest, path, manifest), manifest)
 

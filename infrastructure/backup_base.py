@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,8 +21,9 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from domain.chain import ChainReport, ChainVerifier
+from domain.chain import ChainReport
 from domain.clock import SystemClock
+from domain.event_log import verify_events
 from infrastructure.database import create_engine
 from infrastructure.event_store import SqlEventStore
 from infrastructure.tables import events, helionyx_meta
@@ -72,6 +73,9 @@ class Manifest:
     file_size: int
     sha256: str
     consistency: str
+    # The last digest of the log written outside the database before the copy was taken
+    # (domain/integrity.py): the copy must agree with it.
+    digest: dict | None = None
 
     def to_json(self) -> str:
         return json.dumps({"helionyx_backup": 1, **asdict(self)}, indent=2) + "\n"
@@ -98,15 +102,14 @@ async def connected(url: str | URL) -> AsyncIterator[AsyncEngine]:
 
 
 async def verify_chain(conn: AsyncConnection, *, page_size: int = 5_000) -> ChainReport:
-    """The domain's chain check, on one connection (so on one snapshot where it matters)."""
+    """The domain's chain check, on one connection (so on one snapshot where it matters).
+    Each row's text is spelled from its parsed content, not by SQLite: SQLite's spelling
+    (`sqlite_rows.sealed_page`) can give two contents the same text (bytes moved between
+    metadata and payload, infrastructure/sqlite_chain_scan.py), and a backup is trusted
+    on this check alone."""
     store = SqlEventStore(conn, SystemClock())
-    verifier = ChainVerifier()
-    after = 0
-    while page := await store.read(after_seq=after, limit=page_size):
-        if not verifier.feed(page):
-            break
-        after = page[-1].seq
-    return verifier.report()
+    return await verify_events(lambda: nullcontext(store), page_size=page_size,
+                               store_spelling=False)
 
 
 async def snapshot_of(conn: AsyncConnection) -> DatabaseSnapshot:

@@ -11,9 +11,13 @@ database. Why a swap and not `pg_restore --clean` into the live database: the co
 was verified is the one that goes live (no second restore that could differ), nothing
 a newer schema added is left behind, and PostgreSQL refuses the rename while anyone is
 connected to the live database, which enforces "stop the service first". The cost: the
-role in the tier's URL needs CREATEDB and must own the database, and the restored
-database is owned by that role (database-level grants and settings of the replaced one
-are not carried over; ownership and grants inside are dropped: --no-owner --no-acl).
+restoring role needs CREATEDB and must own the database, so a restore connects as the
+tables' owner (the migration URL, HELIONYX_MIGRATION_DATABASE_URL), and the restored
+database and everything in it are owned by that role (database-level grants and settings
+of the replaced one are not carried over; ownership and grants inside are dropped:
+--no-owner --no-acl): the restore command grants the service's role again
+(infrastructure/postgres_roles.py). A backup needs no more than the service's own role:
+pg_dump reads with SELECT, which that role has on every table.
 
 Connection details reach the tools as libpq environment variables, never as arguments,
 so a password does not show in `ps`.

@@ -4,11 +4,12 @@ Verify is bound by the CPU (read each row, spell the text its hash covers, hash 
 one Python process uses one core. So the log up to the head read at the start (rows up to
 it never change: the triggers refuse it) is cut into seq ranges, handed in seq order to
 whichever of the workers (`python -m infrastructure.sqlite_chain_worker`, running
-infrastructure/sqlite_chain_scan.py) is free, and their reports are joined: each range
-links to the one before, and the earliest range's break is the log's first break. Workers
-are fresh interpreters that import only the standard library and `domain` (~50 ms): fork
-would copy a process that runs aiosqlite's threads, and spawn would import the CLI again
-(~1 s per worker). A small log is checked in this process, with the same scan.
+infrastructure/sqlite_chain_scan.py) is free, and their reports are joined: every range is
+checked, each links to the last row of the ones before, and their problems, in seq order,
+are the log's. Workers are fresh interpreters that import only the standard library and
+`domain` (~50 ms): fork would copy a process that runs aiosqlite's threads, and spawn
+would import the CLI again (~1 s per worker). A small log is checked in this process,
+with the same scan.
 
 Anything but a SQLite file (PostgreSQL, SQLite in memory) is verified by `EventLog.verify`.
 """
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from domain.chain import GENESIS_HASH, ChainReport
+from domain.chain import GENESIS_HASH, LINK, ChainProblem, ChainReport
 from domain.errors import StorageUnavailable
 from domain.event_log import ChainVerification, EventLog, Progress
 from domain.events import LogHead
@@ -97,8 +98,8 @@ class ParallelSqliteChainVerification:
 
     async def _in_workers(self, ranges: list[Range],
                           progress: Progress | None) -> list[RangeResult]:
-        """Each range's result, up to the first broken one: ranges are handed out in seq
-        order to whichever worker is free, none after a broken one."""
+        """Each range's result: ranges are handed out in seq order to whichever worker is
+        free."""
         schedule = _Schedule(ranges)
         workers: list[_Worker] = []
         drives: list[asyncio.Task[None]] = []
@@ -135,26 +136,21 @@ class _Schedule:
         self.ranges = ranges
         self.results: list[RangeResult | None] = [None] * len(ranges)
         self._next = 0
-        self._first_broken = len(ranges)
 
     def take(self) -> int | None:
-        """The next range to check; None once none is left that could matter."""
-        if self._next >= len(self.ranges) or self._next > self._first_broken:
+        """The next range to check; None once none is left."""
+        if self._next >= len(self.ranges):
             return None
         self._next += 1
         return self._next - 1
 
     def done(self, index: int, result: RangeResult) -> None:
         self.results[index] = result
-        if not result[0].intact:
-            self._first_broken = min(self._first_broken, index)
 
     def checked(self) -> list[RangeResult]:
-        """Results up to the first broken range (every range before it was handed out
-        before it, so has its result)."""
-        found = self.results[: self._first_broken + 1]
-        assert all(result is not None for result in found)
-        return found  # type: ignore[return-value]
+        """Every range's result (the workers only end when none is left to take)."""
+        assert all(result is not None for result in self.results)
+        return self.results  # type: ignore[return-value]
 
 
 class _Worker:
@@ -192,7 +188,8 @@ class _Worker:
         try:
             found = json.loads(line)
             start_hash = found.pop("start_hash")
-            return ChainReport(**found), start_hash
+            problems = tuple(ChainProblem(**problem) for problem in found.pop("problems"))
+            return ChainReport(**found, problems=problems), start_hash
         except (ValueError, KeyError, TypeError) as e:
             status = await self.process.wait()
             raise await self._failed(f"seqs {lo}..{hi}", f"exit status {status}: {e}") from e
@@ -216,18 +213,24 @@ def split(head: int, parts: int) -> list[Range]:
 
 
 def stitch(ranges: list[Range], results: list[RangeResult]) -> ChainReport:
-    """The log's report from its ranges' results, in seq order (up to the first broken
-    range): each range must link to the head of the one before (both read the same row;
-    it cannot differ unless the file was altered during the check), and the first break
-    is the log's."""
+    """The log's report from its ranges' results, in seq order: counts and problems added
+    up. Each range must link to the last row the ranges before it read: it starts from
+    that row too (the last one before it), so only a file altered during the check makes
+    them differ, a broken link at the range's first seq."""
     count, last_seq, head_hash = 0, 0, GENESIS_HASH
-    for (lo, _), (report, start_hash) in zip(ranges, results, strict=False):
+    problems: list[ChainProblem] = []
+    total = 0
+    for (lo, _), (report, start_hash) in zip(ranges, results, strict=True):
         if start_hash != head_hash:
-            return ChainReport(count, last_seq, head_hash, lo,
-                               f"seq {lo}: prev_hash does not match seq {lo - 1}")
+            problems.append(ChainProblem(
+                lo, LINK, f"seq {lo}: prev_hash does not match seq {last_seq}"))
+            total += 1
         count += report.count
-        if not report.intact:
-            return ChainReport(count, report.last_seq, report.head_hash, report.first_bad_seq,
-                               report.problem)
+        problems += report.problems
+        total += report.problems_total
         last_seq, head_hash = report.last_seq, report.head_hash
-    return ChainReport(count, last_seq, head_hash)
+    # Each range's problems come after the ones before it (a gap before a range's first
+    # row starts after the last row of the range before), but a range's own list is cut
+    # at MAX_PROBLEMS_KEPT: sorted, then cut again, the first kept are the log's first.
+    problems.sort(key=lambda problem: problem.seq)
+    return ChainReport.of(count, last_seq, head_hash, problems, total)

@@ -6,9 +6,11 @@ and inserting after it cannot interleave with another writer: seq stays gap-free
 the chain never forks, across tasks and processes alike.
 
 Each event's payload and metadata are serialized to canonical JSON once: that text is
-hashed (`domain.chain.sealed_text`: byte for byte what `event_hash` hashes) and, on
-SQLite, stored as is. On SQLite the hot statements also go to the driver directly (infrastructure/
-sqlite_rows.py): through SQLAlchemy each costs four hops to aiosqlite's thread, directly one.
+hashed (`domain.chain.sealed_text`: byte for byte what `event_hash` hashes) and stored
+as is, on SQLite and PostgreSQL alike (TEXT, not JSONB, whose numbers are not the text
+that was hashed: migration 20261206_0006); verify hashes that stored text. On SQLite the
+hot statements also go to the driver directly (infrastructure/sqlite_rows.py): through
+SQLAlchemy each costs four hops to aiosqlite's thread, directly one.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from datetime import datetime
 from hashlib import sha256
 from typing import Any
 
-from sqlalchemy import Row, func, select, text
+from sqlalchemy import Row, Text, bindparam, func, select, text, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -30,7 +32,6 @@ from domain.chain import (
     canonical_json,
     iso_utc,
     sealed_text,
-    sealed_text_of,
 )
 from domain.errors import Conflict, InvalidInput, StorageUnavailable
 from domain.events import LogHead, NewEvent, RecordedEvent
@@ -44,6 +45,17 @@ _COLUMNS = (
     events.c.aggregate_id, events.c.payload, events.c.metadata, events.c.idempotency_key,
     events.c.occurred_at, events.c.recorded_at, events.c.schema_version, events.c.prev_hash,
     events.c.hash,
+)
+# PostgreSQL: payload and metadata go in as the canonical text `_seal` hashed, bound as
+# plain text (through the columns' own type they would be serialized once more).
+_INSERT = events.insert().values(payload=bindparam("payload", type_=Text()),
+                                 metadata=bindparam("metadata", type_=Text()))
+# PostgreSQL: what read_sealed needs, payload and metadata as the stored text itself.
+_SEALED_COLUMNS = (
+    events.c.seq, events.c.prev_hash, events.c.hash, events.c.event_id, events.c.type,
+    events.c.aggregate_type, events.c.aggregate_id, type_coerce(events.c.payload, Text()),
+    type_coerce(events.c.metadata, Text()), events.c.idempotency_key, events.c.occurred_at,
+    events.c.recorded_at, events.c.schema_version,
 )
 # Well under SQLite's 32766 and asyncpg's 32767 bound parameters per statement.
 _SEQS_PER_QUERY = 1000
@@ -142,7 +154,8 @@ class SqlEventStore:
                 raise StorageUnavailable("the database did not take the events") from e
             return
         try:
-            await self._conn.execute(events.insert(), [_as_dict(e) for e in recorded])
+            await self._conn.execute(_INSERT, [_as_dict(event, row) for event, row
+                                               in zip(recorded, rows, strict=True)])
         except IntegrityError as e:
             raise Conflict("an event with this idempotency key is already recorded") from e
 
@@ -183,8 +196,17 @@ class SqlEventStore:
         await self._write_pending()
         if self._sqlite:
             return await sqlite_rows.sealed_page(self._conn, after_seq, limit)
-        return [(e.seq, e.prev_hash, e.hash, sealed_text_of(e))
-                for e in await self.read(after_seq=after_seq, limit=limit)]
+        # The text each hash covers, from payload and metadata as stored (not parsed and
+        # spelled again): verify hashes what the database holds.
+        query = (select(*_SEALED_COLUMNS).where(events.c.seq > after_seq)
+                 .order_by(events.c.seq).limit(limit))
+        return [(seq, prev_hash, hash_,
+                 sealed_text(seq, event_id, type_, aggregate_type, aggregate_id, payload,
+                             metadata, key, iso_utc(occurred), iso_utc(recorded), version,
+                             prev_hash))
+                for (seq, prev_hash, hash_, event_id, type_, aggregate_type, aggregate_id,
+                     payload, metadata, key, occurred, recorded, version)
+                in await self._conn.execute(query)]
 
     async def head(self) -> LogHead:
         await self._write_pending()
@@ -254,5 +276,9 @@ def _seal(new: NewEvent, event_id: str, metadata_as_json: tuple[Any, str] | None
     return event, row
 
 
-def _as_dict(event: RecordedEvent) -> dict[str, Any]:
-    return {column.name: getattr(event, column.name) for column in _COLUMNS}
+def _as_dict(event: RecordedEvent, row: tuple[Any, ...]) -> dict[str, Any]:
+    """The event's columns for `_INSERT`: payload and metadata as the canonical text in
+    `row` (`_seal`'s), the very text the hash covers."""
+    values = {column.name: getattr(event, column.name) for column in _COLUMNS}
+    values["payload"], values["metadata"] = row[5], row[6]
+    return values

@@ -7,6 +7,13 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from infrastructure.postgres_roles import (
+    Grants,
+    RoleSetupError,
+    grant_runtime_role,
+    startup_warning,
+)
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
@@ -35,6 +42,30 @@ def head_revision() -> str:
     head = ScriptDirectory.from_config(alembic_config("dev")).get_current_head()
     assert head is not None, "no migrations found"
     return head
+
+
+__all__ = ["Grants", "RoleSetupError", "TierMismatchError", "alembic_config", "downgrade",
+           "head_revision", "migrate", "startup_warning", "upgrade"]
+
+
+async def migrate(owner_url: str, runtime_url: str, tier: str) -> Grants | None:
+    """`make migrate`: upgrade to head as the tables' owner (`owner_url`, the migration
+    URL), then, on PostgreSQL when the service connects as another role, create that role
+    if missing and grant it exactly what the service uses (infrastructure/postgres_roles.py).
+    Every run grants again, so tables a new migration added are covered. None when no
+    role was granted anything (SQLite, or one role for both)."""
+    from infrastructure.database import create_engine
+    from infrastructure.guard_triggers import restore_guard_triggers
+
+    engine = create_engine(owner_url, pool_size=1)
+    try:
+        await upgrade(engine, tier)
+        # Guard triggers someone dropped or disabled by hand come back (the service
+        # refuses writes without them: domain/log_guard.py).
+        await restore_guard_triggers(engine)
+        return await grant_runtime_role(engine, runtime_url)
+    finally:
+        await engine.dispose()
 
 
 async def upgrade(engine: AsyncEngine, tier: str, revision: str = "head") -> None:

@@ -101,41 +101,36 @@ def sealed_rows(rows: Sequence[tuple[Any, ...]]) -> list[SealedRow]:
 
 def scan_range(path: str | Path, lo: int, hi: int, *, progress: Progress | None = None,
                page_size: int = PAGE_SIZE) -> tuple[ChainReport, str]:
-    """Check seqs lo..hi (all recorded: hi is at most a head read before), linked to the
-    recorded hash of seq lo - 1. Returns the range's report and that starting hash."""
+    """Check the rows with seqs lo..hi (hi at most a head read before), linked to the last
+    row before lo; returns the range's report and that row's recorded hash, on which the
+    range before this one must end. Rows missing before a row are reported by the range
+    that holds the row, so a gap across ranges is reported once; rows missing after the
+    last one (the log's tail) are not seen."""
     with closing(connect(path)) as conn:
         conn.execute("BEGIN")  # one snapshot for the whole range
-        start = _start_hash(conn, lo)
-        if start is None:
-            verifier = ChainVerifier(last_seq=lo - 2)
-            verifier.expect_through(lo - 1, _next_seq(conn, lo - 2))
-            return verifier.report(), ""
-        verifier = ChainVerifier(last_seq=lo - 1, head_hash=start)
+        start_seq, start_hash = _start(conn, lo)
+        verifier = ChainVerifier(last_seq=start_seq, head_hash=start_hash)
         cursor = conn.execute(SCAN, (lo, hi))
         while rows := cursor.fetchmany(page_size):
             _feed(conn, verifier, sealed_rows(rows))
-            if verifier.broken:
-                break
             if progress:
                 progress(len(rows))
         cursor.close()
-        verifier.expect_through(hi, _next_seq(conn, verifier.last_seq))
-        return verifier.report(), start
+        return verifier.report(), start_hash
 
 
 def _feed(conn: sqlite3.Connection, verifier: ChainVerifier, rows: list[SealedRow]) -> None:
-    """As EventLog.verify: a row without text that hashes right is judged by its content."""
-    at = verifier.feed_sealed(rows)
-    while at < len(rows) and not verifier.broken:
-        seq = rows[at][0]
+    """As `domain.event_log.verify_events`: a row without text that hashes right is judged
+    by its content."""
+    for row in verifier.rows_to_judge(rows):
         try:
-            event = _read_event(conn, seq)
-            if event is None or not verifier.feed([event]):
-                return
+            event = _read_event(conn, row[0])
+            if event is None:  # not in this snapshot: cannot be, but no verdict from it
+                verifier.unreadable(row, "it is no longer there")
+            else:
+                verifier.feed([event])
         except (TypeError, ValueError) as e:  # not JSON, not a time, not text
-            verifier.unreadable(seq, str(e))
-            return
-        at = verifier.feed_sealed(rows, at + 1)
+            verifier.unreadable(row, str(e))
 
 
 def _read_event(conn: sqlite3.Connection, seq: int) -> RecordedEvent | None:
@@ -147,12 +142,10 @@ def _read_event(conn: sqlite3.Connection, seq: int) -> RecordedEvent | None:
     return None if row is None else to_event(row)
 
 
-def _start_hash(conn: sqlite3.Connection, lo: int) -> str | None:
+def _start(conn: sqlite3.Connection, lo: int) -> tuple[int, str]:
+    """The last row before seq `lo` (seq and recorded hash), or the start of the chain."""
     if lo == 1:
-        return GENESIS_HASH
-    row = conn.execute("SELECT hash FROM events WHERE seq = ?", (lo - 1,)).fetchone()
-    return None if row is None else row[0]
-
-
-def _next_seq(conn: sqlite3.Connection, after: int) -> int | None:
-    return conn.execute("SELECT min(seq) FROM events WHERE seq > ?", (after,)).fetchone()[0]
+        return 0, GENESIS_HASH
+    row = conn.execute("SELECT seq, hash FROM events WHERE seq > 0 AND seq < ? "
+                       "ORDER BY seq DESC LIMIT 1", (lo,)).fetchone()
+    return (0, GENESIS_HASH) if row is None else (row[0], row[1])

@@ -2,10 +2,11 @@
 SQLite file DB (infrastructure/sqlite_chain_scan.py), in a process of its own.
 
 Reads one range a line from stdin (`LO HI`); for each, writes `progress N` lines to stdout
-as it goes (N events checked since the last line), then one JSON line: the range's report
-and the hash it was linked to. Exit status 0 at the end of stdin; 2 when a range could
-not be checked, the reason on stderr. Imports only the standard library and `domain`, so
-that it starts in tens of milliseconds.
+as it goes (N events checked since the last line), then one JSON line: the range's
+`ChainReport` as its fields (`problems` a list of {"seq", "kind", "detail"}) and
+`start_hash`, the hash it was linked to. Exit status 0 at the end of stdin; 2 when a range
+could not be checked, the reason on stderr. Imports only the standard library and
+`domain`, so that it starts in tens of milliseconds.
 """
 
 from __future__ import annotations

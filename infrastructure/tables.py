@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -21,6 +24,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+
+from domain.chain import canonical_json
 
 metadata = MetaData()
 
@@ -52,6 +57,27 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class CanonicalJson(TypeDecorator[Any]):
+    """JSON kept as its canonical text (`domain.chain.canonical_json`), on every dialect:
+    the very text an event's hash covers, so what is hashed is what is stored and what
+    reads back. PostgreSQL's JSONB would normalise numbers (1e16 read back as the integer
+    10000000000000000, -0.0 as 0.0), and the hash would no longer match the row
+    (migration 20261206_0006). Not for the read models, which are not hashed."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect):  # type: ignore[override]
+        if value is None:
+            return None
+        if value.__class__ is not dict and isinstance(value, Mapping):
+            value = dict(value)  # read-only (NO_METADATA, ...): JSON knows only dicts
+        return canonical_json(value)
+
+    def process_result_value(self, value: str | None, dialect):  # type: ignore[override]
+        return None if value is None else json.loads(value)
+
+
 events = Table(
     "events",
     metadata,
@@ -60,8 +86,9 @@ events = Table(
     Column("type", String(100), nullable=False),
     Column("aggregate_type", String(50), nullable=False),
     Column("aggregate_id", String(64), nullable=False),
-    Column("payload", Json, nullable=False),
-    Column("metadata", Json, nullable=False),
+    # Canonical JSON text (SQLite's column is declared JSON, PostgreSQL's TEXT).
+    Column("payload", CanonicalJson, nullable=False),
+    Column("metadata", CanonicalJson, nullable=False),
     Column("idempotency_key", String(300), nullable=True, unique=True),
     Column("occurred_at", UtcDateTime, nullable=False),
     Column("recorded_at", UtcDateTime, nullable=False),

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from domain.chain import GENESIS_HASH
 from domain.errors import StorageUnavailable
 from domain.events import LogHead, RecordedEvent
+from domain.log_guard import WriteGuard
 from domain.ports import Clock
 from infrastructure import sqlite_rows
 from infrastructure.database import BEGUN_BY_CALLER, WRITE_OPTION
@@ -42,8 +43,9 @@ WRITER_WAIT_S = 30.0
 class SqlUnitOfWork:
     def __init__(self, engine: AsyncEngine, clock: Clock, *, write: bool,
                  on_appended: OnAppended | None = None,
-                 writers: asyncio.Lock | None = None) -> None:
+                 writers: asyncio.Lock | None = None, guard: WriteGuard | None = None) -> None:
         self._engine = engine
+        self._guard = guard if write else None
         self._clock = clock
         self._write = write
         self._on_appended = on_appended
@@ -55,6 +57,8 @@ class SqlUnitOfWork:
 
     async def __aenter__(self) -> SqlUnitOfWork:
         head: LogHead | None = None
+        if self._guard is not None:
+            self._guard.check()
         if self._writers is not None:
             try:
                 if self._writers.locked():
@@ -179,12 +183,14 @@ class SqlUnitOfWorkFactory:
     lock still orders the writers of different processes."""
 
     def __init__(self, engine: AsyncEngine, clock: Clock,
-                 on_appended: OnAppended | None = None) -> None:
+                 on_appended: OnAppended | None = None, guard: WriteGuard | None = None) -> None:
         self._engine = engine
+        self._guard = guard
         self._clock = clock
         self._on_appended = on_appended
         self._writers = asyncio.Lock()
 
     def __call__(self, *, write: bool = False) -> SqlUnitOfWork:
         return SqlUnitOfWork(self._engine, self._clock, write=write,
-                             on_appended=self._on_appended, writers=self._writers)
+                             on_appended=self._on_appended, writers=self._writers,
+                             guard=self._guard)

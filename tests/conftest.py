@@ -4,6 +4,7 @@ built explicitly (never from the developer's own .env files), and containers per
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -101,7 +102,20 @@ async def database_url(request: pytest.FixtureRequest) -> AsyncIterator[str]:
 def test_environ(database_url: str, **extra: str) -> dict[str, str]:
     """A complete, explicit environment for a tier: nothing leaks in from the machine."""
     return {"HELIONYX_DATABASE_URL": database_url, "HELIONYX_API_TOKEN": API_TOKEN,
-            "TELEGRAM_MODE": "off", "HELIONYX_LOG_LEVEL": "INFO", **extra}
+            "TELEGRAM_MODE": "off", "HELIONYX_LOG_LEVEL": "INFO",
+            "HELIONYX_DIGEST_DIR": str(digest_dir()), **extra}
+
+
+def digest_dir() -> Path:
+    """Where the tests' logs keep their digests: one file per log (its id is random), in a
+    directory of this run's own, never the checkout's var/."""
+    global _DIGEST_DIR
+    if _DIGEST_DIR is None:
+        _DIGEST_DIR = Path(tempfile.mkdtemp(prefix="helionyx-test-digests-"))
+    return _DIGEST_DIR
+
+
+_DIGEST_DIR: Path | None = None
 
 
 def make_settings(database_url: str, tier: str = "dev", **extra: str) -> Settings:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import math
+import sys
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -38,10 +39,24 @@ async def parse_body(request: Request, model: type[Model]) -> Model:
         return model.model_validate_json(raw)
     except ValidationError as e:
         errors = e.errors(include_input=False)
+        refused = [_NOT_STORABLE[reason] for error in errors for reason in _NOT_STORABLE
+                   if error["type"] == "json_invalid" and reason in error.get("msg", "")]
+        if refused:  # well-formed, but not what can be stored: 422 as check_storable says
+            raise RequestBodyInvalid([{"loc": "", "msg": refused[0]}]) from None
         if any(error["type"] == "json_invalid" for error in errors):
             raise ProblemError(400, "the request body is not valid UTF-8 JSON",
                                "invalid-json") from None
         raise RequestBodyInvalid(validation_errors(errors)) from None
+
+
+# What pydantic's JSON parser (jiter) says of well-formed JSON it does not build, and why.
+# Its limits are its own: integers of up to 4300 characters, the minus sign included
+# (Python's default limit for int <-> str is 4300 digits), nesting up to 200 levels
+# (check_storable allows 16).
+_NOT_STORABLE = {
+    "number out of range": "integers may have at most 4300 digits (4299 after a minus sign)",
+    "recursion limit exceeded": "nested too deeply (more than 16 levels)",
+}
 
 
 class RequestBodyInvalid(ProblemError):
@@ -53,13 +68,22 @@ class RequestBodyInvalid(ProblemError):
 
 def check_storable(value: Any, *, depth: int = 0) -> Any:
     """Both PostgreSQL and SQLite must store it and read back the same: no NUL, no lone
-    surrogates, finite numbers, bounded nesting."""
+    surrogates, finite numbers, integers Python can spell (canonical_json) and read back
+    (json.loads): up to `sys.get_int_max_str_digits()` digits, bounded nesting. Every
+    other number is stored as canonical_json spells it and reads back equal, sign of zero
+    included (docs/ARCHITECTURE.md, "The event log's guarantees")."""
     if depth > 16:
         raise ValueError("nested too deeply (more than 16 levels)")
     if isinstance(value, str):
         check_text(value)
     elif isinstance(value, float) and not math.isfinite(value):
         raise ValueError("numbers must be finite (no NaN or Infinity)")
+    elif isinstance(value, int) and value.bit_length() > _INT_BITS_ALWAYS_SPELLED:
+        try:
+            int.__repr__(value)
+        except ValueError:
+            raise ValueError(f"integers may have at most {sys.get_int_max_str_digits()} "
+                             "digits") from None
     elif isinstance(value, dict):
         for key, item in value.items():
             check_text(key)
@@ -68,6 +92,11 @@ def check_storable(value: Any, *, depth: int = 0) -> Any:
         for item in value:
             check_storable(item, depth=depth + 1)
     return value
+
+
+# An integer of at most this many bits has at most 640 digits, under any limit Python
+# allows (sys.set_int_max_str_digits takes 640 or more, or 0 for none): spelled without a try.
+_INT_BITS_ALWAYS_SPELLED = 2000
 
 
 def check_text(value: str) -> str:

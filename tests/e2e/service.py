@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from app.config import PROJECT_ROOT
-from tests.conftest import API_TOKEN
+from tests.conftest import API_TOKEN, digest_dir
 
 
 def free_port() -> int:
@@ -30,7 +30,8 @@ def service_environ(database_url: str, port: int | None = None, **extra: str
         base["HELIONYX_PORT"] = str(port)
     return {**base, "HELIONYX_DATABASE_URL": database_url,
             "HELIONYX_API_TOKEN": API_TOKEN, "TELEGRAM_MODE": "off",
-            "HELIONYX_LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1", **extra}
+            "HELIONYX_LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1",
+            "HELIONYX_DIGEST_DIR": str(digest_dir()), **extra}
 
 
 def cli(database_url: str, *args: str, tier: str = "dev", **extra: str

@@ -23,7 +23,7 @@ async def test_ready_when_migrated_for_this_tier(client):
     response = await client.get("/health/ready")
     assert response.status_code == 200
     assert response.json()["checks"] == {"database": "ok", "schema": "ok", "tier": "ok",
-                                          "draining": "ok"}
+                                          "integrity": "ok", "draining": "ok"}
 
 
 @pytest.mark.parametrize("header", [None, "", "Bearer", "Bearer wrong-token", "Basic abc",

@@ -8,6 +8,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import uuid
 from contextlib import closing
 from pathlib import Path
 
@@ -105,7 +106,10 @@ async def test_upgrade_creates_the_schema_at_head_with_triggers_and_the_tier(eng
     assert await database_state(engine) == DatabaseState(
         engine.dialect.name, head_revision(), "dev"
     )
-    assert await rows(engine, "SELECT key, value FROM helionyx_meta") == [("tier", "dev")]
+    meta = dict(await rows(engine, "SELECT key, value FROM helionyx_meta"))
+    assert meta.pop("tier") == "dev"
+    assert uuid.UUID(meta.pop("log_id")).version == 4  # the id its digests are filed under
+    assert meta == {}
     assert await rows(engine, "SELECT version_num FROM alembic_version") == [(head_revision(),)]
     assert await event_triggers(engine) == TRIGGERS[engine.dialect.name]
 

@@ -1,5 +1,5 @@
-"""`make verify` on a SQLite file: ranges checked by worker processes name the same first
-bad seq as `EventLog.verify`, on real files altered behind the triggers' back."""
+"""`make verify` on a SQLite file: ranges checked by worker processes name the same
+problems as `EventLog.verify`, on real files altered behind the triggers' back."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from domain.chain import ChainReport
+from domain.chain import ChainProblem, ChainReport
 from domain.event_log import EventLog
 from domain.events import NewEvent
 from infrastructure.chain_verification import ParallelSqliteChainVerification, split
@@ -102,42 +102,50 @@ async def test_an_altered_payload_is_named(log: Path, workers: int, ranges_per_w
     path = altered(log, "UPDATE events SET payload = json_set(payload, '$.text', 'forged') "
                         "WHERE seq = 4")
     report = await verify(path, workers, ranges_per_worker)
-    assert (report.first_bad_seq, report.count) == (4, 3)
+    assert (report.first_bad_seq, report.count) == (4, EVENTS)
     assert report.problem == "seq 4: content does not match its hash"
+    assert report.problems == (ChainProblem(4, "content", report.problem),)
 
 
 async def test_a_row_altered_in_the_second_range_is_named(log: Path):
     path = altered(log, "UPDATE events SET aggregate_id = 'other' WHERE seq = 15")
     report = await verify(path)
-    assert (report.first_bad_seq, report.count) == (15, 14)
+    assert (report.first_bad_seq, report.count) == (15, EVENTS)
     assert report == await verify_in_process(path)
 
 
 @pytest.mark.parametrize("ranges_per_worker", [1, 5])
-async def test_of_two_altered_ranges_the_earlier_seq_is_named(log: Path, ranges_per_worker):
+async def test_two_altered_ranges_are_both_named(log: Path, ranges_per_worker):
     path = altered(log,
                    "UPDATE events SET metadata = '{\"channel\":\"x\"}' WHERE seq = 25",
                    "UPDATE events SET occurred_at = '2020-01-01 00:00:00.000000' WHERE seq = 8")
     report = await verify(path, ranges_per_worker=ranges_per_worker)
-    assert (report.first_bad_seq, report.count) == (8, 7)
+    assert (report.first_bad_seq, report.count) == (8, EVENTS)
+    assert [(p.seq, p.kind) for p in report.problems] == [(8, "content"), (25, "content")]
+    assert report == await verify_in_process(path)
 
 
 @pytest.mark.parametrize(("deleted", "problem"), [
-    (11, "gap: expected seq 11, found 12"),  # the first of the second range
-    (10, "gap: expected seq 10, found 11"),  # the last of the first range
+    ((11,), "seq 11 is missing"),  # the first of the second range
+    ((10,), "seq 10 is missing"),  # the last of the first range
+    ((10, 11), "seqs 10..11 are missing"),  # both
+    (range(9, 23), "seqs 9..22 are missing"),  # the whole second range, and more
 ])
-async def test_a_gap_at_a_range_boundary_is_named(log: Path, deleted: int, problem: str):
-    path = altered(log, f"DELETE FROM events WHERE seq = {deleted}")
+async def test_a_gap_at_a_range_boundary_is_named_once(log: Path, deleted, problem: str):
+    path = altered(log, f"DELETE FROM events WHERE seq IN ({', '.join(map(str, deleted))})")
     report = await verify(path)
-    assert (report.first_bad_seq, report.problem) == (deleted, problem)
-    assert report.count == deleted - 1
+    assert report.problems == (ChainProblem(deleted[0], "gap", problem),)
+    assert (report.count, report.last_seq) == (EVENTS - len(deleted), EVENTS)
+    assert report == await verify_in_process(path)
 
 
 async def test_a_broken_link_between_ranges_is_named(log: Path):
     path = altered(log, "UPDATE events SET prev_hash = hash WHERE seq = 21")
     report = await verify(path)
-    assert (report.first_bad_seq, report.count) == (21, 20)
+    assert (report.first_bad_seq, report.count) == (21, EVENTS)
     assert report.problem == "seq 21: prev_hash does not match seq 20"
+    # prev_hash is sealed with the rest: the row's content does not match either.
+    assert [(p.seq, p.kind) for p in report.problems] == [(21, "link"), (21, "content")]
 
 
 async def test_rows_with_quotes_backslashes_and_newlines_are_intact(tmp_path: Path):

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from dependency_injector import providers
 
-from app.cli import cmd_verify
 from app.container import build_container, close_container
+from app.verify_command import cmd_verify
 from domain.event_log import EventLog
 from infrastructure.chain_verification import (
     ChainCheckFailed,
@@ -53,8 +53,12 @@ async def test_the_first_bad_seq_is_reported_on_stderr(log: Path, capsys):
     path = altered(log, "UPDATE events SET type = 'forged' WHERE seq = 16",
                    "UPDATE events SET type = 'forged' WHERE seq = 27")
     assert await run_verify(path) == 1
+    err = capsys.readouterr().err
     assert ("chain BROKEN at seq 16: seq 16: content does not match its hash "
-            "(15 events verified before it)") in capsys.readouterr().err
+            f"({EVENTS} rows, head seq {EVENTS})") in err
+    # Every problem, not only the first.
+    assert "[chain] seq 16: content does not match its hash" in err
+    assert "[chain] seq 27: content does not match its hash" in err
 
 
 async def test_a_worker_that_fails_gives_no_verdict(log: Path, capsys):

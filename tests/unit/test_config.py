@@ -426,3 +426,65 @@ def test_the_env_file_feeds_interpolation_with_export_and_quotes(root):
 
     assert settings.api.token.get_secret_value() == TOKEN
     assert settings.database.url.get_secret_value() == PG_URL
+
+
+# --- the migration (owner) URL: HELIONYX_MIGRATION_DATABASE_URL ---------------------------
+
+
+OWNER_PASSWORD = "Owner-Pa55word-Xk7"
+OWNER_URL = f"postgresql+asyncpg://helionyx_owner:{OWNER_PASSWORD}@db.internal:5432/helionyx"
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_without_a_migration_url_migrations_use_the_services_url(root, tier):
+    settings = load_settings(tier, environ=needs(tier), root=root)
+
+    assert settings.database.migration_url is None
+    assert settings.migration_database_url == settings.database_url
+    assert settings.redacted()["database"]["migration_url"] is None
+
+
+def test_the_migration_url_is_used_for_migrations_and_never_shown(root):
+    from app.main import secrets_of
+
+    settings = load_settings(
+        "live", environ=needs("live", HELIONYX_MIGRATION_DATABASE_URL=OWNER_URL), root=root
+    )
+
+    assert settings.migration_database_url == OWNER_URL
+    assert settings.database_url == PG_URL
+    shown = json.dumps(settings.redacted())
+    assert OWNER_PASSWORD not in shown and OWNER_PASSWORD not in repr(settings)
+    assert "helionyx_owner" in settings.redacted()["database"]["migration_url"]
+    assert {OWNER_PASSWORD, DB_PASSWORD} <= set(secrets_of(settings))
+
+
+@pytest.mark.parametrize(
+    ("tier", "migration_url", "says"),
+    [
+        ("live", "mysql+aiomysql://u:p@db/helionyx", "postgresql+asyncpg"),
+        ("staging", "not a url", "not a database URL"),
+        ("live", "sqlite+aiosqlite:///var/live.db", "PostgreSQL"),
+        ("staging", "sqlite+aiosqlite:///var/staging.db", "PostgreSQL"),
+        ("live", "postgresql+asyncpg://owner@db.internal/another", "same database"),
+        ("dev", "postgresql+asyncpg://owner@127.0.0.1/helionyx", "SQLite"),
+    ],
+)
+def test_an_invalid_migration_url_is_refused_naming_it(root, tier, migration_url, says):
+    with pytest.raises(ConfigError) as refused:
+        load_settings(
+            tier, environ=needs(tier, HELIONYX_MIGRATION_DATABASE_URL=migration_url), root=root
+        )
+
+    message = str(refused.value)
+    assert "invalid configuration" in message
+    assert "HELIONYX_MIGRATION_DATABASE_URL" in message
+    assert says in message
+    assert "u:p" not in message and "Traceback" not in message
+
+
+def test_an_empty_migration_url_means_not_set(root):
+    settings = load_settings(
+        "live", environ=needs("live", HELIONYX_MIGRATION_DATABASE_URL=""), root=root
+    )
+    assert settings.migration_database_url == settings.database_url

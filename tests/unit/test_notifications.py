@@ -246,8 +246,13 @@ async def test_daily_summary_once_a_day_at_the_hour(factory, notifier):
     at(factory, 2026, 11, 26, 9, 59)
     assert "daily-summary:2026-11-26" not in await notifications.run_due()
     at(factory, 2026, 11, 26, 10, 0)
+    async with factory() as uow:
+        head = await uow.events.head()
     assert await notifications.run_due() == ["daily-summary:2026-11-26"]
-    assert notifier.texts[-1] == "\n".join(
+    summary, witness = notifier.texts[-1].rsplit("\n\n", 1)
+    # The log's head as it stood, a witness in the owner's chat (domain/integrity.py).
+    assert witness == f"Log digest: seq {head.last_seq}, hash {head.last_hash}"
+    assert summary == "\n".join(
         [
             "Daily summary, Thu 2026-11-26",
             "",
@@ -329,7 +334,8 @@ async def test_decisions_today_means_the_owners_today(factory, notifier):
     await write(factory, lambda uow: record_decision(uow, title="early Friday"))
     at(factory, 2026, 11, 27, 7, 0)  # Friday 08:00 in Berlin
     await service(factory, notifier, timezone="Europe/Berlin").run_due()
-    assert notifier.texts == ["Daily summary, Fri 2026-11-27\n\nDecided today:\n#2 early Friday"]
+    [text] = notifier.texts
+    assert text.startswith("Daily summary, Fri 2026-11-27\n\nDecided today:\n#2 early Friday\n\n")
 
 
 # --- at most once -------------------------------------------------------------------------

@@ -1,0 +1,130 @@
+"""What the integrity checks ask of the stored log (domain/integrity.py `LogFacts`)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from domain.chain import GENESIS_HASH, iso_utc
+from domain.errors import StorageUnavailable
+from domain.events import LogHead
+from domain.integrity import Finding
+from infrastructure.tables import events, helionyx_meta, idempotency_records
+
+# The triggers that make the log append-only (migrations 20261126_0001 and _0003), and
+# how each database lists the enabled ones. PostgreSQL's tgenabled is 'D' when disabled
+# (https://www.postgresql.org/docs/current/catalog-pg-trigger.html).
+GUARD_TRIGGERS = {
+    "sqlite": ("events_reject_update", "events_reject_delete", "events_reject_replace"),
+    "postgresql": ("events_reject_update_delete", "events_reject_truncate"),
+}
+_ENABLED_TRIGGERS = {
+    "sqlite": "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'events'",
+    "postgresql": "SELECT tgname FROM pg_trigger WHERE tgrelid = 'events'::regclass "
+                  "AND NOT tgisinternal AND tgenabled <> 'D'",
+}
+_CHUNK = 1000
+_PAGE = 5000
+_LISTED = 20  # idempotency records named one by one; the rest are counted
+
+
+class SqlLogFacts:
+    """Each question on a connection of its own; a driver's error comes out as
+    StorageUnavailable (no verdict), never as a finding."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    @asynccontextmanager
+    async def _connect(self) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with self._engine.connect() as conn:
+                yield conn
+        except (DBAPIError, OSError) as e:
+            why = e.orig if isinstance(e, DBAPIError) else e
+            raise StorageUnavailable(f"the event log cannot be read: {why}") from e
+
+    async def log_id(self) -> str:
+        query = select(helionyx_meta.c.value).where(helionyx_meta.c.key == "log_id")
+        async with self._connect() as conn:
+            found = (await conn.execute(query)).scalar()
+        if found is None:
+            raise StorageUnavailable("the database has no log id: run `make migrate`")
+        return found
+
+    async def head(self) -> tuple[LogHead, str]:
+        query = (select(events.c.seq, events.c.hash, events.c.recorded_at)
+                 .order_by(events.c.seq.desc()).limit(1))
+        async with self._connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
+            return LogHead(0, GENESIS_HASH), ""
+        return LogHead(row.seq, row.hash), iso_utc(row.recorded_at)
+
+    async def missing_triggers(self) -> list[str]:
+        dialect = self._engine.dialect.name
+        async with self._connect() as conn:
+            present = set((await conn.execute(text(_ENABLED_TRIGGERS[dialect]))).scalars())
+        return [name for name in GUARD_TRIGGERS[dialect] if name not in present]
+
+    async def hashes_at(self, seqs: Sequence[int]) -> dict[int, str]:
+        found: dict[int, str] = {}
+        async with self._connect() as conn:
+            for start in range(0, len(seqs), _CHUNK):
+                chunk = list(seqs[start:start + _CHUNK])
+                query = select(events.c.seq, events.c.hash).where(events.c.seq.in_(chunk))
+                found.update({seq: hash_ for seq, hash_ in await conn.execute(query)})
+        return found
+
+    async def row_count(self) -> int:
+        async with self._connect() as conn:
+            return (await conn.execute(select(func.count()).select_from(events))).scalar_one()
+
+    async def idempotency_findings(self) -> tuple[int, list[Finding]]:
+        """Each record's event must exist and carry the record's key (as its
+        idempotency_key, or among the message's `idempotency_keys`)."""
+        records = idempotency_records
+        query = (select(records.c.key, records.c.event_seq, events.c.seq,
+                        events.c.idempotency_key, events.c.metadata)
+                 .select_from(records.outerjoin(events, events.c.seq == records.c.event_seq))
+                 .order_by(records.c.key).limit(_PAGE))
+        checked, bad = 0, 0
+        findings: list[Finding] = []
+        after: str | None = None
+        async with self._connect() as conn:
+            while True:
+                page = query if after is None else query.where(records.c.key > after)
+                rows = (await conn.execute(page)).all()
+                for key, event_seq, seq, own_key, metadata in rows:
+                    problem = _idempotency_problem(key, event_seq, seq, own_key, metadata)
+                    if problem is not None:
+                        bad += 1
+                        if bad <= _LISTED:
+                            findings.append(Finding("idempotency", f"idempotency@{key}",
+                                                    problem))
+                checked += len(rows)
+                if len(rows) < _PAGE:
+                    break
+                after = rows[-1][0]
+        if bad > _LISTED:
+            findings.append(Finding("idempotency", f"idempotency-more@{bad}",
+                                    f"and {bad - _LISTED} more idempotency records like these"))
+        return checked, findings
+
+
+def _idempotency_problem(key: str, event_seq: int, seq: int | None, own_key: str | None,
+                         metadata: object) -> str | None:
+    shown = key if len(key) <= 60 else f"{key[:57]}..."
+    if seq is None:
+        return (f"idempotency record {shown!r} points at seq {event_seq}, which the log "
+                "does not hold")
+    keys = metadata.get("idempotency_keys", ()) if isinstance(metadata, dict) else ()
+    if key != own_key and key not in keys:
+        return (f"idempotency record {shown!r} points at seq {event_seq}, an event "
+                "recorded without that key")
+    return None
+
