@@ -3,6 +3,7 @@ and the leaner indexes still serve every read (and still refuse a second idempot
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -50,7 +51,20 @@ async def fails(engine: AsyncEngine, statement: str) -> Exception | None:
     return None
 
 
-async def test_upgrading_keeps_every_row_and_the_chain_and_the_guards(engine):
+@pytest.fixture
+async def old_schema_engine(sqlite_url: str):
+    """SQLite only: today's store writes payload and metadata as the TEXT of migration
+    20261206_0006, which a PostgreSQL database at 0004 (JSONB) does not take; the way up
+    from JSONB on PostgreSQL is tests/integration/test_migration_canonical_text.py."""
+    engine = create_engine(sqlite_url)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+async def test_upgrading_keeps_every_row_and_the_chain_and_the_guards(old_schema_engine):
+    engine = old_schema_engine
     await upgrade(engine, "dev", BEFORE)
     await append(engine, message(1, "key-1"), todo(2), message(3), message(4, "key-4"))
     before = await all_rows(engine)
@@ -65,7 +79,8 @@ async def test_upgrading_keeps_every_row_and_the_chain_and_the_guards(engine):
     assert await all_rows(engine) == before
 
 
-async def test_downgrading_gives_the_old_constraints_back_with_the_rows(engine):
+async def test_downgrading_gives_the_old_constraints_back_with_the_rows(old_schema_engine):
+    engine = old_schema_engine
     await upgrade(engine, "dev")
     await append(engine, message(1, "key-1"), todo(2))
     before = await all_rows(engine)
