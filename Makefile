@@ -26,7 +26,7 @@ lock: install ## re-resolve requirements.lock from pyproject.toml (after changin
 
 .env.%:
 	@test -f .env.$*.example || { echo "no .env.$*.example to start from"; exit 1; }
-	@sed "s/^HELIONYX_API_TOKEN=.*/HELIONYX_API_TOKEN=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))')/" .env.$*.example > .env.$*
+	@umask 077 && sed "s/^HELIONYX_API_TOKEN=.*/HELIONYX_API_TOKEN=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))')/" .env.$*.example > .env.$*
 	@echo "created .env.$* from .env.$*.example (with a fresh API token); edit it to add secrets"
 
 setup: install .env.$(ENV) ## install and create .env.<tier> if missing
