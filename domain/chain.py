@@ -92,6 +92,11 @@ def event_hash(
     return hashlib.sha256(canonical_json(content).encode("utf-8")).hexdigest()
 
 
+# What stands between metadata and payload in `sealed_text`: a store that spells the text
+# from its columns can only be fooled where bytes move across it (see `SealedRow`).
+SEALED_SPLIT = ',"occurred_at":"'
+
+
 def sealed_text(seq: int, event_id: str, type: str, aggregate_type: str,
                 aggregate_id: str, payload_json: str, metadata_json: str,
                 idempotency_key: str | None, occurred_at_iso: str, recorded_at_iso: str,

@@ -34,7 +34,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from domain.chain import GENESIS_HASH, ChainReport, ChainVerifier, SealedRow
+from domain.chain import GENESIS_HASH, SEALED_SPLIT, ChainReport, ChainVerifier, SealedRow
 from domain.events import LogHead, RecordedEvent
 
 PAGE_SIZE = 500
@@ -53,7 +53,7 @@ SCAN = """SELECT seq, prev_hash, hash, CAST(aggregate_id AS BLOB),
   THEN CAST(type AS BLOB) END
 FROM events WHERE seq BETWEEN ? AND ? ORDER BY seq"""
 _QUOTE, _BACKSLASH, _PLUS = b'"\\+'
-_OCCURRED_KEY = b',"occurred_at":"'
+_OCCURRED_KEY = SEALED_SPLIT.encode()
 
 Progress = Callable[[int], None]
 

@@ -111,15 +111,19 @@ def to_event(row: Sequence[Any]) -> RecordedEvent:
 # `stored_time`, printf building each in one go. Built in the driver's thread, where
 # the GIL is let go, so the event
 # loop hashes one page while the next is read. Text that does not hash right decides
-# nothing: EventLog.verify then judges that event by its parsed content.
-_SEALED = """SELECT seq, prev_hash, hash, printf(
+# nothing: EventLog.verify then judges that event by its parsed content. A row whose
+# metadata or payload holds the key between them gets no text (NULL): only there could
+# bytes moved from one into the other spell the same text (sqlite_chain_scan.py).
+_SEALED = """SELECT seq, prev_hash, hash,
+CASE WHEN instr(metadata, ',"occurred_at":"') = 0 AND instr(payload, ',"occurred_at":"') = 0
+THEN printf(
   '{"aggregate_id":%s,"aggregate_type":%s,"event_id":%s,"idempotency_key":%s,'
   || '"metadata":%s,"occurred_at":"%sT%s+00:00","payload":%s,"prev_hash":%s,'
   || '"recorded_at":"%sT%s+00:00","schema_version":%d,"seq":%d,"type":%s}',
   json_quote(aggregate_id), json_quote(aggregate_type), json_quote(event_id),
   json_quote(idempotency_key), metadata, substr(occurred_at, 1, 10), substr(occurred_at, 12),
   payload, json_quote(prev_hash), substr(recorded_at, 1, 10), substr(recorded_at, 12),
-  schema_version, seq, json_quote(type))
+  schema_version, seq, json_quote(type)) END
 FROM events WHERE seq > ? ORDER BY seq LIMIT ?"""
 
 

@@ -175,3 +175,33 @@ async def test_migrate_puts_dropped_triggers_back(container, client, database_ur
     assert await restore_guard_triggers(container.engine()) == []
     with pytest.raises(Exception, match="append-only"):
         await tamper.delete_rows_guarded(container.engine(), 1)
+
+
+async def test_bytes_moved_between_metadata_and_payload_are_named(container):
+    """The text a row spells stays whole when bytes move from its payload into its
+    metadata with a forged time between them; the store must not accept that spelling."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+
+    from domain.chain import SEALED_SPLIT, iso_utc
+    from domain.events import NewEvent
+    from infrastructure.sqlite_rows import stored_time
+
+    forged = datetime(2020, 1, 1, tzinfo=UTC)
+    async with container.uow_factory()(write=True) as uow:
+        [event] = await uow.events.append([NewEvent(
+            "note.recorded", "note", "n1",
+            {"a": 1, "occurred_at": iso_utc(forged), "payload": {"b": 2}}, {"k": 1})])
+        await uow.commit()
+    moved = f'{{"k":1}}{SEALED_SPLIT}{iso_utc(event.occurred_at)}","payload":{{"a":1'
+    sqlite = container.engine().dialect.name == "sqlite"
+    async with tamper.unguarded(container.engine()) as conn:
+        await conn.execute(
+            text("UPDATE events SET metadata = :m, payload = :p, occurred_at = :o "
+                 "WHERE seq = 1"),
+            {"m": moved, "p": '{"b":2}}', "o": stored_time(iso_utc(forged)) if sqlite
+             else forged})
+
+    report = await container.event_log().verify()
+    assert report.first_bad_seq == 1 and "cannot be read" in (report.problem or "")
