@@ -56,6 +56,7 @@ class IntegrityService:
         self._clock = clock
         self._guard = guard
         self._last: Digest | None = None  # the last digest written: the file's last line
+        self._logged: set[str] = set()  # findings already logged, by key
 
     @property
     def guard(self) -> WriteGuard:
@@ -150,15 +151,14 @@ class IntegrityService:
             raise LogContradicted("the guard triggers are missing or disabled: restore them "
                                   "with `make migrate` before accepting the log")
         accepted = tuple(f.key for f in audit.findings)
-        previous = tuple(k for k in accepted if not k.startswith("digest@"))
+        kinds = sorted({f.kind for f in audit.findings})
         head, recorded_at = await self._facts.head()
         digest = Digest(head.last_seq, head.last_hash, recorded_at,
                         iso_utc(self._clock.now()), ACCEPTED, accepts=accepted, note=note)
         await self._append(digest)
         self._guard.allow()
-        log.warning("the log was accepted as it is at seq %d (%s): %d findings accepted%s",
-                    head.last_seq, note, len(accepted), f", {len(previous)} in the chain"
-                    if previous else "")
+        log.warning("the log was accepted as it is at seq %d (%s): %d findings accepted (%s)",
+                    head.last_seq, note, len(accepted), ", ".join(kinds))
         return digest, audit.problems
 
     async def keep_digests(self, *, every_events: int, every_s: float,
@@ -184,7 +184,9 @@ class IntegrityService:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         self._guard.refuse(f"{problems[0].detail}{more}")
         for finding in problems:
-            log.error("integrity: %s", finding.detail)
+            if finding.key not in self._logged:  # the start check and the audit both look
+                self._logged.add(finding.key)
+                log.error("integrity: %s", finding.detail)
 
 
 def _triggers_finding(missing: list[str]) -> Finding:
