@@ -50,7 +50,7 @@ async def _run_from_shell() -> None:
 
     settings = load_settings(os.environ.get("ENV"))
     config.attributes["tier"] = settings.tier
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.migration_database_url)  # as the tables' owner
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run)
