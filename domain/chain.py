@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import json.encoder
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,38 +24,36 @@ GENESIS_HASH = "0" * 64
 # allow_nan=False) builds on every call, built once: the same encoder, the same text.
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
                             allow_nan=False)
-# JSONEncoder.encode builds its C encoder anew on each call, which costs as much as
-# encoding a short message; this is that encoder, made once with the same settings
-# (without the check for circular references: values come from parsed JSON, and a cycle
-# still ends, in RecursionError).
-_C_ENCODER = json.encoder.c_make_encoder and json.encoder.c_make_encoder(  # type: ignore[attr-defined]
-    None, _ENCODER.default, json.encoder.encode_basestring,  # type: ignore[attr-defined]
-    None, ":", ",", True, False, False)
+
+
+ToJson = Callable[[Any], str]
 
 
 def canonical_json(value: Any) -> str:
-    if _C_ENCODER is None:  # an interpreter without the json C speedups
-        return _ENCODER.encode(value)
-    return "".join(_C_ENCODER(value, 0))
+    """The specification's spelling (public API only). A store that spells many values
+    may use a faster one that gives the same text (infrastructure/fast_json.py)."""
+    return _ENCODER.encode(value)
 
 
 def iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def encoded(event: NewEvent, occurred_at_iso: str | None = None) -> NewEvent:
+def encoded(event: NewEvent, to_json: ToJson = canonical_json,
+            occurred_at_iso: str | None = None) -> NewEvent:
     """The event with `encoded` set: what an event store would serialize, done ahead (in
     a process other than the one that will hold the writer lock). Payload and metadata
     must be plain JSON (dicts with str keys, lists, str, finite numbers, bools, None),
-    which read back equal to themselves. `occurred_at_iso`: `iso_utc(event.occurred_at)`
+    which read back equal to themselves. `to_json`: `canonical_json`, or a faster
+    spelling of the same text. `occurred_at_iso`: `iso_utc(event.occurred_at)`
     when the caller has it already."""
     occurred_at = event.occurred_at
     if occurred_at_iso is None and occurred_at is not None:
         occurred_at_iso = iso_utc(occurred_at)
     payload, metadata = event.payload, event.metadata
     return NewEvent(*event[:-1], Encoded(  # every field but `encoded`, as it was
-        canonical_json(payload if payload.__class__ is dict else dict(payload)),
-        canonical_json(metadata if metadata.__class__ is dict else dict(metadata)),
+        to_json(payload if payload.__class__ is dict else dict(payload)),
+        to_json(metadata if metadata.__class__ is dict else dict(metadata)),
         occurred_at_iso))
 
 
@@ -107,19 +104,12 @@ def sealed_text(seq: int, event_id: str, type: str, aggregate_type: str,
     its own columns does not serialize them twice. The parameters are in column order:
     the append path passes them by position, once per event (twelve keywords cost as
     much as the spelling)."""
-    # Strings, as they always are when appended, go straight to the C quoting function;
-    # anything else is spelled as canonical_json spells it.
-    quote = _QUOTED if (
-        aggregate_id.__class__ is str and aggregate_type.__class__ is str
-        and event_id.__class__ is str and occurred_at_iso.__class__ is str
-        and prev_hash.__class__ is str and recorded_at_iso.__class__ is str
-        and type.__class__ is str
-    ) else json_string
+    quote = _ENCODER.encode  # a str is quoted at once; anything else spelled as JSON
     return (
         f'{{"aggregate_id":{quote(aggregate_id)},'
         f'"aggregate_type":{quote(aggregate_type)},'
         f'"event_id":{quote(event_id)},'
-        f'"idempotency_key":{"null" if idempotency_key is None else json_string(idempotency_key)},'
+        f'"idempotency_key":{quote(idempotency_key)},'
         f'"metadata":{metadata_json},'
         f'"occurred_at":{quote(occurred_at_iso)},'
         f'"payload":{payload_json},'
@@ -131,14 +121,9 @@ def sealed_text(seq: int, event_id: str, type: str, aggregate_type: str,
     )
 
 
-# What json.dumps(..., ensure_ascii=False) writes for a str, looked up once: sealing
-# spells seven strings per event.
-_QUOTED = json.encoder.encode_basestring  # type: ignore[attr-defined]
-
-
 def json_string(value: Any) -> str:
-    """`canonical_json(value)`, with a shortcut for the usual str."""
-    return _QUOTED(value) if value.__class__ is str else canonical_json(value)
+    """`canonical_json(value)`: for a str, JSONEncoder.encode quotes it straight away."""
+    return _ENCODER.encode(value)
 
 
 def hash_of(event: RecordedEvent) -> str:

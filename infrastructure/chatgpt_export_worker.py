@@ -2,7 +2,7 @@
 ChatGPT export and prepare its messages for the log, in a process of its own.
 
 Parsing the file and preparing each message (keys, fingerprint, the event with its
-payload and metadata serialized: `domain.ingest.prepare(..., encode=True)`) need no
+payload and metadata serialized: `domain.message_events.prepare(..., encode=...)`) need no
 database, so they run here, on the other core, while the importing process seals,
 stores and commits (infrastructure/chatgpt_export_reader.py).
 
@@ -35,6 +35,7 @@ from typing import Any, BinaryIO
 from domain.events import Encoded, NewEvent
 from domain.message_events import PreparedMessage, prepare
 from infrastructure.chatgpt_export import ChatGPTExportError, read_export
+from infrastructure.fast_json import canonical_json
 
 Wire = tuple[Any, ...]
 _PIPE_BYTES = 2**20
@@ -61,7 +62,7 @@ def main(argv: list[str]) -> int:
     header = ("export", dataclasses.replace(export, messages=[]), len(messages))
     write_frame(out, pickle.dumps(header))
     for start in range(0, len(messages), batch_size):
-        batch = prepare(messages[start : start + batch_size], context, encode=True)
+        batch = prepare(messages[start : start + batch_size], context, encode=canonical_json)
         write_frame(out, marshal.dumps([to_wire(item) for item in batch]))
     write_frame(out, b"")
     return 0

@@ -9,7 +9,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from domain.chain import canonical_json
+from infrastructure.fast_json import canonical_json
 
 WRITE_OPTION = "helionyx_write"
 # Set by a unit of work that sends BEGIN / BEGIN IMMEDIATE itself, straight to the driver

@@ -30,7 +30,6 @@ from domain.chain import (
     GENESIS_HASH,
     SEALED_SPLIT,
     SealedRow,
-    canonical_json,
     iso_utc,
     sealed_text,
 )
@@ -39,6 +38,7 @@ from domain.events import LogHead, NewEvent, RecordedEvent
 from domain.ids import new_uuids
 from domain.ports import Clock
 from infrastructure import sqlite_rows
+from infrastructure.fast_json import canonical_json
 from infrastructure.tables import NOT_INDEXED_TYPE, events
 
 _COLUMNS = (

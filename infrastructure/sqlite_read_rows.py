@@ -25,8 +25,8 @@ from typing import Any
 from sqlalchemy import JSON, Column, Date, Integer, String, Table
 from sqlalchemy.exc import DBAPIError
 
-from domain.chain import canonical_json
 from domain.errors import StorageUnavailable
+from infrastructure.fast_json import canonical_json
 from infrastructure.tables import UtcDateTime
 
 Convert = Callable[[Any], Any]

@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
-from domain.chain import canonical_json
+from infrastructure.fast_json import canonical_json
 
 metadata = MetaData()
 

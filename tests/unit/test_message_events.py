@@ -56,7 +56,7 @@ def test_the_fingerprint_is_the_hash_of_the_canonical_json_of_what_was_said():
 def test_encoding_adds_the_serialized_fields_and_changes_nothing_else():
     messages = _messages(200)
     plain = prepare(messages, CONTEXT)
-    ahead = prepare(messages, CONTEXT, encode=True)
+    ahead = prepare(messages, CONTEXT, encode=canonical_json)
     for one, other in zip(plain, ahead, strict=True):
         assert (one.keys, one.fingerprint) == (other.keys, other.fingerprint)
         event, encoded = one.event, other.event
@@ -70,7 +70,7 @@ def test_encoding_adds_the_serialized_fields_and_changes_nothing_else():
 
 
 def test_a_prepared_message_crosses_to_the_importer_unchanged():
-    for item in prepare(_messages(200), CONTEXT, encode=True):
+    for item in prepare(_messages(200), CONTEXT, encode=canonical_json):
         back = from_wire(to_wire(item))
         assert back == item
         if item.event.occurred_at is not None:
