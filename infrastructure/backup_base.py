@@ -25,6 +25,7 @@ from domain.chain import ChainReport
 from domain.clock import SystemClock
 from domain.event_log import verify_events
 from infrastructure.database import create_engine
+from infrastructure.durable_files import fsync_directory
 from infrastructure.event_store import SqlEventStore
 from infrastructure.tables import events, helionyx_meta
 
@@ -182,11 +183,7 @@ def publish(temporary: Path, final: Path) -> None:
     with temporary.open("rb") as f:
         os.fsync(f.fileno())
     os.replace(temporary, final)
-    directory = os.open(final.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    fsync_directory(final.parent)
 
 
 def write_manifest(backup: Path, manifest: Manifest) -> Path:

@@ -8,7 +8,6 @@ not hold the key cannot write digests that match a rewritten chain.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import json
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from domain.chain import canonical_json
 from domain.integrity import Digest, Finding
+from infrastructure.durable_files import fsync_directory
 
 FORMAT = 1
 
@@ -66,7 +66,7 @@ class DigestFile:
         finally:
             os.close(fd)
         if created:  # the new name too must survive a power loss
-            _fsync_directory(self._path.parent)
+            fsync_directory(self._path.parent)
 
     def _parse(self, line: bytes) -> tuple[Digest | None, str]:
         try:
@@ -86,15 +86,6 @@ class DigestFile:
         assert self._key is not None
         content = {k: v for k, v in body.items() if k != "mac"}
         return hmac.new(self._key, canonical_json(content).encode(), hashlib.sha256).hexdigest()
-
-
-def _fsync_directory(path: Path) -> None:
-    with contextlib.suppress(OSError):  # not every file system lets a directory be fsynced
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 class DigestFiles:

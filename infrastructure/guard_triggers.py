@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from infrastructure.log_facts import SqlLogFacts
 
-_SQLITE = {
+SQLITE_TRIGGERS = {
     "events_reject_update": """CREATE TRIGGER events_reject_update BEFORE UPDATE ON events
        BEGIN SELECT RAISE(ABORT, 'events are append-only: UPDATE is not allowed'); END""",
     "events_reject_delete": """CREATE TRIGGER events_reject_delete BEFORE DELETE ON events
@@ -45,7 +45,7 @@ async def restore_guard_triggers(engine: AsyncEngine) -> list[str]:
     async with engine.begin() as conn:
         if engine.dialect.name == "sqlite":
             for name in missing:
-                await conn.execute(text(_SQLITE[name]))
+                await conn.execute(text(SQLITE_TRIGGERS[name]))
             return missing
         await conn.execute(text(_POSTGRES_FUNCTION))
         present = set((await conn.execute(text(

@@ -11,13 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.chain import canonical_json, hash_of
 from infrastructure.event_store import SqlEventStore
+from infrastructure.guard_triggers import SQLITE_TRIGGERS
 
-SQLITE_TRIGGER_DDL = {
-    "events_reject_update": "CREATE TRIGGER events_reject_update BEFORE UPDATE ON events "
-                            "BEGIN SELECT RAISE(ABORT, 'events are append-only'); END",
-    "events_reject_delete": "CREATE TRIGGER events_reject_delete BEFORE DELETE ON events "
-                            "BEGIN SELECT RAISE(ABORT, 'events are append-only'); END",
-}
+# Only these two stand in the way of UPDATE and DELETE on SQLite.
+SQLITE_GUARDS = ("events_reject_update", "events_reject_delete")
 
 
 @asynccontextmanager
@@ -28,15 +25,15 @@ async def unguarded(engine: AsyncEngine, *, restore: bool = True
     sqlite = engine.dialect.name == "sqlite"
     async with engine.begin() as conn:
         if sqlite:
-            for name in SQLITE_TRIGGER_DDL:
+            for name in SQLITE_GUARDS:
                 await conn.execute(text(f"DROP TRIGGER IF EXISTS {name}"))
         else:
             await conn.execute(text("ALTER TABLE events DISABLE TRIGGER USER"))
         yield conn
         if restore:
             if sqlite:
-                for ddl in SQLITE_TRIGGER_DDL.values():
-                    await conn.execute(text(ddl))
+                for name in SQLITE_GUARDS:
+                    await conn.execute(text(SQLITE_TRIGGERS[name]))
             else:
                 await conn.execute(text("ALTER TABLE events ENABLE TRIGGER USER"))
 
