@@ -58,10 +58,6 @@ class IntegrityService:
         self._last: Digest | None = None  # the last digest written: the file's last line
         self._logged: set[str] = set()  # findings already logged, by key
 
-    @property
-    def guard(self) -> WriteGuard:
-        return self._guard
-
     async def digests(self) -> DigestLog:
         if self._log is None:
             self._log = self._digest_logs.for_log(await self._facts.log_id())
