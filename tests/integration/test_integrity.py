@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -205,3 +206,36 @@ async def test_bytes_moved_between_metadata_and_payload_are_named(container):
 
     report = await container.event_log().verify()
     assert report.first_bad_seq == 1 and "cannot be read" in (report.problem or "")
+
+
+async def test_a_backup_carries_the_digest_and_a_restore_back_in_time_is_recorded(
+        container, client, settings, tmp_path):
+    import argparse
+    import json
+
+    from app import backup_command
+
+    await ingest(client, 4)
+    args = argparse.Namespace(dir=tmp_path / "backups")
+    assert await backup_command.cmd_backup(container, settings, args) == 0
+    [manifest] = (tmp_path / "backups").glob("*.manifest.json")
+    digest = json.loads(manifest.read_text())["digest"]
+    assert (digest["seq"], digest["reason"]) == (4, "backup")
+    head = await container.event_log().head()
+    assert digest["hash"] == head.last_hash
+    written, _ = (await container.integrity().digests()).read()
+    assert written[-1].seq == 4 and written[-1].reason == "backup"
+
+    if container.engine().dialect.name != "sqlite":
+        return  # the PostgreSQL restore is exercised in test_backup_restore.py
+    await ingest(client, 3, prefix="later")
+    await container.integrity().write_digest("shutdown")
+    await container.engine().dispose()
+    backup_file = Path(str(manifest).removesuffix(".manifest.json"))
+    restore = argparse.Namespace(file=backup_file, yes_overwrite=True)
+    assert await backup_command.cmd_restore(container, settings, restore) == 0
+    # The log went back behind the shutdown digest: the operator's restore says so.
+    assert await fresh_check(container) == []
+    last = (await container.integrity().digests()).read()[0][-1]
+    assert last.reason == "accepted" and "restored from" in last.note
+    assert any(key.startswith("digest@7:") for key in last.accepts)
