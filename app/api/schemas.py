@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
@@ -26,6 +26,19 @@ Source = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{0,49}$"
 Metadata = Annotated[dict[str, Any], AfterValidator(check_storable)]
 
 
+def _utc_can_hold(value: datetime) -> datetime:
+    # 0001-01-01T00:00:00+14:00 is a valid time whose UTC falls before year 1: stored and
+    # hashed in UTC, it could not be spelled (OverflowError).
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the time lies outside what UTC can hold (years 1 to 9999)") from None
+    return value
+
+
+Moment = Annotated[AwareDatetime, AfterValidator(_utc_can_hold)]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -36,7 +49,7 @@ class IngestMessage(Strict):
     source_id: Label | None = None
     author: Label | None = None
     conversation_id: Label | None = None
-    occurred_at: AwareDatetime | None = None
+    occurred_at: Moment | None = None
     metadata: Metadata = Field(default_factory=dict)
 
 

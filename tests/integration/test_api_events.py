@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 PROBLEM = "application/problem+json"
 
 
@@ -65,3 +67,32 @@ async def test_unknown_route_and_method_are_problems(client):
     assert (await client.get("/api/v1/nothing-here")).headers["content-type"] == PROBLEM
     response = await client.delete("/api/v1/events/1")
     assert response.status_code == 405 and response.headers["content-type"] == PROBLEM
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/events?after_seq=9223372036854775808",
+    "/api/v1/events/9223372036854775808",
+    "/api/v1/events/-9223372036854775809",
+])
+async def test_a_seq_past_64_bits_is_a_422_not_a_500(client, path):
+    response = await client.get(path)
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_the_largest_seq_is_simply_not_there(client):
+    assert (await client.get("/api/v1/events/9223372036854775807")).status_code == 404
+    page = await client.get("/api/v1/events?after_seq=9223372036854775807")
+    assert page.status_code == 200 and page.json()["items"] == []
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+async def test_a_time_utc_cannot_hold_is_a_422_and_stores_nothing(client, moment):
+    response = await client.post("/api/v1/ingest/message",
+                                 json={"text": "x", "occurred_at": moment})
+    assert response.status_code == 422
+    assert "UTC can hold" in response.json()["detail"]
+    batch = await client.post("/api/v1/ingest/batch",
+                              json={"messages": [{"text": "y", "occurred_at": moment}]})
+    assert batch.status_code == 422
+    assert (await client.get("/api/v1/state")).json()["events"]["count"] == 0

@@ -2,17 +2,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 
 from app.api.schemas import EventOut, EventPage
 
 router = APIRouter()
 
+# seq is a 64-bit integer in both databases: a larger number names no event, and the
+# driver could not even send it (OverflowError).
+MAX_SEQ = 2**63 - 1
+
 
 @router.get("/events", response_model=EventPage)
 async def list_events(
     request: Request,
-    after_seq: Annotated[int, Query(ge=0)] = 0,
+    after_seq: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     type: Annotated[list[str] | None, Query(max_length=20)] = None,
 ) -> EventPage:
@@ -26,5 +30,6 @@ async def list_events(
 
 
 @router.get("/events/{seq}", response_model=EventOut)
-async def get_event(request: Request, seq: int) -> EventOut:
+async def get_event(request: Request,
+                    seq: Annotated[int, Path(ge=-MAX_SEQ - 1, le=MAX_SEQ)]) -> EventOut:
     return EventOut.of(await request.app.state.container.event_log().get(seq))
