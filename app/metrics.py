@@ -31,6 +31,9 @@ TELEGRAM_OUTCOMES = ("handled", "refused", "failed")
 BATCH_BUCKETS = (1, 5, 10, 25, 50, 100, 250, 500, 1000)
 
 
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -82,6 +85,11 @@ class Metrics:
         registry.register(self._scraped)
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        """`route`: a template or "unmatched" (bounded by the app's routes); a method
+        outside HTTP's own is counted as "other", before any authentication, so invented
+        methods cannot grow the series without bound."""
+        if method not in HTTP_METHODS:
+            method = "other"
         series = self._request_series.get((method, route, status))
         if series is None:
             series = (self.http_requests.labels(method, route, str(status)),

@@ -13,7 +13,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.logging_setup import request_id
-from app.metrics import Metrics
+from app.metrics import HTTP_METHODS, Metrics
 
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 access_log = logging.getLogger("helionyx.access")
@@ -106,9 +106,9 @@ class MetricsMiddleware:
             if self._templates is None:
                 self._templates = full_templates(getattr(scope.get("app"), "routes", ()))
             route = route_template(scope, self._templates)
-            self.metrics.observe_request(scope["method"], route, status, seconds)
-            access_log.info("%s %s %d %.1f ms", scope["method"], route, status,
-                            seconds * 1000)
+            method = scope["method"] if scope["method"] in HTTP_METHODS else "other"
+            self.metrics.observe_request(method, route, status, seconds)
+            access_log.info("%s %s %d %.1f ms", method, route, status, seconds * 1000)
 
 
 class BodyLimitMiddleware:

@@ -102,3 +102,20 @@ async def test_metrics_need_the_token_outside_dev(postgres_url: str):
         assert "helionyx_http_requests_total" in response.text
     finally:
         await close_container(container)
+
+
+async def test_invented_methods_and_paths_do_not_grow_the_series(client):
+    for n in range(50):
+        await client.request(f"BREW{n}", f"/nowhere/{n}")
+        await client.get(f"/no/such/path/{n}")
+    found = await scrape(client)
+    methods = {dict(labels).get("method") for (name, labels) in found
+               if name == "helionyx_http_requests_total"}
+    routes = {dict(labels).get("route") for (name, labels) in found
+              if name == "helionyx_http_requests_total"}
+    assert methods <= {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "other"}
+    assert not any(route and ("/nowhere/" in route or "/no/such/" in route)
+                   for route in routes)
+    assert value(found, "helionyx_http_requests_total", method="other", route="unmatched",
+                 status="404") + value(found, "helionyx_http_requests_total", method="other",
+                                       route="unmatched", status="405") >= 50
