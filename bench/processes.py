@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,8 @@ def bench_environ(database_url: str, token: str, port: int | None = None) -> dic
         "TELEGRAM_MODE": "off",
         "HELIONYX_LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
+        # Digests of the bench's logs, outside the checkout's var/.
+        "HELIONYX_DIGEST_DIR": str(Path(tempfile.gettempdir()) / "helionyx-bench-digests"),
     }
     if port is not None:
         env["HELIONYX_PORT"] = str(port)

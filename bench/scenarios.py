@@ -9,10 +9,13 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sqlite3
 import statistics
 import sys
 import time
+import uuid
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,6 +71,12 @@ class Run:
                 shutil.copyfile(
                     template.with_name(template.name + suffix), path.with_name(path.name + suffix)
                 )
+        # A copy of a log is the same log (its digests are filed under its id): each bench
+        # database is a log of its own, so it gets an id of its own.
+        with closing(sqlite3.connect(path)) as db:
+            db.execute("UPDATE helionyx_meta SET value = ? WHERE key = 'log_id'",
+                       (str(uuid.uuid4()),))
+            db.commit()
         return databases.sqlite_url(path)
 
     def server(self, kind: str, database_url: str = "") -> Server:
