@@ -35,6 +35,12 @@ HEAD_QUERY = "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1"
 OnAppended = Callable[[Sequence[RecordedEvent]], None]
 
 
+# What a database driver raises when the database, not the request, is at fault.
+# SQLAlchemy wraps the driver's errors (DBAPIError); the SQLite fast paths call sqlite3
+# directly; a socket can fail on its own.
+_DRIVER_ERRORS = (DBAPIError, sqlite3.Error, OSError)
+
+
 # How long a writer waits for the other writers of this process: as long as SQLite's busy
 # timeout (infrastructure/database.py) lets it wait for another process.
 WRITER_WAIT_S = 30.0
@@ -139,8 +145,17 @@ class SqlUnitOfWork:
         if committed and self._on_appended is not None:
             self._on_appended(committed)
 
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self._close()
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: object) -> None:
+        try:
+            await self._close()
+        except _DRIVER_ERRORS:
+            if exc is None:  # nothing else went wrong: a failed rollback lost nothing
+                raise StorageUnavailable("the database did not end the transaction") from None
+        if isinstance(exc, _DRIVER_ERRORS):
+            # Inside the transaction the driver failed (a dropped connection, a server
+            # gone): nothing was committed; the caller answers 503, never 500.
+            raise StorageUnavailable("the database failed during the transaction") from exc
 
     async def _close(self) -> None:
         if self._conn is None:
