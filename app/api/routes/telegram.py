@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 
+from aiogram.exceptions import TelegramAPIError
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
@@ -32,9 +33,13 @@ async def telegram_webhook(request: Request) -> JSONResponse:
         if not isinstance(data, dict):
             raise ValueError("not an object")
         await telegram.feed(data)
-    except (ValueError, ValidationError):
+    except (ValueError, ValidationError, RecursionError):  # RecursionError: nested too deep
         raise ProblemError(400, "not a Telegram update", "invalid-update") from None
     except StorageUnavailable:
         # Non-2xx: Telegram keeps the update and delivers it again later.
         raise ProblemError(503, "storage unavailable; retry later", "storage-unavailable") from None
+    except TelegramAPIError as e:  # the reply could not be sent: ours to retry, not a 500
+        raise ProblemError(503, f"the Telegram Bot API did not take the reply "
+                                f"({type(e).__name__}); retry later",
+                           "telegram-unavailable") from None
     return JSONResponse({"ok": True})
