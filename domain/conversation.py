@@ -20,7 +20,7 @@ from domain.errors import Conflict, DomainError, IdempotencyConflict, NotFound, 
 from domain.events import RecordedEvent
 from domain.extraction import Extraction
 from domain.ingest import IngestResult, IngestService
-from domain.messages import IncomingMessage
+from domain.messages import IncomingMessage, unstorable
 from domain.objects import TODO_COMPLETED, TODO_STATUSES
 from domain.ports import Clock, UnitOfWorkFactory
 from domain.replies import (
@@ -97,6 +97,8 @@ class ConversationService:
     ) -> ConversationReply:
         if not text.strip():
             return ConversationReply(EMPTY)
+        if (why := unstorable(text)) is not None:
+            return ConversationReply(f"Nothing was recorded: {why}.")
         command = parse(text)
         plan = self._plan(command)
         message = IncomingMessage(

@@ -16,6 +16,19 @@ MESSAGE_INGESTED = "message.ingested"
 _NO_METADATA: Mapping[str, Any] = MappingProxyType({})
 
 
+def unstorable(text: str) -> str | None:
+    """Why a text cannot be stored as it was given, on every backend alike, or None.
+    PostgreSQL's text refuses NUL, and UTF-8 cannot hold a lone surrogate (SQLite's
+    driver refuses it): such text is refused whole rather than stored altered."""
+    if "\x00" in text:
+        return "text must not contain NUL characters"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "text must be valid Unicode (no lone surrogates)"
+    return None
+
+
 class IncomingMessage(NamedTuple):
     """Immutable, as a tuple: a bulk ingest builds one per message, and a frozen
     dataclass's init costs five times as much."""

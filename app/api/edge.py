@@ -11,6 +11,7 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
 from app.api.problems import ProblemError, validation_errors
+from domain.messages import unstorable
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -100,10 +101,6 @@ _INT_BITS_ALWAYS_SPELLED = 2000
 
 
 def check_text(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("text must not contain NUL characters")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("text must be valid Unicode (no lone surrogates)") from None
+    if (why := unstorable(value)) is not None:
+        raise ValueError(why)
     return value

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
+import pytest
 
 from app.container import build_container, close_container
 from infrastructure.migrate import upgrade
@@ -13,9 +16,9 @@ OWNER = 4242
 SECRET = "webhook-secret-0123456789"
 
 
-async def open_app(sqlite_url: str, api_base: str):
+async def open_app(database_url: str, api_base: str):
     settings = make_settings(
-        sqlite_url, TELEGRAM_MODE="webhook", TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN,
+        database_url, TELEGRAM_MODE="webhook", TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN,
         TELEGRAM_OWNER_CHAT_ID=str(OWNER), TELEGRAM_API_BASE=api_base,
         TELEGRAM_WEBHOOK_URL="https://helionyx.example/telegram/webhook",
         TELEGRAM_WEBHOOK_SECRET=SECRET, HELIONYX_NOTIFICATIONS="false")
@@ -56,3 +59,22 @@ async def test_an_unreachable_telegram_api_is_a_503_so_telegram_retries(sqlite_u
     finally:
         await http.aclose()
         await close_container(container)
+
+
+@pytest.mark.parametrize("text", ["/todo milk\u0000", "note: caf\ud800"])
+async def test_text_no_store_can_hold_gets_the_reason_on_every_backend(database_url, text):
+    async with BotApiStub(token=DEFAULT_TOKEN) as stub:
+        container, http = await open_app(database_url, stub.base_url)
+        try:
+            update = stub.make_text_update(OWNER, "placeholder")
+            update["message"]["text"] = text
+            body = json.dumps(update)  # a lone surrogate goes over the wire as \\ud800
+            response = await http.post("/telegram/webhook", content=body,
+                                       headers={"Content-Type": "application/json"})
+            assert response.status_code == 200
+            [reply] = stub.sent_messages
+            assert reply["text"].startswith("Nothing was recorded: text must")
+            assert (await container.event_log().head()).last_seq == 0
+        finally:
+            await http.aclose()
+            await close_container(container)

@@ -336,3 +336,12 @@ async def test_an_outage_is_raised_not_answered(factory):
     conversation = ConversationService(down, IngestService(down), factory.clock)
     with pytest.raises(StorageUnavailable):
         await conversation.handle("/todo x", channel="telegram")
+
+
+@pytest.mark.parametrize("text", ["/todo milk\x00", "note: caf\ud800"])
+async def test_text_no_store_can_hold_is_refused_with_the_reason(conversation, factory, text):
+    answer = await conversation.handle(text, channel="telegram", chat_id="1")
+    assert answer.reply.startswith("Nothing was recorded: text must")
+    assert answer.events == []
+    async with factory() as uow:
+        assert (await uow.events.head()).last_seq == 0
