@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from app import backup_command, import_command, status_command, verify_command
 from app.config import ConfigError, load_settings
 from app.container import Container, build_container, close_container
+from app.file_modes import keep_private
 from app.preflight import database_problem
 from app.progress import Progress
 from app.settings import Settings
@@ -94,6 +95,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    keep_private()  # backups, manifests, digests and a new SQLite file: 0600
     try:
         settings = load_settings(args.env)
     except ConfigError as e:

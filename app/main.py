@@ -20,6 +20,7 @@ import uvicorn
 import app as package
 from app.config import TIERS, ConfigError, load_settings
 from app.container import build_container, close_container
+from app.file_modes import exposed, keep_private
 from app.logging_setup import configure_logging
 from app.run_file import remove_run_file, run_file_path, write_run_file
 from app.settings import Settings
@@ -174,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env", choices=None, help=f"tier: {', '.join(TIERS)} (default: $ENV "
                         "or dev)")
     args = parser.parse_args(argv)
+    keep_private()  # before anything is created: the database, its WAL, digests, run file
     try:
         settings = load_settings(args.env)
     except ConfigError as e:
@@ -181,6 +183,13 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_CONFIG
     configure_logging(tier=settings.tier, level=settings.logging.level,
                       fmt=settings.logging.format, secrets=secrets_of(settings))
+    for problem in exposed(settings):
+        if settings.tier == "live":
+            log.error("refusing to start: %s", problem)
+        else:
+            log.warning("%s (live refuses to start on this)", problem)
+    if settings.tier == "live" and exposed(settings):
+        return EXIT_CONFIG
     log.info("helionyx %s starting: tier %s, port %d", package.__version__, settings.tier,
              settings.service.port)
     code = asyncio.run(serve(settings))
