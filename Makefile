@@ -10,7 +10,7 @@ $(error ENV must be one of dev, staging, live (got '$(ENV)'))
 endif
 
 .PHONY: install lock setup run migrate test test-unit test-integration test-e2e lint verify \
-        rebuild import-chatgpt accept-log status config bench backup restore clean
+        rebuild import-chatgpt accept-log status stop config bench backup restore clean
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -68,6 +68,9 @@ import-chatgpt: setup ## import a ChatGPT export: make import-chatgpt FILE=path/
 
 status: setup ## is the service running? health, database, event log head, bot
 	$(PY) -m app.cli --env $(ENV) status
+
+stop: setup ## stop the tier's running service cleanly (SIGTERM, waits for it to exit)
+	$(PY) -m app.cli --env $(ENV) stop
 
 config: setup ## print the effective configuration, secrets redacted
 	$(PY) -m app.cli --env $(ENV) config

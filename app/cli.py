@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 
-from app import backup_command, import_command, status_command, verify_command
+from app import backup_command, import_command, status_command, stop_command, verify_command
 from app.config import ConfigError, load_settings
 from app.container import Container, build_container, close_container
 from app.file_modes import keep_private
@@ -67,6 +67,7 @@ COMMANDS: dict[str, Callable[[Container, Settings, argparse.Namespace], Awaitabl
     "config": cmd_config,
     import_command.COMMAND: import_command.cmd_import_chatgpt,
     status_command.COMMAND: status_command.cmd_status,
+    stop_command.COMMAND: stop_command.cmd_stop,
     "backup": backup_command.cmd_backup,
     "restore": backup_command.cmd_restore,
 }
@@ -89,6 +90,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("config", help="print the effective configuration, secrets redacted")
     import_command.add_parser(sub)
     status_command.add_parser(sub)
+    stop_command.add_parser(sub)
     backup_command.add_parsers(sub)
     return root
 

@@ -22,7 +22,7 @@ from app.config import TIERS, ConfigError, load_settings
 from app.container import build_container, close_container
 from app.file_modes import exposed, keep_private
 from app.logging_setup import configure_logging
-from app.run_file import remove_run_file, run_file_path, write_run_file
+from app.run_file import remove_run_file, run_file_path, running_instance, write_run_file
 from app.settings import Settings
 from domain.log_guard import IntegrityService
 from infrastructure.database import describe, url_passwords
@@ -32,6 +32,7 @@ log = logging.getLogger("helionyx.main")
 
 EXIT_CONFIG = 2
 EXIT_DATABASE = 3
+EXIT_RUNNING = 4
 
 
 class Server(uvicorn.Server):
@@ -75,6 +76,11 @@ def secrets_of(settings: Settings) -> list[str]:
 
 
 async def serve(settings: Settings) -> int:
+    if (other := running_instance(run_file_path(settings))) is not None:
+        log.error("already running as pid %d on %s:%d (%s): stop it first with "
+                  "`make stop ENV=%s`", other.pid, other.host, other.port,
+                  run_file_path(settings), settings.tier)
+        return EXIT_RUNNING
     container = build_container(settings)
     log.info("container built")
     readiness = container.readiness()

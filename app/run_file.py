@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -76,4 +77,27 @@ def pid_alive(pid: int) -> bool:
         return False
     except PermissionError:  # it exists, under another user
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Exited, and not yet reaped by its parent: it answers signal 0 but serves nothing
+    (https://man7.org/linux/man-pages/man5/proc_pid_stat.5.html, state Z)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # no /proc here: take the signal's word
+        return False
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
+
+
+def running_instance(path: Path) -> RunInfo | None:
+    """The instance the run file names, if it is still there and still holds its port
+    (a file left by a killed process, or a pid since reused, names none)."""
+    info = read_run_file(path)
+    if info is None or not info.alive or info.pid == os.getpid():
+        return None
+    try:
+        with socket.create_connection((info.host, info.port), timeout=1):
+            return info
+    except OSError:
+        return None
