@@ -110,6 +110,7 @@ class Container(containers.DeclarativeContainer):
 
     readiness = providers.Singleton(
         Readiness, engine=engine, tier=settings.provided.tier, guard=write_guard,
+        writes=uow_factory.provided.health,
         expected_revision=providers.Callable(head_revision),
     )
     http_app = providers.Singleton(create_http_app, container=__self__)

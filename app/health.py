@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.log_guard import WriteGuard
 from infrastructure.schema import DatabaseState, database_state, problems
+from infrastructure.unit_of_work import WriteHealth
 
 
 @dataclass(frozen=True)
@@ -22,9 +23,11 @@ class ReadinessReport:
 
 class Readiness:
     def __init__(self, engine: AsyncEngine, tier: str, expected_revision: str,
-                 timeout_s: float = 3.0, guard: WriteGuard | None = None) -> None:
+                 timeout_s: float = 3.0, guard: WriteGuard | None = None,
+                 writes: WriteHealth | None = None) -> None:
         self._engine = engine
         self._guard = guard
+        self._writes = writes
         self._tier = tier
         self._expected_revision = expected_revision
         self._timeout_s = timeout_s
@@ -36,7 +39,10 @@ class Readiness:
 
     async def check(self) -> ReadinessReport:
         checks = {"database": "ok", "schema": "ok", "tier": "ok", "integrity": "ok",
-                  "draining": "ok"}
+                  "writes": "ok", "draining": "ok"}
+        if self._writes is not None and self._writes.failure is not None:
+            checks["writes"] = f"the last write failed ({self._writes.failure}); ready " \
+                               "again once one succeeds"
         if self._guard is not None and self._guard.refusal is not None:
             checks["integrity"] = f"the event log is contradicted, writes are refused: " \
                                   f"{self._guard.refusal}"

@@ -106,3 +106,10 @@ def url_passwords(url: str | URL) -> list[str]:
         if "password" in key.lower():
             found += [value] if isinstance(value, str) else list(value)
     return found
+
+
+def cause(error: BaseException) -> str:
+    """The driver's own words (`database or disk is full`), without SQLAlchemy's wrapping:
+    for logs and for a 503's detail (it names our outage, never a secret)."""
+    found = getattr(error, "orig", None) or error
+    return f"{type(found).__name__}: {found}".splitlines()[0][:300]

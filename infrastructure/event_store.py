@@ -38,6 +38,7 @@ from domain.events import LogHead, NewEvent, RecordedEvent
 from domain.ids import new_uuids
 from domain.ports import Clock
 from infrastructure import sqlite_rows
+from infrastructure.database import cause
 from infrastructure.fast_json import canonical_json
 from infrastructure.tables import NOT_INDEXED_TYPE, events
 
@@ -152,7 +153,8 @@ class SqlEventStore:
             except sqlite3.IntegrityError as e:
                 raise Conflict("an event with this idempotency key is already recorded") from e
             except sqlite3.Error as e:
-                raise StorageUnavailable("the database did not take the events") from e
+                raise StorageUnavailable(
+                    f"the database did not take the events ({cause(e)})") from e
             return
         try:
             await self._conn.execute(_INSERT, [_as_dict(event, row) for event, row

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from domain.chain import SealedRow
 from domain.errors import Conflict, StorageUnavailable
 from domain.events import RecordedEvent
+from infrastructure.database import cause
 from infrastructure.tables import NOT_INDEXED_TYPE
 
 _EVENT_COLUMNS = ("seq, event_id, type, aggregate_type, aggregate_id, payload, metadata, "
@@ -167,7 +168,7 @@ class PendingRows:
         except sqlite3.IntegrityError as e:
             raise Conflict("an idempotency key is already recorded") from e
         except sqlite3.Error as e:
-            raise StorageUnavailable("the database did not take the writes") from e
+            raise StorageUnavailable(f"the database did not take the writes ({cause(e)})") from e
 
 
 def _write(connection: sqlite3.Connection, rows: dict[str, list[Sequence[Any]]],

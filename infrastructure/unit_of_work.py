@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -17,10 +18,12 @@ from domain.events import LogHead, RecordedEvent
 from domain.log_guard import WriteGuard
 from domain.ports import Clock
 from infrastructure import sqlite_rows
-from infrastructure.database import BEGUN_BY_CALLER, WRITE_OPTION
+from infrastructure.database import BEGUN_BY_CALLER, WRITE_OPTION, cause
 from infrastructure.event_store import SqlEventStore
 from infrastructure.read_models import SqlDecisions, SqlNotes, SqlTodos, SqlTracks
 from infrastructure.repositories import SqlIdempotencyRecords
+
+log = logging.getLogger("helionyx.storage")
 
 # Any constant will do, as long as every writer uses the same one. A transaction-scoped
 # advisory lock is released by COMMIT or ROLLBACK, so it cannot leak; unlike a table
@@ -41,6 +44,25 @@ OnAppended = Callable[[Sequence[RecordedEvent]], None]
 _DRIVER_ERRORS = (DBAPIError, sqlite3.Error, OSError)
 
 
+class WriteHealth:
+    """Whether the last commit went through, and if not, why (a full disk, a database
+    gone): readiness reports it until a commit succeeds, and the log names the cause."""
+
+    def __init__(self) -> None:
+        self.failure: str | None = None
+
+    def failed(self, error: BaseException) -> None:
+        why = cause(error)
+        if why != self.failure:
+            log.error("writes are failing: %s", why)
+        self.failure = why
+
+    def succeeded(self) -> None:
+        if self.failure is not None:
+            log.info("writes succeed again (after: %s)", self.failure)
+            self.failure = None
+
+
 # How long a writer waits for the other writers of this process: as long as SQLite's busy
 # timeout (infrastructure/database.py) lets it wait for another process.
 WRITER_WAIT_S = 30.0
@@ -49,8 +71,10 @@ WRITER_WAIT_S = 30.0
 class SqlUnitOfWork:
     def __init__(self, engine: AsyncEngine, clock: Clock, *, write: bool,
                  on_appended: OnAppended | None = None,
-                 writers: asyncio.Lock | None = None, guard: WriteGuard | None = None) -> None:
+                 writers: asyncio.Lock | None = None, guard: WriteGuard | None = None,
+                 health: WriteHealth | None = None) -> None:
         self._engine = engine
+        self._health = health or WriteHealth()
         self._guard = guard if write else None
         self._clock = clock
         self._write = write
@@ -140,7 +164,12 @@ class SqlUnitOfWork:
             else:
                 await self._driver.commit()
         except (OperationalError, DBAPIError, sqlite3.Error) as e:
-            raise StorageUnavailable("the database did not commit") from e
+            self._health.failed(e)
+            raise StorageUnavailable(f"the database did not commit ({cause(e)})") from e
+        except StorageUnavailable as e:  # the held rows were refused (PendingRows)
+            self._health.failed(e.__cause__ or e)
+            raise
+        self._health.succeeded()
         committed, self.events.appended = self.events.appended, []
         if committed and self._on_appended is not None:
             self._on_appended(committed)
@@ -153,6 +182,8 @@ class SqlUnitOfWork:
             if exc is None:  # nothing else went wrong: a failed rollback lost nothing
                 raise StorageUnavailable("the database did not end the transaction") from None
         if isinstance(exc, _DRIVER_ERRORS):
+            if self._write:
+                self._health.failed(exc)
             # Inside the transaction the driver failed (a dropped connection, a server
             # gone): nothing was committed; the caller answers 503, never 500.
             raise StorageUnavailable("the database failed during the transaction") from exc
@@ -198,9 +229,11 @@ class SqlUnitOfWorkFactory:
     lock still orders the writers of different processes."""
 
     def __init__(self, engine: AsyncEngine, clock: Clock,
-                 on_appended: OnAppended | None = None, guard: WriteGuard | None = None) -> None:
+                 on_appended: OnAppended | None = None, guard: WriteGuard | None = None,
+                 health: WriteHealth | None = None) -> None:
         self._engine = engine
         self._guard = guard
+        self.health = health or WriteHealth()
         self._clock = clock
         self._on_appended = on_appended
         self._writers = asyncio.Lock()
@@ -208,4 +241,4 @@ class SqlUnitOfWorkFactory:
     def __call__(self, *, write: bool = False) -> SqlUnitOfWork:
         return SqlUnitOfWork(self._engine, self._clock, write=write,
                              on_appended=self._on_appended, writers=self._writers,
-                             guard=self._guard)
+                             guard=self._guard, health=self.health)

@@ -23,7 +23,8 @@ async def test_ready_when_migrated_for_this_tier(client):
     response = await client.get("/health/ready")
     assert response.status_code == 200
     assert response.json()["checks"] == {"database": "ok", "schema": "ok", "tier": "ok",
-                                          "integrity": "ok", "draining": "ok"}
+                                          "integrity": "ok", "writes": "ok",
+                                          "draining": "ok"}
 
 
 @pytest.mark.parametrize("header", [None, "", "Bearer", "Bearer wrong-token", "Basic abc",
