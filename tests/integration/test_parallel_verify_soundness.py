@@ -45,19 +45,24 @@ def sql(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-async def test_text_moved_from_payload_into_metadata_is_named(tmp_path: Path):
-    # A payload that holds the keys around the time: part of it, moved to the end of the
-    # metadata, leaves a forged time in occurred_at and every byte of the text in place.
-    seq = 14
-    events = [message(n) for n in range(1, EVENTS + 1)]
+async def text_moved_into_metadata(directory: Path, seq: int, count: int) -> Path:
+    """A log of `count` messages whose row `seq` held a payload with the keys around the
+    time: part of it, moved to the end of the metadata, leaves a forged time in
+    occurred_at and every byte of the row's text in place. Returns the altered copy."""
+    events = [message(n) for n in range(1, count + 1)]
     events[seq - 1] = message(seq, payload={
         "a": 1, "occurred_at": f"{FORGED_TIME}+00:00", "payload": {"b": 2}})
-    await write_log(tmp_path / "log.db", events)
-    _, _, _, _, _, _, metadata, _, occurred, *_ = row(tmp_path / "log.db", seq)
+    await write_log(directory / "log.db", events)
+    _, _, _, _, _, _, metadata, _, occurred, *_ = row(directory / "log.db", seq)
     moved = f'{metadata}{OCCURRED_KEY}{occurred.replace(" ", "T")}{PAYLOAD_KEY}{{"a":1'
-    path = altered(tmp_path / "log.db", f"""UPDATE events SET metadata = {sql(moved)},
+    return altered(directory / "log.db", f"""UPDATE events SET metadata = {sql(moved)},
         occurred_at = '{FORGED_TIME.replace("T", " ")}', payload = '{{"b":2}}}}'
         WHERE seq = {seq}""")
+
+
+async def test_text_moved_from_payload_into_metadata_is_named(tmp_path: Path):
+    seq = 14
+    path = await text_moved_into_metadata(tmp_path, seq, EVENTS)
 
     assert hashlib.sha256(spelled(path, seq).encode()).hexdigest() == row(path, seq)[-1]
     report = await verify(path)

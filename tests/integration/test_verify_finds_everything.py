@@ -23,14 +23,8 @@ from infrastructure.unit_of_work import SqlUnitOfWorkFactory
 from tests.conftest import create_postgres_database, drop_postgres_database, postgres_admin_url
 from tests.fakes import FakeClock
 from tests.integration.test_parallel_verify import EVENTS as FEW
-from tests.integration.test_parallel_verify import altered, message, write_log
-from tests.integration.test_parallel_verify_soundness import (
-    FORGED_TIME,
-    OCCURRED_KEY,
-    PAYLOAD_KEY,
-    row,
-    sql,
-)
+from tests.integration.test_parallel_verify import message
+from tests.integration.test_parallel_verify_soundness import text_moved_into_metadata
 
 EVENTS = 300
 BATCH = 50
@@ -209,15 +203,7 @@ async def test_the_backup_check_does_not_take_the_stores_spelling_on_trust(tmp_p
     """Bytes moved from payload into metadata keep SQLite's spelling of the row whole
     (test_parallel_verify_soundness.py): the backup's check spells the text itself."""
     seq = 14
-    events = [message(n) for n in range(1, FEW + 1)]
-    events[seq - 1] = message(seq, payload={
-        "a": 1, "occurred_at": f"{FORGED_TIME}+00:00", "payload": {"b": 2}})
-    await write_log(tmp_path / "log.db", events)
-    _, _, _, _, _, _, metadata, _, occurred, *_ = row(tmp_path / "log.db", seq)
-    moved = f'{metadata}{OCCURRED_KEY}{occurred.replace(" ", "T")}{PAYLOAD_KEY}{{"a":1'
-    path = altered(tmp_path / "log.db", f"""UPDATE events SET metadata = {sql(moved)},
-        occurred_at = '{FORGED_TIME.replace("T", " ")}', payload = '{{"b":2}}}}'
-        WHERE seq = {seq}""")
+    path = await text_moved_into_metadata(tmp_path, seq, FEW)
 
     report = await verify_as_a_backup(f"sqlite+aiosqlite:///{path}")
     assert [(p.seq, p.kind) for p in report.problems] == [(seq, "unreadable")]
