@@ -39,6 +39,18 @@ async def fresh_check(container: Container) -> list[str]:
     return [f.detail for f in await container.integrity().start_check() if not f.accepted]
 
 
+async def assert_closed_at_start(container: Container, client, reason: str) -> None:
+    """A service starting on this log: its quick check passes (triggers, last digest),
+    and the full audit it runs once serving closes the log to writes, naming `reason`."""
+    assert await fresh_check(container) == []
+    assert (await client.get("/health/ready")).status_code == 200
+    await container.integrity().background_audit()
+    ready = await client.get("/health/ready")
+    assert ready.status_code == 503 and reason in ready.json()["checks"]["integrity"]
+    refused = await client.post("/api/v1/ingest/message", json={"text": "after"})
+    assert refused.status_code == 503
+
+
 async def test_an_untouched_log_is_intact_and_anchored(container, client):
     await ingest(client, 6)
     integrity = container.integrity()
@@ -103,6 +115,7 @@ async def test_a_middle_delete_is_a_gap_and_a_count(container, client):
     found = await kinds(container)
     assert "count" in found and "7 rows but its head is seq 8" in found["count"][0]
     assert "chain" in found
+    await assert_closed_at_start(container, client, "seq 4 is missing")
 
 
 async def test_a_changed_payload_is_named(container, client):
@@ -110,6 +123,7 @@ async def test_a_changed_payload_is_named(container, client):
     await tamper.change_payload(container.engine(), 3, {"text": "forged"})
     found = await kinds(container)
     assert any("seq 3" in d and "hash" in d for d in found["chain"]), found
+    await assert_closed_at_start(container, client, "seq 3: content does not match")
 
 
 async def test_a_record_pointing_past_the_head(container, client):
@@ -123,6 +137,7 @@ async def test_a_record_pointing_past_the_head(container, client):
     assert replay.status_code == 503
     assert "no longer holds" in replay.json()["detail"]
     assert (await client.get("/api/v1/state")).json()["events"]["last_seq"] == 3
+    await assert_closed_at_start(container, client, "'m-1' points at seq 13")
 
 
 async def test_accepting_the_log_opens_it_and_keeps_the_record(container, client):
