@@ -99,7 +99,7 @@ class IntegrityService:
             findings.append(Finding(
                 "count", f"count@{head.last_seq}",
                 f"the log holds {rows} rows but its head is seq {head.last_seq}: "
-                f"{head.last_seq - rows} events are missing"))
+                f"{_events(head.last_seq - rows)} missing"))
         hashes = await self._facts.hashes_at(sorted({d.seq for d in digests if d.seq}))
         findings += _unique(digest_findings(digests, head, hashes))
         checked, orphans = await self._facts.idempotency_findings()
@@ -194,3 +194,7 @@ def _triggers_finding(missing: list[str]) -> Finding:
 def _unique(findings: list[Finding]) -> list[Finding]:
     seen: set[str] = set()
     return [f for f in findings if not (f.key in seen or seen.add(f.key))]
+
+
+def _events(count: int) -> str:
+    return "1 event is" if count == 1 else f"{count} events are"
