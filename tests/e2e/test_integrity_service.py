@@ -1,6 +1,7 @@
 """The service as a real process watching its own log: digests at the configured cadence
 and at SIGTERM, and a tampered log found at start (ready 503, writes 503, reads 200),
-on SQLite and on PostgreSQL; `make verify` names it."""
+on SQLite (PostgreSQL's start check and audit: tests/integration/test_integrity.py);
+`make verify` names it."""
 
 from __future__ import annotations
 
@@ -20,17 +21,6 @@ from tests.support import tamper
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def migrated(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'service.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    result = cli(url, "migrate")
-    assert result.returncode == 0, result.stderr
-    return url
-
-
 def digests_of(url: str) -> list[dict]:
     async def log_id() -> str:
         engine = create_engine(url)
@@ -44,12 +34,6 @@ def digests_of(url: str) -> list[dict]:
 
     path = digest_dir() / f"{asyncio.run(log_id())}.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-
-
-def run(coro) -> None:
-    async def go() -> None:
-        await coro
-    asyncio.run(go())
 
 
 def with_engine(url: str, action) -> None:
@@ -71,7 +55,10 @@ def post(service: Service, count: int) -> None:
 
 
 def test_digests_at_the_cadence_and_at_sigterm_then_a_cut_tail_is_refused(
-        migrated: str, tmp_path: Path):
+        migrated_sqlite: str, tmp_path: Path):
+    # As a process on SQLite: digests are written the same way on every backend, and
+    # PostgreSQL's start check and audit are in tests/integration/test_integrity.py.
+    migrated = migrated_sqlite
     service = Service(migrated, tmp_path / "service.log", HELIONYX_DIGEST_EVERY_EVENTS="5",
                       HELIONYX_DIGEST_EVERY_S="3600")
     service.start()
