@@ -24,10 +24,10 @@ lock: install ## re-resolve requirements.lock from pyproject.toml (after changin
 	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 \
 	    --generate-hashes --quiet -o requirements.lock
 
+# dev: the example with a fresh API token. staging, live: fresh secrets, every other value
+# blank, and a stop naming what to fill in (app/env_file.py).
 .env.%:
-	@test -f .env.$*.example || { echo "no .env.$*.example to start from"; exit 1; }
-	@umask 077 && sed "s/^HELIONYX_API_TOKEN=.*/HELIONYX_API_TOKEN=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))')/" .env.$*.example > .env.$*
-	@echo "created .env.$* from .env.$*.example (with a fresh API token); edit it to add secrets"
+	@umask 077 && $(PYTHON) -m app.env_file $*
 
 setup: install .env.$(ENV) ## install and create .env.<tier> if missing
 
@@ -53,7 +53,7 @@ lint: install ## ruff and the import contract (domain/ imports only the standard
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 
-verify: setup ## the chain, the rows, the digests and the idempotency records; exit 1 names every problem
+verify: install ## the chain, the rows, the digests and the idempotency records; exit 1 names every problem
 	$(PY) -m app.cli --env $(ENV) verify
 
 accept-log: setup ## accept a contradicted log as it is now (after make verify): YES=1 REASON="..."
@@ -66,13 +66,13 @@ import-chatgpt: setup ## import a ChatGPT export: make import-chatgpt FILE=path/
 	@test -n "$(FILE)" || { echo "FILE is required: make import-chatgpt FILE=path/to/conversations.json ENV=$(ENV)" >&2; exit 2; }
 	$(PY) -m app.cli --env $(ENV) import-chatgpt "$(FILE)"
 
-status: setup ## is the service running? health, database, event log head, bot
+status: install ## is the service running? health, database, event log head, bot
 	$(PY) -m app.cli --env $(ENV) status
 
-stop: setup ## stop the tier's running service cleanly (SIGTERM, waits for it to exit)
+stop: install ## stop the tier's running service cleanly (SIGTERM, waits for it to exit)
 	$(PY) -m app.cli --env $(ENV) stop
 
-config: setup ## print the effective configuration, secrets redacted
+config: install ## print the effective configuration, secrets redacted
 	$(PY) -m app.cli --env $(ENV) config
 
 bench: install ## the benchmark (bench/README.md): QUICK=1 for the smoke run, EVENTS=N for the large log
@@ -81,9 +81,9 @@ bench: install ## the benchmark (bench/README.md): QUICK=1 for the smoke run, EV
 backup: setup ## write a verified, consistent copy of the tier's database to var/backups/<tier>/ (DIR= elsewhere)
 	$(PY) -m app.cli --env $(ENV) backup $(if $(DIR),--dir "$(DIR)")
 
-restore: setup ## verify a backup, then restore it (stop the service first): make restore FILE=... [YES=1]
-	@test -n "$(FILE)" || { echo "FILE is required: make restore FILE=var/backups/$(ENV)/helionyx-....sqlite3 ENV=$(ENV) [YES=1 to replace a database that holds events]" >&2; exit 2; }
-	$(PY) -m app.cli --env $(ENV) restore "$(FILE)" $(if $(YES),--yes-overwrite)
+restore: setup ## verify a backup, then restore it, keeping the replaced database (stop the service first): make restore FILE=... [YES=1] (live: CONFIRM=live)
+	@test -n "$(FILE)" || { echo "FILE is required: make restore FILE=var/backups/$(ENV)/helionyx-....sqlite3 ENV=$(ENV) [YES=1 to replace a database that holds events; on live CONFIRM=live instead]" >&2; exit 2; }
+	$(PY) -m app.cli --env $(ENV) restore "$(FILE)" $(if $(YES),--yes-overwrite) $(if $(CONFIRM),--confirm "$(CONFIRM)")
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

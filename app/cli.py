@@ -9,14 +9,18 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 
+from sqlalchemy.exc import DBAPIError
+
 from app import backup_command, import_command, status_command, stop_command, verify_command
 from app.config import ConfigError, load_settings
 from app.container import Container, build_container, close_container
 from app.file_modes import keep_private
+from app.logging_setup import configure_audit_log
 from app.preflight import database_problem
 from app.progress import Progress
 from app.settings import Settings
 from infrastructure import migrate as migrations
+from infrastructure.connection_problems import explain
 from infrastructure.database import describe
 from infrastructure.rebuild import rebuild_read_models
 
@@ -54,7 +58,8 @@ async def cmd_rebuild(container: Container, settings: Settings, _: argparse.Name
     return 0
 
 
-async def cmd_config(_: Container, settings: Settings, __: argparse.Namespace) -> int:
+def print_config(settings: Settings) -> int:
+    """Reads the configuration only: no database, no file written."""
     print(json.dumps(settings.redacted(), indent=2))
     return 0
 
@@ -64,7 +69,6 @@ COMMANDS: dict[str, Callable[[Container, Settings, argparse.Namespace], Awaitabl
     verify_command.VERIFY: verify_command.cmd_verify,
     verify_command.ACCEPT: verify_command.cmd_accept_log,
     "rebuild": cmd_rebuild,
-    "config": cmd_config,
     import_command.COMMAND: import_command.cmd_import_chatgpt,
     status_command.COMMAND: status_command.cmd_status,
     stop_command.COMMAND: stop_command.cmd_stop,
@@ -78,6 +82,8 @@ COMMANDS: dict[str, Callable[[Container, Settings, argparse.Namespace], Awaitabl
 # to head, this tier), rather than failing on a missing table.
 WRITE_THE_LOG = frozenset({"rebuild", import_command.COMMAND})
 READ_THE_LOG = WRITE_THE_LOG | {verify_command.VERIFY, verify_command.ACCEPT}
+# What they do is written as audit lines on stderr, in the tier's log format (app/audit.py).
+AUDITED = frozenset({"backup", "restore", verify_command.ACCEPT})
 
 
 def parser() -> argparse.ArgumentParser:
@@ -103,6 +109,13 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"helionyx: {e}", file=sys.stderr)
         return 2
+    if args.command == "config":
+        return print_config(settings)
+    if args.command in AUDITED:
+        from app.main import secrets_of  # brings uvicorn: only for the commands that audit
+
+        configure_audit_log(tier=settings.tier, fmt=settings.logging.format,
+                            secrets=secrets_of(settings))
     return asyncio.run(_run(args, settings))
 
 
@@ -119,6 +132,13 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         return await COMMANDS[args.command](container, settings, args)
     except migrations.TierMismatchError as e:
         print(f"helionyx: {e}", file=sys.stderr)
+        return 3
+    except (DBAPIError, OSError) as e:  # cannot connect, or lost the database on the way
+        owner = args.command == "migrate" and settings.database.migration_url is not None
+        print(f"{args.command}: " + explain(
+            e, settings.migration_database_url if owner else settings.database_url,
+            tier=settings.tier, variable="HELIONYX_MIGRATION_DATABASE_URL" if owner
+            else "HELIONYX_DATABASE_URL"), file=sys.stderr)
         return 3
     finally:
         await close_container(container)

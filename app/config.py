@@ -44,7 +44,8 @@ def load_settings(
 ) -> Settings:
     environ = os.environ if environ is None else environ
     tier = resolve_tier(tier, environ)
-    from_file = read_dotenv(root / f".env.{tier}") if use_env_file else {}
+    env_file = root / f".env.{tier}"
+    from_file = read_dotenv(env_file) if use_env_file else {}
     values = {**from_file, **environ}
     raw = merge(_read_yaml(root / "config" / "base.yaml"),
                 _read_yaml(root / "config" / f"{tier}.yaml"))
@@ -52,10 +53,10 @@ def load_settings(
     resolved = _interpolate(raw, values, missing)
     if missing:
         names = ", ".join(sorted(set(missing)))
-        raise ConfigError(
-            f"missing required configuration for {tier}: {names} "
-            f"(set it in the environment or in .env.{tier})"
-        )
+        where = f"in the environment or in .env.{tier}"
+        if use_env_file and not env_file.exists():
+            where += f", which does not exist yet: `make setup ENV={tier}` creates it"
+        raise ConfigError(f"missing required configuration for {tier}: {names} (set {where})")
     try:
         return Settings.model_validate({**resolved, "tier": tier, "root": root})
     except ValidationError as e:

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 from dependency_injector import containers, providers
 
+from app.api.auth_throttle import AuthThrottle
+from app.audit import QuietAudit
 from app.bot.client import build_bot, build_notifications, build_telegram
 from app.health import Readiness
 from app.metrics import Metrics
@@ -66,6 +68,16 @@ class Container(containers.DeclarativeContainer):
 
     clock = providers.Singleton(SystemClock)
     metrics = providers.Singleton(Metrics)
+    # What anyone can repeat at will is audited quietly, and bearer guessing is locked out;
+    # both remember at most `tracked_addresses` sources.
+    quiet_audit = providers.Singleton(
+        QuietAudit, every_s=settings.provided.logging.audit_every_s,
+        max_sources=settings.provided.api.tracked_addresses)
+    auth_throttle = providers.Singleton(
+        AuthThrottle, max_failures=settings.provided.api.max_failures,
+        window_s=settings.provided.api.failure_window_s,
+        lockout_s=settings.provided.api.lockout_s,
+        max_addresses=settings.provided.api.tracked_addresses)
     engine = providers.Singleton(create_engine, settings.provided.database_url)
     # Closed to writes while the log contradicts its anchors (domain/log_guard.py).
     write_guard = providers.Singleton(WriteGuard)
@@ -105,7 +117,7 @@ class Container(containers.DeclarativeContainer):
         build_telegram, settings=settings.provided.telegram, bot=telegram_bot,
         conversation=conversation_service, notifications=notification_service,
         notify_every_s=settings.provided.notifications.check_every_s,
-        on_update=metrics.provided.telegram_update,
+        on_update=metrics.provided.telegram_update, audit=quiet_audit,
     )
 
     readiness = providers.Singleton(

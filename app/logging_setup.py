@@ -72,24 +72,40 @@ class JsonFormatter(_Masking):
             entry["request_id"] = record.request_id
         if record.update_id is not None:
             entry["update_id"] = record.update_id
+        entry.update(getattr(record, "audit", ()))  # an audit line's fields (app/audit.py)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return self.mask(json.dumps(entry, ensure_ascii=False))
 
 
-def configure_logging(*, tier: str, level: str, fmt: str, secrets: Iterable[str] = ()) -> None:
+def _stderr_handler(tier: str, fmt: str, secrets: Iterable[str]) -> logging.Handler:
     handler = logging.StreamHandler(sys.stderr)
     formatter_class = JsonFormatter if fmt == "json" else HumanFormatter
     handler.setFormatter(formatter_class(secrets))
     handler.addFilter(_ContextFilter(tier))
+    return handler
+
+
+def configure_audit_log(*, tier: str, fmt: str, secrets: Iterable[str] = ()) -> None:
+    """For operator commands, which report on stdout and stderr themselves: only their
+    audit lines (a backup, a restore, an accepted log) go to the log, in the tier's format."""
+    audit = logging.getLogger("helionyx.audit")
+    audit.addHandler(_stderr_handler(tier, fmt, secrets))
+    audit.setLevel(logging.INFO)
+    audit.propagate = False
+
+
+def configure_logging(*, tier: str, level: str, fmt: str, secrets: Iterable[str] = ()) -> None:
+    handler = _stderr_handler(tier, fmt, secrets)
     root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level)
+    logging.getLogger("helionyx.audit").setLevel(logging.INFO)  # whatever the level
     # Chatty libraries speak up only when something is wrong, whatever our own level.
     for name in ("aiosqlite", "asyncio", "httpcore", "httpx", "sqlalchemy.engine",
-                 "aiogram.event", "multipart"):
+                 "aiogram.event", "multipart", "alembic.runtime.plugins"):
         logging.getLogger(name).setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers.clear()

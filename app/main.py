@@ -18,6 +18,7 @@ from collections.abc import Iterator
 import uvicorn
 
 import app as package
+from app.audit import audit
 from app.config import TIERS, ConfigError, load_settings
 from app.container import build_container, close_container
 from app.file_modes import exposed, keep_private
@@ -25,6 +26,7 @@ from app.logging_setup import configure_logging
 from app.run_file import remove_run_file, run_file_path, running_instance, write_run_file
 from app.settings import Settings
 from domain.log_guard import IntegrityService
+from infrastructure.connection_problems import explain
 from infrastructure.database import describe, url_passwords
 from infrastructure.postgres_roles import startup_warning
 
@@ -87,8 +89,7 @@ async def serve(settings: Settings) -> int:
     try:
         state = await readiness.state()
     except Exception as e:
-        log.error("database %s does not answer: %s", describe(settings.database_url),
-                  type(e).__name__)
+        log.error("refusing to start: %s", explain(e, settings.database_url, tier=settings.tier))
         await close_container(container)
         return EXIT_DATABASE
     report = await readiness.check()
@@ -124,6 +125,11 @@ async def serve(settings: Settings) -> int:
         http_app, host=settings.service.host, port=settings.service.port, log_config=None,
         access_log=False, server_header=False, lifespan="on",
         timeout_graceful_shutdown=int(max(1, settings.service.grace_period_s)),
+        # uvicorn answers 503 to a request once `limit_concurrency` connections are open,
+        # counting the one asking (h11_impl.py): one more, so that max_connections are
+        # served. Connections still sending their headers count too; uvicorn has no
+        # header timeout (docs/OPERATIONS.md, slow and excess clients).
+        limit_concurrency=settings.service.max_connections + 1,
     )
     server = Server(config)
 
@@ -139,6 +145,8 @@ async def serve(settings: Settings) -> int:
             write_run_file(run_file, host=settings.service.host, port=settings.service.port)
         except OSError as e:  # only `status` needs it: serve on
             log.warning("could not write the run file %s (%s)", run_file, type(e).__name__)
+        audit("service.started", "done", tier=settings.tier, host=settings.service.host,
+              port=settings.service.port, version=package.__version__)
 
     server.started_hook = announce
     log.info("serving on http://%s:%d (tier %s)", settings.service.host,
@@ -199,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     log.info("helionyx %s starting: tier %s, port %d", package.__version__, settings.tier,
              settings.service.port)
     code = asyncio.run(serve(settings))
+    audit("service.stopped", "done" if code == 0 else "failed", tier=settings.tier,
+          exit_status=code)
     if code == 0:
         log.info("shutdown complete")
     else:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.engine import make_url
 
 from app.settings import Settings
+from infrastructure.connection_problems import explain
 
 if TYPE_CHECKING:
     from app.container import Container
@@ -40,8 +41,15 @@ async def database_problem(container: Container, settings: Settings, *,
     except DatabaseMissing as e:
         problem = str(e)
     else:
-        report = await container.readiness().check() if writes else None
-        if report is None or report.ready:
+        if not writes:
+            return None
+        readiness = container.readiness()
+        try:
+            await readiness.state()
+        except Exception as e:  # the cause and its fix, rather than "does not answer"
+            return explain(e, settings.database_url, tier=settings.tier)
+        report = await readiness.check()
+        if report.ready:
             return None
         problem = "; ".join(v for v in report.checks.values() if v != "ok")
     return problem.replace("`make migrate`", f"`make migrate ENV={settings.tier}`")

@@ -21,6 +21,10 @@ class ServiceSettings(_Section):
     port: int = Field(ge=1, le=65535)
     grace_period_s: float = Field(gt=0, le=300)
     max_body_bytes: int = Field(gt=0)
+    # The longest wait for the next part of a request body (408 after it), and the most
+    # connections served at once (503 beyond): docs/OPERATIONS.md, slow and excess clients.
+    body_timeout_s: float = Field(default=10, gt=0, le=300)
+    max_connections: int = Field(default=200, ge=1, le=10_000)
 
 
 class DatabaseSettings(_Section):
@@ -68,6 +72,12 @@ _DIALECT_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
 class ApiSettings(_Section):
     token: SecretStr
+    # Failed bearer attempts: `max_failures` from one address within `failure_window_s`
+    # lock it out (429) for `lockout_s` (app/api/auth_throttle.py).
+    max_failures: int = Field(default=10, ge=1)
+    failure_window_s: float = Field(default=60, gt=0)
+    lockout_s: float = Field(default=60, gt=0)
+    tracked_addresses: int = Field(default=10_000, ge=1)
 
     @field_validator("token")
     @classmethod
@@ -80,6 +90,8 @@ class ApiSettings(_Section):
 class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"]
     format: Literal["human", "json"]
+    # Audit lines anyone can cause (a wrong token): one per source this often (app/audit.py).
+    audit_every_s: float = Field(default=60, gt=0)
 
     @field_validator("level", mode="before")
     @classmethod
@@ -95,15 +107,26 @@ class TelegramSettings(_Section):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _auto_mode(cls, data: Any) -> Any:
+        """`auto` (dev's default): polling once a bot token is given, off until then."""
+        if isinstance(data, dict) and data.get("mode") == "auto":
+            data = {**data, "mode": "polling" if data.get("bot_token") else "off"}
+        return data
+
     @property
     def enabled(self) -> bool:
-        return self.mode != "off" and self.bot_token is not None
+        return self.mode != "off"
 
     @model_validator(mode="after")
     def _complete_when_on(self) -> TelegramSettings:
         if not self.enabled:
             return self
         token = self.bot_token.get_secret_value() if self.bot_token else ""
+        if not token:  # never a bot that is silently off while the mode says it is on
+            raise ValueError(f"TELEGRAM_MODE is {self.mode} but TELEGRAM_BOT_TOKEN is empty: "
+                             "set the bot token, or TELEGRAM_MODE=off to run without the bot")
         if not re.fullmatch(r"\d+:[A-Za-z0-9_-]{20,}", token):
             raise ValueError("TELEGRAM_BOT_TOKEN does not look like a bot token (digits:secret)")
         if self.owner_chat_id is None:

@@ -23,6 +23,7 @@ from app.preflight import DatabaseMissing, check_database_file
 from app.run_file import RunInfo, read_run_file, run_file_path
 from app.settings import Settings
 from domain.events import LogHead
+from infrastructure.connection_problems import explain
 from infrastructure.database import describe
 from infrastructure.migrate import head_revision
 from infrastructure.schema import DatabaseState
@@ -61,7 +62,8 @@ async def cmd_status(container: Container, settings: Settings, _: argparse.Names
     try:
         database = await read_database(container, settings)
     except Exception as e:  # whatever the driver raises, the answer is "cannot be read"
-        problem = str(e) if isinstance(e, DatabaseMissing) else type(e).__name__
+        problem = str(e) if isinstance(e, DatabaseMissing) else explain(
+            e, settings.database_url, tier=settings.tier)
         render(settings, service, None, problem)
         print(f"helionyx: the database cannot be read ({problem})", file=sys.stderr)
         return EXIT_DATABASE
@@ -194,8 +196,7 @@ def _database_rows(
 def _telegram(settings: Settings, service: ServiceFacts) -> str:
     telegram = (service.state or {}).get("telegram")
     if telegram is None:
-        configured = settings.telegram.mode if settings.telegram.enabled else "off"
-        return f"{configured} (configured; the service is not answering)"
+        return f"{settings.telegram.mode} (configured; the service is not answering)"
     mode = telegram.get("mode")
     if mode == "off":
         return "off"

@@ -7,11 +7,13 @@ import argparse
 import sys
 import time
 
+from app.audit import audit as audit_line  # `audit` is the integrity audit here
 from app.container import Container
 from app.progress import Progress
 from app.settings import Settings
 from domain.errors import LogContradicted, StorageUnavailable
 from domain.integrity import Audit
+from infrastructure.connection_problems import explain
 
 VERIFY = "verify"
 ACCEPT = "accept-log"
@@ -26,7 +28,9 @@ async def cmd_verify(container: Container, settings: Settings, _: argparse.Names
             audit = await integrity.audit(progress=progress.advance)
         where = (await integrity.digests()).location
     except StorageUnavailable as e:
-        print(f"verify: no verdict, the log could not be checked: {e}", file=sys.stderr)
+        why = e if e.__cause__ is None else explain(e.__cause__, settings.database_url,
+                                                    tier=settings.tier)
+        print(f"verify: no verdict, the log could not be checked: {why}", file=sys.stderr)
         return 2
     elapsed = time.perf_counter() - started
     report(audit, where, elapsed)
@@ -82,6 +86,8 @@ async def cmd_accept_log(container: Container, settings: Settings,
     except LogContradicted as e:
         print(f"{ACCEPT}: {e}", file=sys.stderr)
         return 1
+    audit_line("integrity.accepted", "done", tier=settings.tier, reason=args.reason,
+               seq=digest.seq, findings=len(digest.accepts))
     print(f"{ACCEPT}: accepted at seq {digest.seq} (hash {digest.hash}): "
           f"{len(digest.accepts)} finding(s) recorded as accepted in "
           f"{(await integrity.digests()).location}. The service serves writes again "

@@ -3,13 +3,15 @@
 `backup` copies the live database consistently while the service runs (SQLite's online
 backup API, or pg_dump on an exported snapshot), verifies the chain of exactly what was
 copied, and writes `helionyx-<tier>-<UTC time>-seq<N>.<sqlite3|dump>` and its
-`.manifest.json` (count, last seq, head hash, schema revision, size, SHA-256).
+`.manifest.json` (backup_base.Manifest).
 
-`restore` checks the file against its manifest (when there is one), verifies the chain
-of the backup before anything is touched, refuses to replace a database holding events
-or to restore another tier's backup without `overwrite`, replaces the database, then
-verifies the result against the backup. How each database is replaced, and why, is in
-backup_sqlite.py and backup_postgres.py.
+`restore` refuses while another process has a SQLite target open, checks the file
+against its manifest (when there is one), verifies the chain of the backup before
+anything is touched, refuses to replace a database holding events or to restore another
+tier's backup without `overwrite`, keeps the database it replaces (a backup of its own
+next to a SQLite file, `helionyx-<tier>-replaced-...`; the old PostgreSQL database
+renamed), replaces the database, then verifies the result against the backup. How each
+database is replaced and kept, and why, is in backup_sqlite.py and backup_postgres.py.
 """
 
 from __future__ import annotations
@@ -18,15 +20,18 @@ import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+from domain.chain import ChainReport
 from infrastructure.backup_base import (
     BackupCorrupt,
     BackupError,
     DatabaseSnapshot,
+    KeptDatabase,
     Manifest,
     RestoreRefused,
     backup_dialect,
@@ -42,7 +47,9 @@ from infrastructure.backup_base import (
 from infrastructure.backup_postgres import PostgresRestore, dump_live
 from infrastructure.backup_sqlite import SqliteRestore, copy_live
 
-__all__ = ["BackupCorrupt", "BackupError", "RestoreRefused", "backup", "restore"]
+__all__ = ["BackupCorrupt", "BackupError", "KeptDatabase", "RestoreRefused", "backup", "restore"]
+
+REPLACED = "replaced"  # the label of the copy a restore keeps of the database it replaces
 
 _FORMATS = {
     "sqlite": ("sqlite3", "sqlite3", "SQLite online backup API: one read transaction"),
@@ -68,11 +75,16 @@ class RestoreResult:
     replaced_events: int
     manifest: Manifest | None
     backup_tier: str | None
+    kept: KeptDatabase | None  # the replaced database, when it held events
 
 
-async def backup(url: str, tier: str, directory: Path,
-                 digest: dict | None = None) -> BackupResult:
-    """`digest`: the log's last digest, written just before the copy (into the manifest)."""
+async def backup(url: str, tier: str, directory: Path, digest: dict | None = None, *,
+                 configuration: dict | None = None, label: str = "",
+                 keep_broken: bool = False) -> BackupResult:
+    """`digest`: the log's last digest, written just before the copy; `configuration`: the
+    effective one with secrets masked; both go into the manifest. `keep_broken`: write the
+    copy of a broken chain too, with the problem in its manifest (for the copy a restore
+    keeps of the database it replaces: evidence must not stop the repair)."""
     dialect = make_url(url).get_backend_name()
     extension, format_, consistency = _FORMATS[dialect]
     created_at = datetime.now(UTC)
@@ -82,7 +94,7 @@ async def backup(url: str, tier: str, directory: Path,
         copy = copy_live if dialect == "sqlite" else dump_live
         state = await _translated(copy(url, temporary))
         report = state.report
-        if not report.intact:
+        if not report.intact and not keep_broken:
             raise BackupCorrupt(
                 f"the {tier} database's chain is broken at seq "
                 f"{report.first_bad_seq} ({report.problem}); no backup was "
@@ -91,7 +103,7 @@ async def backup(url: str, tier: str, directory: Path,
             )
         recorded_tier = state.tier or tier
         path = free_path(
-            directory, backup_name(recorded_tier, created_at, report.last_seq, extension)
+            directory, backup_name(recorded_tier, created_at, report.last_seq, extension, label)
         )
         sha256 = await asyncio.to_thread(sha256_of, temporary)
         size = temporary.stat().st_size
@@ -112,11 +124,15 @@ async def backup(url: str, tier: str, directory: Path,
         sha256=sha256,
         consistency=consistency,
         digest=digest,
+        configuration=configuration,
+        chain_problem=None if report.intact else _problem(report),
     )
     return BackupResult(path, await asyncio.to_thread(write_manifest, path, manifest), manifest)
 
 
-async def restore(path: Path, url: str, tier: str, *, overwrite: bool = False) -> RestoreResult:
+async def restore(path: Path, url: str, tier: str, *, overwrite: bool = False,
+                  configuration: dict | None = None) -> RestoreResult:
+    """`configuration` goes into the manifest of the copy kept of a replaced SQLite file."""
     manifest = await asyncio.to_thread(read_manifest, path)
     kind = backup_dialect(path)
     target = make_url(url).get_backend_name()
@@ -128,10 +144,13 @@ async def restore(path: Path, url: str, tier: str, *, overwrite: bool = False) -
         raise RestoreRefused(f"a {kind} backup cannot be restored into {target}")
     steps = SqliteRestore(path, url) if kind == "sqlite" else PostgresRestore(path, url)
     async with steps:
+        await _translated(steps.check_unused())
         state = await _translated(steps.verify())
         _check_backup(state, manifest)
         events, _ = await _translated(steps.target_events())
         _confirm(state, manifest, tier, events, overwrite)
+        keep_copy = partial(_keep_copy, url, tier, configuration)
+        kept = await _translated(steps.keep_replaced(events, keep_copy))
         await _translated(steps.install(tier))
     async with connected(url) as engine, engine.connect() as conn:
         restored = await _translated(snapshot_of(conn))
@@ -140,16 +159,22 @@ async def restore(path: Path, url: str, tier: str, *, overwrite: bool = False) -
             f"after the restore the {tier} database does not match the backup: "
             f"{_describe(restored)} instead of {_describe(state)}"
         )
-    return RestoreResult(state, restored, events, manifest, _tier_of(state, manifest))
+    return RestoreResult(state, restored, events, manifest, _tier_of(state, manifest), kept)
+
+
+async def _keep_copy(url: str, tier: str, configuration: dict | None,
+                     directory: Path) -> KeptDatabase:
+    """The database about to be replaced, as a backup of its own with its manifest."""
+    made = await backup(url, tier, directory, configuration=configuration, label=REPLACED,
+                        keep_broken=True)
+    return KeptDatabase(made.manifest.count, str(made.path), is_file=True,
+                        chain_problem=made.manifest.chain_problem)
 
 
 def _check_backup(state: DatabaseSnapshot, manifest: Manifest | None) -> None:
     report = state.report
     if not report.intact:
-        raise BackupCorrupt(
-            f"its chain is broken at seq {report.first_bad_seq} ({report.problem})",
-            report.first_bad_seq,
-        )
+        raise BackupCorrupt(_problem(report), report.first_bad_seq)
     if manifest is not None and _head(state) != (manifest.count, manifest.head_hash):
         raise BackupCorrupt(
             f"it holds {_describe(state)}, its manifest says "
@@ -187,6 +212,10 @@ async def _translated(step):
 
 def _tier_of(state: DatabaseSnapshot, manifest: Manifest | None) -> str | None:
     return state.tier or (manifest.tier if manifest else None)
+
+
+def _problem(report: ChainReport) -> str:
+    return f"its chain is broken at seq {report.first_bad_seq} ({report.problem})"
 
 
 def _head(state: DatabaseSnapshot) -> tuple[int, str]:

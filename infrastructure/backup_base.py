@@ -1,9 +1,10 @@
 """What every backup shares: errors, the manifest, file names, checksums and chain checks.
 
 A backup is one file plus `<file>.manifest.json` next to it. The manifest records what
-the chain looked like when the copy was taken (count, last seq, head hash), the schema
-revision, and the file's size and SHA-256, so a restore can tell a damaged or swapped
-file from the one that was written.
+the chain looked like when the copy was taken (count, last seq, head hash), the tier, the
+time, the schema revision, the last digest, the effective configuration with its secrets
+masked (as `make config` prints it), and the file's size and SHA-256, so a restore can
+tell a damaged or swapped file from the one that was written.
 """
 
 from __future__ import annotations
@@ -77,6 +78,11 @@ class Manifest:
     # The last digest of the log written outside the database before the copy was taken
     # (domain/integrity.py): the copy must agree with it.
     digest: dict | None = None
+    # The effective configuration, secrets masked (Settings.redacted, `make config`).
+    configuration: dict | None = None
+    # Set only on the copy a restore keeps of a database whose chain was already broken:
+    # evidence, which `restore` refuses.
+    chain_problem: str | None = None
 
     def to_json(self) -> str:
         return json.dumps({"helionyx_backup": 1, **asdict(self)}, indent=2) + "\n"
@@ -89,6 +95,19 @@ class Manifest:
             return cls(**data)
         except (ValueError, TypeError, KeyError, AttributeError) as e:
             raise BackupCorrupt(f"the manifest is not readable ({e})") from e
+
+
+@dataclass(frozen=True)
+class KeptDatabase:
+    """The database a restore replaced, kept to return to: a backup file with its manifest
+    (SQLite), or the old database renamed (PostgreSQL), with the command that puts it back
+    when that is not `restore` of the file."""
+
+    events: int
+    location: str
+    is_file: bool
+    chain_problem: str | None = None
+    return_command: str | None = None
 
 
 @asynccontextmanager
@@ -150,8 +169,10 @@ async def _tier(conn: AsyncConnection, tables: set[str]) -> str | None:
     return (await conn.execute(query)).scalar()
 
 
-def backup_name(tier: str, created_at: datetime, last_seq: int, extension: str) -> str:
-    return f"helionyx-{tier}-{created_at:%Y%m%dT%H%M%SZ}-seq{last_seq}.{extension}"
+def backup_name(tier: str, created_at: datetime, last_seq: int, extension: str,
+                label: str = "") -> str:
+    kind = f"{label}-" if label else ""
+    return f"helionyx-{tier}-{kind}{created_at:%Y%m%dT%H%M%SZ}-seq{last_seq}.{extension}"
 
 
 def free_path(directory: Path, name: str) -> Path:

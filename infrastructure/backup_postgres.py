@@ -6,10 +6,13 @@ the manifest's count and head hash describe the dump exactly, while the service 
 writing. https://www.postgresql.org/docs/15/functions-admin.html#FUNCTIONS-SNAPSHOT-SYNCHRONIZATION
 
 Restore: pg_restore into a fresh scratch database on the same server, verify the chain
-there, then swap names in one transaction (ALTER DATABASE ... RENAME) and drop the old
-database. Why a swap and not `pg_restore --clean` into the live database: the copy that
-was verified is the one that goes live (no second restore that could differ), nothing
-a newer schema added is left behind, and PostgreSQL refuses the rename while anyone is
+there, then swap names in one transaction (ALTER DATABASE ... RENAME). The old database,
+when it holds events, is kept under `<name>_replaced_<UTC time>` (dropped otherwise):
+renaming it back is the way to return to it exactly, grants and settings included, and
+the restore prints the command that does. Why a swap and not `pg_restore --clean` into
+the live database: the copy that was verified is the one that goes live (no second
+restore that could differ), nothing a newer schema added is left behind, the replaced
+database can be kept whole at no cost, and PostgreSQL refuses the rename while anyone is
 connected to the live database, which enforces "stop the service first". The cost: the
 restoring role needs CREATEDB and must own the database, so a restore connects as the
 tables' owner (the migration URL, HELIONYX_MIGRATION_DATABASE_URL), and the restored
@@ -27,8 +30,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shlex
 import shutil
 import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import text
@@ -39,6 +45,7 @@ from infrastructure.backup_base import (
     BackupCorrupt,
     BackupError,
     DatabaseSnapshot,
+    KeptDatabase,
     RestoreRefused,
     connected,
     event_count,
@@ -47,6 +54,7 @@ from infrastructure.backup_base import (
 )
 
 _SSL_MODES = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
+_NAME_BYTES = 63  # PostgreSQL's identifier limit (NAMEDATALEN - 1)
 
 
 class ToolFailed(BackupError):
@@ -124,6 +132,7 @@ class PostgresRestore:
         self._scratch = f"helionyx_restore_{uuid.uuid4().hex[:12]}"
         self._scratch_url = self._target_url.set(database=self._scratch)
         self._created = False
+        self._keep_as: str | None = None
 
     async def __aenter__(self) -> PostgresRestore:
         return self
@@ -131,6 +140,9 @@ class PostgresRestore:
     async def __aexit__(self, *exc_info: object) -> None:
         if self._created:
             await self._admin(f"DROP DATABASE IF EXISTS {_quote(self._scratch)} WITH (FORCE)")
+
+    async def check_unused(self) -> None:
+        """Nothing to do before: the swap in `install` is refused while anyone is connected."""
 
     async def verify(self) -> DatabaseSnapshot:
         await self._admin(f"CREATE DATABASE {_quote(self._scratch)} TEMPLATE template0")
@@ -157,10 +169,22 @@ class PostgresRestore:
         async with connected(self._target_url) as engine, engine.connect() as conn:
             return await event_count(conn)
 
+    async def keep_replaced(
+        self, events: int, _: Callable[[Path], Awaitable[KeptDatabase]]
+    ) -> KeptDatabase | None:
+        """Names the database `install` keeps (a copy would cost a second dump)."""
+        if not events:
+            return None
+        stamp = f"{datetime.now(UTC):%Y%m%d_%H%M%S}"
+        self._keep_as = await self._free_name(f"replaced_{stamp}")
+        aside = await self._free_name(f"restored_{stamp}")
+        return KeptDatabase(events, self._keep_as, is_file=False,
+                            return_command=self._rename_back(self._keep_as, aside))
+
     async def install(self, tier: str) -> None:
         async with connected(self._scratch_url) as engine, engine.begin() as conn:
             await record_tier(conn, tier)
-        replaced = f"helionyx_replaced_{uuid.uuid4().hex[:12]}"
+        replaced = self._keep_as or f"helionyx_replaced_{uuid.uuid4().hex[:12]}"
         exists = await self._exists(self._target)
         try:
             async with connected(self._admin_url) as engine, engine.begin() as conn:
@@ -178,8 +202,31 @@ class PostgresRestore:
                     "database: stop the service first"
                 ) from e
             raise
-        if exists:
+        if exists and self._keep_as is None:
             await self._admin(f"DROP DATABASE IF EXISTS {_quote(replaced)} WITH (FORCE)")
+
+    async def _free_name(self, suffix: str) -> str:
+        """`<target>_<suffix>`, cut to PostgreSQL's length, with _2, _3, ... if taken."""
+        base = f"{_truncated(self._target, _NAME_BYTES - len(suffix) - 4)}_{suffix}"
+        name, number = base, 2
+        while await self._exists(name):
+            name, number = f"{base}_{number}", number + 1
+        return name
+
+    def _rename_back(self, kept: str, aside: str) -> str:
+        """The psql command that swaps the kept database back in, as the owner, without a
+        password on the command line (psql asks, or reads PGPASSWORD or ~/.pgpass)."""
+        environ = libpq_environ(self._admin_url)
+        command = ["psql"]
+        for option, variable in (("-h", "PGHOST"), ("-p", "PGPORT"), ("-U", "PGUSER")):
+            if environ.get(variable):
+                command += [option, environ[variable]]
+        command += [
+            "-d", str(self._admin_url.database), "--single-transaction",
+            "-c", f"ALTER DATABASE {_quote(self._target)} RENAME TO {_quote(aside)}",
+            "-c", f"ALTER DATABASE {_quote(kept)} RENAME TO {_quote(self._target)}",
+        ]
+        return shlex.join(command)
 
     async def _exists(self, name: str) -> bool:
         async with connected(self._admin_url) as engine, engine.connect() as conn:
@@ -191,6 +238,10 @@ class PostgresRestore:
         async with connected(self._admin_url) as engine, engine.connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             await conn.execute(text(statement))
+
+
+def _truncated(name: str, limit: int) -> str:
+    return name.encode()[:limit].decode(errors="ignore")
 
 
 def _quote(name: str) -> str:

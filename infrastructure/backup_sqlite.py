@@ -9,13 +9,19 @@ Restoring runs the same API the other way, from the backup into the live file. T
 is one write transaction of SQLite's own, so it is atomic, and it goes through the
 target's WAL. Copying a file over the live one and renaming would not be safe: a -wal
 file left next to it belongs to the old database and would be replayed onto the new one.
-Stop the service first all the same; a running one would see its data replaced under it.
+
+A running service would see its data replaced under it, so a restore first makes sure
+no other connection has the file open (`_held_by_another`), and keeps what it replaces:
+before the copy, the target goes through `backup` into its own directory
+(`helionyx-<tier>-replaced-<time>-seq<N>.sqlite3` and its manifest), a file that
+`restore` takes back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Awaitable, Callable
 from contextlib import closing
 from pathlib import Path
 
@@ -28,6 +34,8 @@ from infrastructure.backup_base import (
     BackupCorrupt,
     BackupError,
     DatabaseSnapshot,
+    KeptDatabase,
+    RestoreRefused,
     connected,
     event_count,
     record_tier,
@@ -81,6 +89,13 @@ class SqliteRestore:
     async def __aexit__(self, *exc_info: object) -> None:
         return None
 
+    async def check_unused(self) -> None:
+        if self._target.exists() and await asyncio.to_thread(_held_by_another, self._target):
+            raise RestoreRefused(
+                f"another process has {self._target} open (the service, or a command such "
+                "as backup or verify): stop it first"
+            )
+
     async def verify(self) -> DatabaseSnapshot:
         return await inspect_file(self._backup)
 
@@ -89,6 +104,11 @@ class SqliteRestore:
             return 0, None
         async with connected(self._target_url) as engine, engine.connect() as conn:
             return await event_count(conn)
+
+    async def keep_replaced(
+        self, events: int, keep_copy: Callable[[Path], Awaitable[KeptDatabase]]
+    ) -> KeptDatabase | None:
+        return await keep_copy(self._target.parent) if events else None
 
     async def install(self, tier: str) -> None:
         self._target.parent.mkdir(parents=True, exist_ok=True)
@@ -115,6 +135,28 @@ def _copy_into_live(backup: Path, target: Path) -> None:
         closing(sqlite3.connect(target, timeout=30)) as dst,
     ):
         src.backup(dst)
+
+
+def _held_by_another(path: Path) -> bool:
+    """Whether another connection has the database open. In WAL mode (the service's) every
+    open connection keeps a SHARED lock on the file, and a connection in EXCLUSIVE locking
+    mode must take an EXCLUSIVE one before it touches a WAL database (it then keeps the
+    WAL index in its own memory): so that lock is refused, after `timeout`, exactly while
+    anyone else has the file open. https://www.sqlite.org/wal.html#noshm,
+    https://www.sqlite.org/pragma.html#pragma_locking_mode"""
+    try:
+        with closing(sqlite3.connect(f"{_uri(path)}?mode=rw", uri=True, timeout=1,
+                                     isolation_level=None)) as db:
+            db.execute("PRAGMA locking_mode=EXCLUSIVE")
+            db.execute("BEGIN EXCLUSIVE")
+            db.execute("ROLLBACK")
+    except sqlite3.OperationalError as e:
+        if "locked" in str(e) or "busy" in str(e):
+            return True
+        raise BackupError(f"cannot open {path} ({e})") from e
+    except sqlite3.DatabaseError:
+        return False  # not a database: what reads it next says so
+    return False
 
 
 def _quick_check(path: Path) -> None:

@@ -27,8 +27,6 @@ def create_engine(url: str | URL, *, pool_size: int = 5) -> AsyncEngine:
 
 
 def _sqlite_engine(url: URL) -> AsyncEngine:
-    if url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(
         url, json_serializer=canonical_json, json_deserializer=json.loads,
         connect_args={"timeout": 30},
@@ -87,6 +85,14 @@ def _postgres_engine(url: URL, pool_size: int) -> AsyncEngine:
             "server_settings": {"synchronous_commit": "on", "application_name": "helionyx"}
         },
     )
+
+
+def make_room_for(url: str | URL) -> None:
+    """The directory a new SQLite database goes into (`make migrate` creates the file).
+    Nothing else creates it: a command that only reads must leave the disk as it was."""
+    url = make_url(url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
 
 
 def describe(url: str | URL) -> str:

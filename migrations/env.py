@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 from logging.config import fileConfig
 
 from alembic import context
 from sqlalchemy import Connection, inspect, select
+from sqlalchemy.exc import DBAPIError
 
 from infrastructure.database import create_engine
 from infrastructure.migrate import TierMismatchError
@@ -45,16 +47,29 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_from_shell() -> None:
+    """Says which tier and database it migrates, and why it cannot, in one line each."""
     # Imported here so that migrating from our own code does not load the app layer.
-    from app.config import load_settings
+    from app.config import ConfigError, load_settings
+    from infrastructure.connection_problems import explain
+    from infrastructure.database import describe, make_room_for
 
-    settings = load_settings(os.environ.get("ENV"))
+    try:
+        settings = load_settings(os.environ.get("ENV"))
+    except ConfigError as e:
+        raise SystemExit(f"alembic: {e}") from None
+    url = settings.migration_database_url  # as the tables' owner
+    print(f"alembic: tier {settings.tier} (ENV), database {describe(url)}", file=sys.stderr)
     config.attributes["tier"] = settings.tier
-    engine = create_engine(settings.migration_database_url)  # as the tables' owner
+    make_room_for(url)
+    engine = create_engine(url)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run)
             await connection.commit()
+    except TierMismatchError as e:
+        raise SystemExit(f"alembic: {e}: set ENV to the database's tier") from None
+    except (DBAPIError, OSError) as e:
+        raise SystemExit(f"alembic: {explain(e, url, tier=settings.tier)}") from None
     finally:
         await engine.dispose()
 

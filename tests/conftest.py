@@ -59,7 +59,14 @@ async def drop_postgres_database(url: str) -> None:
     admin = make_url(postgres_admin_url() or "")
     conn = await asyncpg.connect(_asyncpg_dsn(admin))
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)')
+        # With the databases a restore into it kept, and those its printed command to go
+        # back set aside (infrastructure/backup_postgres.py).
+        kept = await conn.fetch(
+            "SELECT datname FROM pg_database WHERE starts_with(datname, $1) "
+            "OR starts_with(datname, $2)",
+            f"{target.database}_replaced_", f"{target.database}_restored_")
+        for name in [target.database, *(row["datname"] for row in kept)]:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await conn.close()
 

@@ -11,8 +11,14 @@ from fastapi import Depends, FastAPI, Request
 
 import app as package
 from app.api import problems
-from app.api.edge import check_bearer
-from app.api.middleware import BodyLimitMiddleware, MetricsMiddleware, RequestIdMiddleware
+from app.api.edge import guard_bearer
+from app.api.middleware import (
+    BodyLimitMiddleware,
+    BodyTimeoutMiddleware,
+    MetricsMiddleware,
+    RequestIdMiddleware,
+)
+from app.api.openapi import GUARDED, describe
 from app.api.routes import events, health, ingest, interactions, metrics, objects, telegram
 from app.gc_tuning import tune_after_startup
 
@@ -23,9 +29,10 @@ if TYPE_CHECKING:
 def create_app(container: Container) -> FastAPI:
     settings = container.settings()
     token = settings.api.token.get_secret_value().encode()
+    throttle, audit = container.auth_throttle(), container.quiet_audit()
 
     async def require_token(request: Request) -> None:
-        check_bearer(request, token)
+        guard_bearer(request, token, throttle, audit)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -46,13 +53,14 @@ def create_app(container: Container) -> FastAPI:
     app.state.container = container
     app.state.started_monotonic = time.monotonic()
     problems.install(app)
+    describe(app)
 
     # Each /api/v1 router straight into the app, not into an /api/v1 router of its own:
     # FastAPI 0.16x matches a request again at each level of nesting it passes, against
     # every router on that level (and recounts their versions each time). Nested, that
     # was a third of the app's work per ingest; one level deep, as the bench's bare
     # reference is, it is small. Single-message ingest, the hot path, is matched first.
-    api = {"prefix": "/api/v1", "dependencies": [Depends(require_token)]}
+    api = {"prefix": "/api/v1", "dependencies": [Depends(require_token)], "responses": GUARDED}
     app.include_router(ingest.router, **api)
     app.include_router(health.router)
     app.include_router(telegram.router)
@@ -63,6 +71,8 @@ def create_app(container: Container) -> FastAPI:
     app.include_router(metrics.router, dependencies=guard)
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.service.max_body_bytes)
+    # Around the body limit, which reads chunked bodies itself: every read is timed.
+    app.add_middleware(BodyTimeoutMiddleware, seconds=settings.service.body_timeout_s)
     app.add_middleware(MetricsMiddleware, metrics=container.metrics())
     app.add_middleware(RequestIdMiddleware)
     return app

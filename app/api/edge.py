@@ -10,22 +10,59 @@ from typing import Any, TypeVar
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
+from app.api.auth_throttle import AuthThrottle
 from app.api.problems import ProblemError, validation_errors
+from app.audit import QuietAudit
 from domain.messages import unstorable
 
 Model = TypeVar("Model", bound=BaseModel)
 
 
 def check_bearer(request: Request, expected: bytes) -> None:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
+    token = _presented_token(request)
     challenge = {"WWW-Authenticate": 'Bearer realm="helionyx"'}
-    if scheme.lower() != "bearer" or not token:
+    if token is None:
         raise ProblemError(401, "send Authorization: Bearer <HELIONYX_API_TOKEN>",
                            "unauthorized", challenge)
     # Constant-time, so response timing does not reveal how much of a guess was right.
     if not hmac.compare_digest(token.strip().encode("utf-8", "replace"), expected):
         raise ProblemError(401, "the API token is not valid", "unauthorized", challenge)
+
+
+def _presented_token(request: Request) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def guard_bearer(request: Request, expected: bytes, throttle: AuthThrottle,
+                 audit: QuietAudit) -> None:
+    """check_bearer behind the address's lockout (app/api/auth_throttle.py): a locked-out
+    address gets 429 before its token is compared. Failures are counted and audited,
+    quietly (one line per address a minute); what was presented is never logged."""
+    address = client_address(request)
+    if (wait := throttle.retry_after(address)) is not None:
+        audit("auth.throttled", "refused", address, client=address, path=request.url.path,
+              retry_after_s=wait)
+        raise ProblemError(429, f"too many failed authentication attempts from this "
+                                f"address; retry in {wait} s", "too-many-requests",
+                           {"Retry-After": str(wait)})
+    try:
+        check_bearer(request, expected)
+    except ProblemError:
+        lockout = throttle.failed(address)
+        reason = "no bearer token" if _presented_token(request) is None else "wrong token"
+        audit("auth.failed", "refused", address, client=address, path=request.url.path,
+              reason=reason)
+        if lockout is not None:
+            audit("auth.locked_out", "refused", address, client=address,
+                  failures=throttle.max_failures, lockout_s=lockout)
+        raise
+
+
+def client_address(request: Request) -> str:
+    """The peer, or the address a trusted proxy forwarded: uvicorn reads X-Forwarded-For
+    from the peers in FORWARDED_ALLOW_IPS only (default 127.0.0.1 and ::1)."""
+    return request.client.host if request.client is not None else "unknown"
 
 
 async def parse_body(request: Request, model: type[Model]) -> Model:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -10,6 +11,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.logging_setup import request_id
@@ -161,16 +163,96 @@ class BodyLimitMiddleware:
         await self.app(scope, replay, send)
 
     async def _refuse(self, send: Send) -> None:
-        detail = f"the request body is larger than {self.max_bytes} bytes"
-        body = json.dumps({"type": "urn:helionyx:problem:request-body-too-large",
-                           "title": "Request body too large", "status": 413,
-                           "detail": detail}).encode()
-        await send({"type": "http.response.start", "status": 413, "headers": [
-            (b"content-type", b"application/problem+json"),
-            (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close"),
-        ]})
-        await send({"type": "http.response.body", "body": body})
+        await _refuse(send, 413, "request-body-too-large", "Request body too large",
+                      f"the request body is larger than {self.max_bytes} bytes")
+
+
+class BodyTimeoutMiddleware:
+    """Answers 408 when a request body stops arriving, and never keeps a connection alive
+    for a body that nobody reads.
+
+    uvicorn waits for the rest of a body as long as the client keeps the connection open:
+    a client that sends its headers and part of a body holds a connection and a request
+    task forever. Here each read of the body waits `seconds` at most: the time between
+    two reads, as nginx's client_body_timeout (nginx.org/en/docs/http/
+    ngx_http_core_module.html#client_body_timeout), so a slow but steady client gets
+    through. On a stall the app is told the client has gone, as on a real disconnect, and
+    what it answers then is dropped: the 408 is already on its way.
+
+    A reply that starts before the body is complete (the 408; a 401 or 415 sent without
+    reading it) carries `connection: close`, so uvicorn closes the socket once it is
+    written. Otherwise uvicorn reads on through the unread body to keep the connection,
+    and every byte of it cancels the keep-alive timer that would close it. Once the body
+    is complete, reads (a streamed reply listening for a disconnect) are not timed.
+    """
+
+    def __init__(self, app: ASGIApp, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        body_done = not _expects_body(scope["headers"])
+        replied = timed_out = False
+
+        async def receive_in_time() -> Message:
+            nonlocal body_done, timed_out
+            if timed_out:
+                return {"type": "http.disconnect"}
+            if body_done:
+                return await receive()
+            try:
+                async with asyncio.timeout(self.seconds):
+                    message = await receive()
+            except TimeoutError:
+                timed_out = True
+                if not replied:
+                    await _refuse(send, 408, "request-timeout", "Request timeout",
+                                  f"no part of the request body arrived for {self.seconds:g} s")
+                return {"type": "http.disconnect"}
+            body_done = message["type"] != "http.request" or not message.get("more_body")
+            return message
+
+        async def send_in_time(message: Message) -> None:
+            nonlocal replied
+            if timed_out:
+                return
+            if message["type"] == "http.response.start":
+                replied = True
+                headers = list(message.get("headers", ()))
+                if not body_done and all(name != b"connection" for name, _ in headers):
+                    message["headers"] = [*headers, (b"connection", b"close")]
+            await send(message)
+
+        try:
+            await self.app(scope, receive_in_time, send_in_time)
+        except ClientDisconnect:
+            if not timed_out:  # a real disconnect: the server's business, as before
+                raise
+
+
+async def _refuse(send: Send, status: int, slug: str, title: str, detail: str) -> None:
+    """A problem+json answer sent before the body has been read whole; the connection is
+    closed after it, since the rest of the body would otherwise have to be read."""
+    body = json.dumps({"type": f"urn:helionyx:problem:{slug}", "title": title,
+                       "status": status, "detail": detail}).encode()
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+    ]})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _expects_body(headers: Iterable[tuple[bytes, bytes]]) -> bool:
+    """Whether a body follows the headers: chunked, or a Content-Length above 0."""
+    for name, value in headers:
+        if name == b"transfer-encoding" or (
+                name == b"content-length" and value.isdigit() and int(value) > 0):
+            return True
+    return False
 
 
 def _declared_length(headers: Iterable[tuple[bytes, bytes]]) -> int | None:

@@ -30,7 +30,8 @@ PROBLEM_JSON = "application/problem+json"
 _TITLES = {
     400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
     405: "Method not allowed", 409: "Conflict", 413: "Request body too large",
-    415: "Unsupported media type", 422: "Unprocessable content", 500: "Internal error",
+    415: "Unsupported media type", 422: "Unprocessable content", 429: "Too many requests",
+    500: "Internal error",
     503: "Service unavailable",
 }
 

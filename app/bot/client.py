@@ -58,10 +58,11 @@ def build_notifications(bot: Bot | None, telegram: TelegramSettings,
 
 def build_telegram(settings: TelegramSettings, bot: Bot | None, conversation: Any,
                    notifications: NotificationService | None, notify_every_s: float,
-                   on_update: Callable[[str], None] | None = None) -> Any:
+                   on_update: Callable[[str], None] | None = None,
+                   audit: Callable[..., bool] | None = None) -> Any:
     if bot is None:
         return TelegramOff()
     from app.bot.runtime import TelegramRuntime
 
     return TelegramRuntime(settings, bot, conversation, notifications,
-                           notify_every_s=notify_every_s, on_update=on_update)
+                           notify_every_s=notify_every_s, on_update=on_update, audit=audit)

@@ -1,9 +1,10 @@
 """Handlers: the owner's text goes to the conversation service; everyone else is refused.
 
 The router is built by a factory that takes the owner's chat id, so nothing here reads
-configuration. Services arrive as dispatcher workflow data (`conversation`). Each update
-that is done with is reported to `on_update` as handled, refused or failed (the metrics);
-one that will come back (storage unavailable, the reply not sent) is not reported yet.
+configuration. Services arrive as dispatcher workflow data (`conversation`; `audit` for
+the strangers' audit lines). Each update that is done with is reported to `on_update` as
+handled, refused or failed (the metrics); one that will come back (storage unavailable,
+the reply not sent) is not reported yet.
 """
 
 from __future__ import annotations
@@ -59,8 +60,11 @@ def build_router(owner_chat_id: int, on_update: Callable[[str], None] | None = N
         report("handled")
 
     @router.message()
-    async def stranger(message: Message) -> None:
-        log.info("refused a message from a chat that is not the owner's")
+    async def stranger(message: Message, audit: Callable[..., bool] | None = None) -> None:
+        if audit is not None:  # quietly: anyone can write to the bot as often as they like
+            sender = message.from_user.id if message.from_user is not None else None
+            audit("telegram.stranger", "refused", str(message.chat.id),
+                  chat_id=message.chat.id, user_id=sender)
         await message.answer(REFUSAL)
         report("refused")
 

@@ -41,7 +41,8 @@ class TelegramRuntime:
     def __init__(self, settings: TelegramSettings, bot: Bot | None, conversation: Any,
                  notifications: Any | None = None, *, poll_timeout_s: int = 25,
                  notify_every_s: float = 60.0,
-                 on_update: Callable[[str], None] | None = None) -> None:
+                 on_update: Callable[[str], None] | None = None,
+                 audit: Callable[..., bool] | None = None) -> None:
         self.settings = settings
         self.mode = settings.mode if bot is not None else "off"
         self.running = False
@@ -59,6 +60,7 @@ class TelegramRuntime:
         self.dispatcher.update.outer_middleware(LogScope())
         self.dispatcher.include_router(build_router(settings.owner_chat_id, on_update))
         self.dispatcher["conversation"] = conversation
+        self.dispatcher["audit"] = audit  # app.audit.QuietAudit: strangers, quietly
 
     async def start(self) -> None:
         if self.bot is None:

@@ -177,8 +177,15 @@ def test_staging_logs_json_lines_and_never_a_secret(postgres_url: str, tmp_path:
     assert access and all("request_id" in e for e in access)
     assert any(e["message"].startswith("POST /api/v1/ingest/message 201 ") for e in access)
     assert any(e["message"].startswith("GET /api/v1/state 401 ") for e in access)
-    refused = [e for e in entries if "refused a message" in e["message"]]
+    audit = [e for e in entries if e["logger"] == "helionyx.audit"]
+    refused = [e for e in audit if e["action"] == "telegram.stranger"]
     assert refused and "update_id" in refused[0] and "request_id" in refused[0]
+    assert refused[0]["user_id"] == STRANGER
+    [failed] = [e for e in audit if e["action"] == "auth.failed"]  # /metrics: within its minute
+    assert (failed["client"], failed["reason"]) == ("127.0.0.1", "wrong token")
+    assert "wrong-token-0123456789" not in log
+    assert [e["action"] for e in audit if e["action"].startswith("service.")] == [
+        "service.started", "service.stopped"]
     assert any("falling back to rules" in e["message"] for e in entries)
     assert "shutdown complete" in entries[-1]["message"]
 

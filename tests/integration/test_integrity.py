@@ -247,7 +247,7 @@ async def test_a_backup_carries_the_digest_and_a_restore_back_in_time_is_recorde
     await container.integrity().write_digest("shutdown")
     await container.engine().dispose()
     backup_file = Path(str(manifest).removesuffix(".manifest.json"))
-    restore = argparse.Namespace(file=backup_file, yes_overwrite=True)
+    restore = argparse.Namespace(file=backup_file, yes_overwrite=True, confirm=None)
     assert await backup_command.cmd_restore(container, settings, restore) == 0
     # The log went back behind the shutdown digest: the operator's restore says so.
     assert await fresh_check(container) == []

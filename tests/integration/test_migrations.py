@@ -235,7 +235,8 @@ async def test_alembic_upgrade_head_from_a_shell(database_url):
     # dev on SQLite; on PostgreSQL as staging, which also shows the tier comes from ENV.
     tier = "dev" if database_url.startswith("sqlite") else "staging"
     environ = shell_environ(
-        ENV=tier, HELIONYX_DATABASE_URL=database_url, HELIONYX_API_TOKEN="shell-test-api-token"
+        ENV=tier, HELIONYX_DATABASE_URL=database_url, HELIONYX_API_TOKEN="shell-test-api-token",
+        TELEGRAM_MODE="off",
     )
 
     done = await asyncio.to_thread(

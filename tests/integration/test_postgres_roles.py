@@ -383,7 +383,7 @@ async def test_backup_as_the_runtime_role_and_restore_as_the_owner_keeps_the_gra
 
     container = build_container(settings)
     try:
-        args = argparse.Namespace(file=made.path, yes_overwrite=True)
+        args = argparse.Namespace(file=made.path, yes_overwrite=True, confirm=None)
         assert await backup_command.cmd_restore(container, settings, args) == 0
     finally:
         await close_container(container)

@@ -22,10 +22,11 @@ PG_URL = f"postgresql+asyncpg://helionyx:{DB_PASSWORD}@db.internal:5432/helionyx
 
 
 def needs(tier: str, **extra: str) -> dict[str, str]:
-    """What a tier needs to load: a token, and PostgreSQL outside dev."""
+    """What a tier needs to load: a token, and PostgreSQL (and a bot, or none) outside dev."""
     environ = {"HELIONYX_API_TOKEN": TOKEN}
     if tier != "dev":
         environ["HELIONYX_DATABASE_URL"] = PG_URL
+        environ["TELEGRAM_MODE"] = "off"
     return {**environ, **extra}
 
 
@@ -48,9 +49,9 @@ def write_env(root: Path, tier: str, text: str) -> Path:
 @pytest.mark.parametrize(
     ("tier", "port", "log_format", "log_level", "telegram_mode", "dialect", "model"),
     [
-        ("dev", 8000, "human", "DEBUG", "polling", "sqlite", "gpt-4o-mini"),
-        ("staging", 8001, "json", "INFO", "webhook", "postgresql", "gpt-4o-mini"),
-        ("live", 8002, "json", "INFO", "webhook", "postgresql", "gpt-4o"),
+        ("dev", 8000, "human", "DEBUG", "off", "sqlite", "gpt-4o-mini"),
+        ("staging", 8001, "json", "INFO", "off", "postgresql", "gpt-4o-mini"),
+        ("live", 8002, "json", "INFO", "off", "postgresql", "gpt-4o"),
     ],
 )
 def test_each_tier_loads_with_its_defaults(
@@ -69,6 +70,30 @@ def test_each_tier_loads_with_its_defaults(
     assert settings.dialect == dialect
     assert settings.llm.model == model
     assert settings.api.token.get_secret_value() == TOKEN
+
+
+@pytest.mark.parametrize("tier", ["staging", "live"])
+def test_a_tier_whose_bot_is_on_without_a_token_refuses_naming_both(root, tier):
+    environ = needs(tier)
+    del environ["TELEGRAM_MODE"]  # the tier's default: webhook
+
+    with pytest.raises(ConfigError) as refused:
+        load_settings(tier, environ=environ, root=root)
+
+    message = str(refused.value)
+    assert "TELEGRAM_MODE is webhook" in message and "TELEGRAM_BOT_TOKEN is empty" in message
+    assert "TELEGRAM_MODE=off" in message  # the way out, named
+
+
+def test_dev_runs_the_bot_once_it_has_a_token_and_not_before(root):
+    bot = {"TELEGRAM_BOT_TOKEN": SECRETS["TELEGRAM_BOT_TOKEN"], "TELEGRAM_OWNER_CHAT_ID": "7"}
+
+    without = load_settings("dev", environ=needs("dev"), root=root)
+    with_token = load_settings("dev", environ=needs("dev", **bot), root=root)
+
+    assert (without.telegram.mode, without.telegram.enabled) == ("off", False)
+    assert (with_token.telegram.mode, with_token.telegram.enabled) == ("polling", True)
+    assert with_token.redacted()["telegram"]["mode"] == "polling"  # what status shows too
 
 
 def test_dev_defaults_to_sqlite_under_the_roots_var_dev(root):
@@ -419,7 +444,8 @@ def test_the_env_file_feeds_interpolation_with_export_and_quotes(root):
     write_env(
         root,
         "staging",
-        f"export HELIONYX_API_TOKEN='{TOKEN}'\nHELIONYX_DATABASE_URL=\"{PG_URL}\"\n",
+        f"export HELIONYX_API_TOKEN='{TOKEN}'\nHELIONYX_DATABASE_URL=\"{PG_URL}\"\n"
+        "TELEGRAM_MODE=off\n",
     )
 
     settings = load_settings("staging", environ={}, root=root)
@@ -488,3 +514,32 @@ def test_an_empty_migration_url_means_not_set(root):
         "live", environ=needs("live", HELIONYX_MIGRATION_DATABASE_URL=""), root=root
     )
     assert settings.migration_database_url == settings.database_url
+
+
+# --- slow and excess clients: HELIONYX_BODY_TIMEOUT_S, HELIONYX_MAX_CONNECTIONS -----------
+
+
+@pytest.mark.parametrize("tier", TIERS)
+def test_every_tier_bounds_slow_bodies_and_connections_by_default(root, tier):
+    service = load_settings(tier, environ=needs(tier), root=root).service
+
+    assert (service.body_timeout_s, service.max_connections) == (10, 200)
+
+
+def test_the_body_timeout_and_the_connection_limit_come_from_the_environment(root):
+    environ = needs("dev", HELIONYX_BODY_TIMEOUT_S="2.5", HELIONYX_MAX_CONNECTIONS="50")
+
+    service = load_settings("dev", environ=environ, root=root).service
+
+    assert (service.body_timeout_s, service.max_connections) == (2.5, 50)
+
+
+@pytest.mark.parametrize(("variable", "value"), [
+    ("HELIONYX_BODY_TIMEOUT_S", "0"), ("HELIONYX_BODY_TIMEOUT_S", "-1"),
+    ("HELIONYX_BODY_TIMEOUT_S", "301"), ("HELIONYX_BODY_TIMEOUT_S", "soon"),
+    ("HELIONYX_MAX_CONNECTIONS", "0"), ("HELIONYX_MAX_CONNECTIONS", "10001"),
+    ("HELIONYX_MAX_CONNECTIONS", "1.5"), ("HELIONYX_MAX_CONNECTIONS", "many"),
+])
+def test_a_bad_body_timeout_or_connection_limit_is_refused_naming_it(root, variable, value):
+    with pytest.raises(ConfigError, match=f"invalid configuration.*{variable}"):
+        load_settings("dev", environ=needs("dev", **{variable: value}), root=root)

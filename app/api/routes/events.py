@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 
+from app.api.openapi import problems
 from app.api.schemas import EventOut, EventPage
 
 router = APIRouter()
@@ -13,7 +14,7 @@ router = APIRouter()
 MAX_SEQ = 2**63 - 1
 
 
-@router.get("/events", response_model=EventPage)
+@router.get("/events", response_model=EventPage, responses=problems(422))
 async def list_events(
     request: Request,
     after_seq: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
@@ -29,7 +30,7 @@ async def list_events(
     return EventPage(items=items, next_after_seq=items[-1].seq if more else None)
 
 
-@router.get("/events/{seq}", response_model=EventOut)
+@router.get("/events/{seq}", response_model=EventOut, responses=problems(404, 422))
 async def get_event(request: Request,
                     seq: Annotated[int, Path(ge=-MAX_SEQ - 1, le=MAX_SEQ)]) -> EventOut:
     return EventOut.of(await request.app.state.container.event_log().get(seq))

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 import app as package
+from app.api.openapi import problems
 from app.api.problems import problem
 
 router = APIRouter()
@@ -17,7 +18,7 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/health/ready")
+@router.get("/health/ready", responses=problems(503))
 async def ready(request: Request) -> JSONResponse:
     report = await request.app.state.container.readiness().check()
     if report.ready:

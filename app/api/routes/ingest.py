@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from app.api.edge import parse_body
+from app.api.openapi import READS_BODY, json_body, problems
 from app.api.problems import ProblemError
 from app.api.schemas import IngestBatch, IngestBatchOut, IngestMessage, IngestResultOut
 from app.logging_setup import request_id
@@ -13,6 +14,12 @@ from domain.ingest import IngestResult
 from domain.messages import IncomingMessage
 
 router = APIRouter()
+
+# Read by _key, not by FastAPI: a wrong key is a 400 of its own, and the hot path skips
+# FastAPI's parameter handling.
+IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
+                   "description": "1 to 255 printable ASCII characters",
+                   "schema": {"type": "string", "pattern": "^[!-~]([ -~]{0,253}[!-~])?$"}}
 
 
 def _key(request: Request) -> str | None:
@@ -49,7 +56,9 @@ def result_out(result: IngestResult) -> dict[str, Any]:
 
 
 @router.post("/ingest/message", response_model=IngestResultOut, status_code=201,
-             responses={200: {"description": "replay of an already recorded message"}})
+             responses={200: {"description": "replay of an already recorded message",
+                              "model": IngestResultOut}, **READS_BODY, **problems(409)},
+             openapi_extra={**json_body(IngestMessage), "parameters": [IDEMPOTENCY_KEY]})
 async def ingest_message(request: Request) -> JSONResponse:
     key = _key(request)
     body = await parse_body(request, IngestMessage)
@@ -60,7 +69,8 @@ async def ingest_message(request: Request) -> JSONResponse:
                         status_code=200 if result.replayed else 201)
 
 
-@router.post("/ingest/batch", status_code=200, response_model=IngestBatchOut)
+@router.post("/ingest/batch", status_code=200, response_model=IngestBatchOut,
+             responses=READS_BODY, openapi_extra=json_body(IngestBatch))
 async def ingest_batch(request: Request) -> JSONResponse:
     body = await parse_body(request, IngestBatch)
     request.app.state.container.metrics().observe_batch(len(body.messages))

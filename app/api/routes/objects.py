@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 
 from app.api.edge import check_text, parse_body
+from app.api.openapi import READS_BODY, json_body, problems
 from app.api.problems import ProblemError
 from app.api.schemas_objects import (
     DecisionOut,
@@ -47,7 +48,7 @@ def _ref(raw: str, kind: str) -> str:
     return raw.lower()
 
 
-@router.get("/todos", response_model=TodoPage)
+@router.get("/todos", response_model=TodoPage, responses=problems(422))
 async def list_todos(
     request: Request,
     status: Literal["open", "done", "cancelled", "all"] = "open",
@@ -57,20 +58,22 @@ async def list_todos(
     return TodoPage(items=[TodoOut.of(todo) for todo in todos])
 
 
-@router.post("/todos", response_model=TodoOut, status_code=201)
+@router.post("/todos", response_model=TodoOut, status_code=201, responses=READS_BODY,
+             openapi_extra=json_body(NewTodo))
 async def create_todo(request: Request) -> TodoOut:
     body = await parse_body(request, NewTodo)
     todo = await _service(request).create_todo(**body.model_dump(), context=_context())
     return TodoOut.of(todo)
 
 
-@router.post("/todos/{todo_id}/complete", response_model=TodoOut)
+@router.post("/todos/{todo_id}/complete", response_model=TodoOut,
+             responses=problems(404, 409, 422))
 async def complete_todo(request: Request, todo_id: str) -> TodoOut:
     todo = await _service(request).complete_todo(_ref(todo_id, "todo"), context=_context())
     return TodoOut.of(todo)
 
 
-@router.get("/notes", response_model=NotePage)
+@router.get("/notes", response_model=NotePage, responses=problems(422))
 async def list_notes(
     request: Request,
     search: Annotated[str | None, Query(max_length=200)] = None,
@@ -85,7 +88,7 @@ async def list_notes(
     return NotePage(items=[NoteOut.of(note) for note in notes])
 
 
-@router.get("/tracks", response_model=TrackPage)
+@router.get("/tracks", response_model=TrackPage, responses=problems(422))
 async def list_tracks(
     request: Request,
     status: Literal["active", "paused", "done", "all"] = "all",
@@ -95,7 +98,7 @@ async def list_tracks(
     return TrackPage(items=[TrackOut.of(track) for track in tracks])
 
 
-@router.get("/decisions", response_model=DecisionPage)
+@router.get("/decisions", response_model=DecisionPage, responses=problems(422))
 async def list_decisions(
     request: Request,
     status: Literal["active", "superseded", "revoked", "all"] = "active",
@@ -105,14 +108,17 @@ async def list_decisions(
     return DecisionPage(items=[DecisionOut.of(decision) for decision in decisions])
 
 
-@router.post("/decisions", response_model=DecisionOut, status_code=201)
+@router.post("/decisions", response_model=DecisionOut, status_code=201, responses=READS_BODY,
+             openapi_extra=json_body(NewDecision))
 async def record_decision(request: Request) -> DecisionOut:
     body = await parse_body(request, NewDecision)
     decision = await _service(request).record_decision(**body.model_dump(), context=_context())
     return DecisionOut.of(decision)
 
 
-@router.post("/decisions/{decision_id}/supersede", response_model=DecisionOut, status_code=201)
+@router.post("/decisions/{decision_id}/supersede", response_model=DecisionOut, status_code=201,
+             responses={**READS_BODY, **problems(404, 409)},
+             openapi_extra=json_body(NewDecision))
 async def supersede_decision(request: Request, decision_id: str) -> DecisionOut:
     ref = _ref(decision_id, "decision")
     body = await parse_body(request, NewDecision)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from app.api.edge import client_address
 from app.api.problems import ProblemError
 from domain.errors import StorageUnavailable
 
@@ -24,9 +25,11 @@ async def telegram_webhook(request: Request) -> JSONResponse:
         raise ProblemError(404, "the webhook is not enabled in this tier", "not-found")
     given = request.headers.get(SECRET_HEADER)
     if not given:
+        _audit_refusal(request, "no secret header")
         raise ProblemError(401, "the Telegram secret token header is missing", "unauthorized")
     expected = telegram.settings.webhook_secret.get_secret_value().encode()
     if not hmac.compare_digest(given.encode("utf-8", "replace"), expected):
+        _audit_refusal(request, "wrong secret")
         raise ProblemError(403, "the Telegram secret token is wrong", "forbidden")
     try:
         data = json.loads(await request.body())
@@ -43,3 +46,10 @@ async def telegram_webhook(request: Request) -> JSONResponse:
                                 f"({type(e).__name__}); retry later",
                            "telegram-unavailable") from None
     return JSONResponse({"ok": True})
+
+
+def _audit_refusal(request: Request, reason: str) -> None:
+    """Quietly (app/audit.py): anyone who finds the URL can post to it at will."""
+    address = client_address(request)
+    request.app.state.container.quiet_audit()("webhook.secret_wrong", "refused", address,
+                                               client=address, reason=reason)

@@ -1,0 +1,82 @@
+"""What /openapi.json says beyond the route signatures: the bodies routes read themselves
+(parse_body) and the problem answers, so a client can be generated and checked from it.
+
+FastAPI documents a body only when it parses the body itself, and puts a response
+`model` under the route's own media type (application/json): the bodies and the
+application/problem+json answers are declared here, by reference, and their schemas
+added to the document's components.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.api.problems import PROBLEM_JSON
+
+_COMPONENTS = "#/components/schemas/{model}"
+# Every model json_body was given, by name: their schemas go into the components. Filled
+# as the route modules are imported; the models are fixed classes, so it is never stale.
+_BODIES: dict[str, type[BaseModel]] = {}
+
+
+class FieldProblem(BaseModel):
+    loc: str = Field(description="where: dotted path into the request, empty for the body")
+    msg: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details; some problems carry more members (`errors`, `checks`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="urn:helionyx:problem:<slug>")
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldProblem] | None = Field(None, description="for validation-error")
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route or router: each status answered as application/problem+json."""
+    schema = {"$ref": _COMPONENTS.format(model=Problem.__name__)}
+    return {status: {"description": HTTPStatus(status).phrase,
+                     "content": {PROBLEM_JSON: {"schema": schema}}}
+            for status in statuses}
+
+
+# Every route behind the bearer token: a missing or wrong token, an address locked out
+# after too many of those, a database that is down or a log closed to writes.
+GUARDED = problems(401, 429, 503)
+# Every route that reads a JSON body with parse_body: not JSON, a stalled body, too large,
+# not application/json, not valid for the model.
+READS_BODY = problems(400, 408, 413, 415, 422)
+
+
+def json_body(model: type[BaseModel]) -> dict[str, Any]:
+    """`openapi_extra=` for a route that reads `model` with parse_body."""
+    if _BODIES.setdefault(model.__name__, model) is not model:
+        raise ValueError(f"two request bodies are named {model.__name__}")
+    schema = {"$ref": _COMPONENTS.format(model=model.__name__)}
+    return {"requestBody": {"required": True,
+                            "content": {"application/json": {"schema": schema}}}}
+
+
+def describe(app: FastAPI) -> None:
+    """Adds the schemas json_body and problems refer to to the app's document."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = generate()  # FastAPI's, cached on the app: completed here once
+            components = document.setdefault("components", {}).setdefault("schemas", {})
+            for model in (Problem, *_BODIES.values()):
+                schema = model.model_json_schema(ref_template=_COMPONENTS)
+                components.update(schema.pop("$defs", {}))
+                components[model.__name__] = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
