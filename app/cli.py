@@ -47,8 +47,7 @@ async def cmd_rebuild(container: Container, settings: Settings, _: argparse.Name
     total = (await container.event_log().head()).count
     started = time.perf_counter()
     with Progress("rebuild", total=total) as progress:
-        report = await rebuild_read_models(container.engine(), container.clock(),
-                                           progress=progress.advance)
+        report = await rebuild_read_models(container.uow_factory(), progress=progress.advance)
     elapsed = time.perf_counter() - started
     rate = report.events / elapsed if elapsed > 0 else 0.0
     print(f"read models rebuilt from {report.events} events in {elapsed:.2f} s "

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from dependency_injector import containers, providers
+from sqlalchemy.engine import make_url
 
 from app.api.auth_throttle import AuthThrottle
 from app.audit import QuietAudit
@@ -24,15 +25,19 @@ from domain.ingest import IngestService
 from domain.log_guard import IntegrityService, WriteGuard
 from domain.objects_service import ObjectsService
 from domain.rules_extractor import RulesExtractor
-from infrastructure.chain_verification import build_chain_verification
+from infrastructure.backends import Backend, backend_for
 from infrastructure.database import create_engine
 from infrastructure.digest_file import DigestFiles
+from infrastructure.group_commit import GroupCommit
 from infrastructure.log_facts import SqlLogFacts
 from infrastructure.migrate import head_revision
 from infrastructure.unit_of_work import SqlUnitOfWorkFactory
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from domain.event_log import ChainVerification
 
 
 def build_extractor(llm: LlmSettings, rules: RulesExtractor) -> Extractor:
@@ -54,6 +59,11 @@ def build_digest_files(settings: Settings) -> DigestFiles:
     key = settings.integrity.digest_key
     return DigestFiles(settings.digest_dir,
                        key.get_secret_value().encode() if key is not None else None)
+
+
+def build_chain_verification(backend: Backend, url: str, engine: AsyncEngine,
+                             event_log: EventLog) -> ChainVerification:
+    return backend.chain_verification(make_url(url), engine, event_log)
 
 
 def create_http_app(container: Container) -> FastAPI:
@@ -78,28 +88,31 @@ class Container(containers.DeclarativeContainer):
         window_s=settings.provided.api.failure_window_s,
         lockout_s=settings.provided.api.lockout_s,
         max_addresses=settings.provided.api.tracked_addresses)
+    # The backend the database URL names: its engine, unit of work and verification.
+    backend = providers.Singleton(backend_for, settings.provided.database_url)
     engine = providers.Singleton(create_engine, settings.provided.database_url)
     # Closed to writes while the log contradicts its anchors (domain/log_guard.py).
     write_guard = providers.Singleton(WriteGuard)
     uow_factory = providers.Singleton(SqlUnitOfWorkFactory, engine=engine, clock=clock,
                                       on_appended=metrics.provided.on_appended,
                                       guard=write_guard)
+    # Group commit: concurrent single messages share one transaction and one commit.
+    writes = providers.Singleton(GroupCommit, uow_factory=uow_factory)
 
     rules_extractor = providers.Singleton(RulesExtractor)
     extractor = providers.Singleton(build_extractor, settings.provided.llm, rules_extractor)
-    # group_commit: one writer per process commits concurrent single messages together.
     ingest_service = providers.Singleton(
         IngestService, uow_factory=uow_factory, extractor=extractor, clock=clock,
-        group_commit=True,
+        writes=writes,
     )
     conversation_service = providers.Singleton(
         ConversationService, uow_factory=uow_factory, ingest=ingest_service, clock=clock
     )
     objects_service = providers.Singleton(ObjectsService, uow_factory=uow_factory)
     event_log = providers.Singleton(EventLog, uow_factory=uow_factory)
-    # `make verify`: worker processes over a SQLite file, EventLog.verify otherwise.
+    # `make verify`, backups and restores: the backend's own check of the chain.
     chain_verification = providers.Singleton(
-        build_chain_verification, settings.provided.database_url, event_log
+        build_chain_verification, backend, settings.provided.database_url, engine, event_log
     )
 
     integrity = providers.Singleton(

@@ -13,8 +13,10 @@ import os
 import stat
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from app.settings import Settings
-from infrastructure.chain_verification import sqlite_file
+from infrastructure.backends import backend_for
 
 PRIVATE_UMASK = 0o077
 
@@ -40,7 +42,8 @@ def exposed(settings: Settings) -> list[str]:
 def _private_paths(settings: Settings) -> list[Path]:
     paths = [settings.root / f".env.{settings.tier}", settings.root / "var" / settings.tier,
              settings.digest_dir]
-    database = sqlite_file(settings.database_url)
+    url = make_url(settings.database_url)
+    database = backend_for(url).database_file(url)
     if database is not None:
         paths.append(database.parent)
     return list(dict.fromkeys(paths))

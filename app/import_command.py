@@ -3,7 +3,8 @@
 The database is checked first. Then a worker process reads the file whole (a bad file
 stores nothing) and prepares its messages, in time order, batch after batch
 (infrastructure/chatgpt_export_reader.py); here each batch goes through the ordinary
-ingest service, one transaction each, while the worker prepares the next ones. Each
+ingest service (`ingest_batch`), one transaction each, while the worker prepares the
+next ones. Each
 message is keyed by (source, source_id), so running the import again, or again after an
 interruption, records only what is missing.
 
@@ -14,7 +15,6 @@ last commit.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 import time
 from contextlib import nullcontext
@@ -105,30 +105,14 @@ async def import_file(container: Container, path: Path, *, batch_size: int = BAT
 
 async def import_batches(container: Container, export: PreparedExport,
                          summary: ImportSummary, progress: Progress | None = None) -> None:
-    """Batches are written one after another, in time order, one transaction each; the
-    next batch is prepared (here: extraction) while the last is being written, so the
-    CPU works while the database writes and syncs."""
+    """Batches are written one after another, in time order, one transaction each, while
+    the worker process prepares the next ones."""
     service = container.ingest_service()
     # Rules only: old messages carry their own prefixes; an LLM call per message of a
     # years-long history would cost more than it finds.
     extractor = container.rules_extractor()
-    writing: asyncio.Task[list[BatchItemResult]] | None = None  # not counted yet
-    try:
-        async for batch in export.batches():
-            prepared = await service.prepared_batch(batch, extractor=extractor)
-            if writing is not None:
-                _count(summary, await writing, progress)
-            writing = asyncio.create_task(service.record_batch(prepared))
-        if writing is not None:
-            _count(summary, await writing, progress)
-            writing = None
-    except BaseException:
-        # A failed preparation still lets the batch being written finish (or fail) first.
-        if writing is not None:
-            await asyncio.wait([writing])
-            if not writing.cancelled() and writing.exception() is None:
-                _count(summary, writing.result(), progress)
-        raise
+    async for batch in export.batches():
+        _count(summary, await service.ingest_batch(batch, extractor=extractor), progress)
 
 
 def _count(summary: ImportSummary, items: list[BatchItemResult],

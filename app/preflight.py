@@ -4,12 +4,12 @@ empty one) and, for a command that writes, that the service could serve it."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import make_url
 
 from app.settings import Settings
+from infrastructure.backends import backend_for
 from infrastructure.connection_problems import explain
 
 if TYPE_CHECKING:
@@ -21,11 +21,11 @@ class DatabaseMissing(Exception):
 
 
 def check_database_file(settings: Settings) -> None:
-    """A SQLite file must exist already: connecting would create an empty one."""
+    """A database file must exist already: connecting would create an empty one."""
     url = make_url(settings.database_url)
-    local = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
-    if local and not Path(url.database).exists():
-        raise DatabaseMissing(f"no database file at {url.database}: run `make migrate`")
+    path = backend_for(url).database_file(url)
+    if path is not None and not path.exists():
+        raise DatabaseMissing(f"no database file at {path}: run `make migrate`")
 
 
 async def database_problem(container: Container, settings: Settings, *,

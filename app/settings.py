@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from sqlalchemy.engine import make_url
 
+from infrastructure.backends import backend_for
 from infrastructure.database import describe
 
 
@@ -211,11 +212,11 @@ class Settings(_Section):
         return self._rooted(self.database.migration_url)
 
     def _rooted(self, secret: SecretStr) -> str:
+        """A database file named by a relative path is taken from the project root."""
         url = make_url(secret.get_secret_value())
-        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-            path = Path(url.database)
-            if not path.is_absolute():
-                url = url.set(database=str(self.root / path))
+        path = backend_for(url).database_file(url)
+        if path is not None and not path.is_absolute() and url.database == str(path):
+            url = url.set(database=str(self.root / path))
         return url.render_as_string(hide_password=False)
 
     @property

@@ -17,7 +17,7 @@ import sqlite3
 import sys
 import time
 
-from infrastructure.database import set_sqlite_pragmas
+from infrastructure.sqlite.engine import set_sqlite_pragmas
 
 # The tables an import writes, in the order it writes them (no foreign keys between them).
 TABLES = ("events", "idempotency_records", "todos", "notes", "tracks", "decisions")

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from domain.events import Encoded, NewEvent, RecordedEvent
+from domain.events import RecordedEvent
 
 GENESIS_HASH = "0" * 64
 
@@ -26,9 +26,6 @@ _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=
                             allow_nan=False)
 
 
-ToJson = Callable[[Any], str]
-
-
 def canonical_json(value: Any) -> str:
     """The specification's spelling (public API only). A store that spells many values
     may use a faster one that gives the same text (infrastructure/fast_json.py)."""
@@ -37,24 +34,6 @@ def canonical_json(value: Any) -> str:
 
 def iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def encoded(event: NewEvent, to_json: ToJson = canonical_json,
-            occurred_at_iso: str | None = None) -> NewEvent:
-    """The event with `encoded` set: what an event store would serialize, done ahead (in
-    a process other than the one that will hold the writer lock). Payload and metadata
-    must be plain JSON (dicts with str keys, lists, str, finite numbers, bools, None),
-    which read back equal to themselves. `to_json`: `canonical_json`, or a faster
-    spelling of the same text. `occurred_at_iso`: `iso_utc(event.occurred_at)`
-    when the caller has it already."""
-    occurred_at = event.occurred_at
-    if occurred_at_iso is None and occurred_at is not None:
-        occurred_at_iso = iso_utc(occurred_at)
-    payload, metadata = event.payload, event.metadata
-    return NewEvent(*event[:-1], Encoded(  # every field but `encoded`, as it was
-        to_json(payload if payload.__class__ is dict else dict(payload)),
-        to_json(metadata if metadata.__class__ is dict else dict(metadata)),
-        occurred_at_iso))
 
 
 def event_hash(
@@ -89,43 +68,6 @@ def event_hash(
     return hashlib.sha256(canonical_json(content).encode("utf-8")).hexdigest()
 
 
-# What stands between metadata and payload in `sealed_text`: a store that spells the text
-# from its columns can only be fooled where bytes move across it (see `SealedRow`).
-SEALED_SPLIT = ',"occurred_at":"'
-
-
-def sealed_text(seq: int, event_id: str, type: str, aggregate_type: str,
-                aggregate_id: str, payload_json: str, metadata_json: str,
-                idempotency_key: str | None, occurred_at_iso: str, recorded_at_iso: str,
-                schema_version: int, prev_hash: str) -> str:
-    """The text `event_hash` hashes, byte for byte, from payload and metadata already in
-    canonical JSON and times already in `iso_utc` form: `canonical_json` of the content,
-    spelled out in sorted key order, so a store that serializes payload and metadata for
-    its own columns does not serialize them twice. The parameters are in column order:
-    the append path passes them by position, once per event (twelve keywords cost as
-    much as the spelling)."""
-    quote = _ENCODER.encode  # a str is quoted at once; anything else spelled as JSON
-    return (
-        f'{{"aggregate_id":{quote(aggregate_id)},'
-        f'"aggregate_type":{quote(aggregate_type)},'
-        f'"event_id":{quote(event_id)},'
-        f'"idempotency_key":{quote(idempotency_key)},'
-        f'"metadata":{metadata_json},'
-        f'"occurred_at":{quote(occurred_at_iso)},'
-        f'"payload":{payload_json},'
-        f'"prev_hash":{quote(prev_hash)},'
-        f'"recorded_at":{quote(recorded_at_iso)},'
-        f'"schema_version":{int.__repr__(schema_version)},'
-        f'"seq":{int.__repr__(seq)},'
-        f'"type":{quote(type)}}}'
-    )
-
-
-def json_string(value: Any) -> str:
-    """`canonical_json(value)`: for a str, JSONEncoder.encode quotes it straight away."""
-    return _ENCODER.encode(value)
-
-
 def hash_of(event: RecordedEvent) -> str:
     """Recompute the hash an event should carry, from its content and prev_hash."""
     return event_hash(
@@ -142,27 +84,6 @@ def hash_of(event: RecordedEvent) -> str:
         schema_version=event.schema_version,
         prev_hash=event.prev_hash,
     )
-
-
-def sealed_text_of(event: RecordedEvent) -> str:
-    return sealed_text(
-        seq=event.seq, event_id=event.event_id, type=event.type,
-        aggregate_type=event.aggregate_type, aggregate_id=event.aggregate_id,
-        payload_json=canonical_json(event.payload), metadata_json=canonical_json(event.metadata),
-        idempotency_key=event.idempotency_key, occurred_at_iso=iso_utc(event.occurred_at),
-        recorded_at_iso=iso_utc(event.recorded_at), schema_version=event.schema_version,
-        prev_hash=event.prev_hash,
-    )
-
-
-SealedRow = tuple[int, str, str, str | bytes | None]
-"""(seq, prev_hash, hash, text): a row with the store's spelling of the text its hash
-covers (str, or its UTF-8 bytes), for verify's fast path. Text that hashes right is the
-very text that was sealed (it is what was hashed), and the row holds what was sealed as
-long as the store spells no two contents alike: where it cannot be sure of that, it gives
-no text (None). No text, or text that does not hash right (a store that spells JSON its
-own way, or an altered row), decides nothing: that event is read in full and judged by
-`hash_of`."""
 
 
 GAP, LINK, CONTENT, UNREADABLE = "gap", "link", "content", "unreadable"  # ChainProblem.kind
@@ -234,38 +155,20 @@ class ChainVerifier:
                 self._found(event.seq, CONTENT, f"seq {event.seq}: content does not match "
                                                  "its hash")
 
-    def feed_sealed(self, rows: Sequence[SealedRow], start: int = 0) -> int:
-        """Accept rows from `start` on while they follow the chain and their text hashes
-        right; returns the index of the first row not accepted (len(rows) when all were),
-        which must be judged next, by `feed([event])` or `unreadable`: see
-        `rows_to_judge`."""
-        sha256 = hashlib.sha256
-        last_seq, head_hash = self.last_seq, self.head_hash
-        index = start
-        for seq, prev_hash, hash_, text in rows[start:] if start else rows:
-            if seq != last_seq + 1 or prev_hash != head_hash or text is None:
-                break
-            if sha256(text if text.__class__ is bytes else text.encode()).hexdigest() != hash_:
-                break
-            last_seq, head_hash = seq, hash_
-            index += 1
-        self.count += index - start
-        self.last_seq, self.head_hash = last_seq, head_hash
-        return index
+    def follows(self, seq: int, prev_hash: str, hash_: str) -> bool:
+        """Take a row whose content its store has already hashed to `hash_` (a store's
+        own spelling of the text `event_hash` covers) if it is the chain's next link, and
+        say so; otherwise change nothing: the caller then judges the row by its content
+        (`feed([event])`, or `unreadable`). The fast path of a store's verification."""
+        if seq != self.last_seq + 1 or prev_hash != self.head_hash:
+            return False
+        self.count += 1
+        self.last_seq, self.head_hash = seq, hash_
+        return True
 
-    def rows_to_judge(self, rows: Sequence[SealedRow]) -> Iterator[SealedRow]:
-        """Feed `rows` on the fast path, yielding each one it does not accept: the caller
-        reads that event in full and judges it (`feed([event])`, or `unreadable`) before
-        asking for the next."""
-        at = self.feed_sealed(rows)
-        while at < len(rows):
-            yield rows[at]
-            at = self.feed_sealed(rows, at + 1)
-
-    def unreadable(self, row: SealedRow, reason: str) -> None:
+    def unreadable(self, seq: int, prev_hash: str, hash_: str, reason: str) -> None:
         """The store cannot read the row back (its JSON or a time does not parse):
         whatever it was sealed with, it no longer holds it."""
-        seq, prev_hash, hash_ = row[0], row[1], row[2]
         self._place(seq, prev_hash, hash_)
         self._found(seq, UNREADABLE, f"seq {seq}: content cannot be read ({reason})")
 

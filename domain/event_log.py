@@ -1,22 +1,22 @@
-"""Reading the log: pages for clients, the head for status, and chain verification."""
+"""Reading the log: pages for clients and the head for status; what verifies the chain."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from domain.chain import ChainReport, ChainVerifier, SealedRow, sealed_text_of
+from domain.chain import ChainReport, ChainVerifier
 from domain.errors import NotFound
 from domain.events import LogHead, RecordedEvent
-from domain.ports import EventStore, UnitOfWorkFactory
+from domain.ports import UnitOfWorkFactory
 
 Progress = Callable[[int], None]
-OpenEvents = Callable[[], AbstractAsyncContextManager[EventStore]]
 
 
 class ChainVerification(Protocol):
-    """Recomputes the hash chain (`EventLog`, or a store's faster way to do the same)."""
+    """Recomputes the hash chain with `domain.chain.ChainVerifier`, every row judged as
+    `hash_of` judges it; each backend has its own (infrastructure/sqlite/verification.py,
+    infrastructure/postgres/verification.py)."""
 
     async def head(self) -> LogHead: ...
 
@@ -48,58 +48,18 @@ class EventLog:
 
     async def verify(self, *, page_size: int = 10_000, progress: Progress | None = None
                      ) -> ChainReport:
-        """Recompute the whole chain from seq 1, a unit of work per page (`verify_events`)."""
-        return await verify_events(self._events, page_size=page_size, progress=progress)
-
-    @asynccontextmanager
-    async def _events(self) -> AsyncIterator[EventStore]:
-        async with self._uow_factory() as uow:
-            yield uow.events
-
-
-async def verify_events(open_events: OpenEvents, *, page_size: int = 10_000,
-                        progress: Progress | None = None, store_spelling: bool = True
-                        ) -> ChainReport:
-    """Recompute the chain from seq 1, naming every problem (`ChainVerifier`); each page
-    is read from the store `open_events()` gives.
-
-    Rows come as the text their hashes cover (`SealedRow`); a row whose text does not
-    hash right is read in full and judged by its parsed content, as `hash_of` judges any
-    event. With `store_spelling=False` that text is spelled here from the parsed events
-    rather than by the store, for a caller that must not trust the store's spelling to be
-    unambiguous. (Reading the next page while hashing this one bought nothing: the
-    driver's thread and the hashing contend for the GIL row by row.)"""
-    verifier = ChainVerifier()
-    after = 0
-    while True:
-        async with open_events() as events:
-            rows = await (events.read_sealed(after_seq=after, limit=page_size)
-                          if store_spelling else _spelled_here(events, after, page_size))
-            for row in verifier.rows_to_judge(rows):
-                await _judge(events, verifier, row)
-        if not rows:
-            break
-        after = rows[-1][0]
-        if progress:
-            progress(len(rows))
-    return verifier.report()
-
-
-async def _judge(events: EventStore, verifier: ChainVerifier, row: SealedRow) -> None:
-    try:
-        event = await events.get(row[0])
-        if event is None:  # gone since the page was read: nothing left to judge it by
-            verifier.unreadable(row, "it is no longer there")
-        else:
-            verifier.feed([event])
-    except (TypeError, ValueError) as e:  # not JSON, not a time, not text
-        verifier.unreadable(row, str(e))
-
-
-async def _spelled_here(events: EventStore, after: int, limit: int) -> list[SealedRow]:
-    try:
-        return [(e.seq, e.prev_hash, e.hash, sealed_text_of(e))
-                for e in await events.read(after_seq=after, limit=limit)]
-    except (TypeError, ValueError):  # a row of the page cannot be read: each on its own
-        return [(*row[:3], None) for row in await events.read_sealed(after_seq=after,
-                                                                      limit=limit)]
+        """The chain recomputed from the events as the store reads them back, every one
+        judged by `hash_of`: the specification's verification, which each backend's own
+        (faster, and naming rows it cannot read) agrees with. It serves the in-memory
+        stores; a row that cannot be read raises."""
+        verifier = ChainVerifier()
+        after = 0
+        while True:
+            async with self._uow_factory() as uow:
+                page = await uow.events.read(after_seq=after, limit=page_size)
+            if not page:
+                return verifier.report()
+            verifier.feed(page)
+            after = page[-1].seq
+            if progress:
+                progress(len(page))

@@ -19,12 +19,7 @@ NO_METADATA: JsonObject = MappingProxyType({})
 class NewEvent(NamedTuple):
     """An event a service wants appended; the store assigns seq, ids, times and hashes.
 
-    A NamedTuple, as RecordedEvent: a bulk ingest builds one per message.
-
-    `encoded`, when given, is what the store would otherwise compute itself: payload and
-    metadata in `canonical_json` and occurred_at in `iso_utc` form (`domain.chain.encoded`). Work
-    prepared in another process carries it, so the process holding the writer lock does
-    not serialize again."""
+    A NamedTuple, as RecordedEvent: a bulk ingest builds one per message."""
 
     type: str
     aggregate_type: str
@@ -34,15 +29,6 @@ class NewEvent(NamedTuple):
     idempotency_key: str | None = None
     occurred_at: datetime | None = None
     schema_version: int = 1
-    encoded: Encoded | None = None
-
-
-class Encoded(NamedTuple):
-    """A NewEvent's fields as they are sealed and stored (see `NewEvent.encoded`)."""
-
-    payload_json: str
-    metadata_json: str
-    occurred_at_iso: str | None
 
 
 class RecordedEvent(NamedTuple):

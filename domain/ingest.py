@@ -15,11 +15,17 @@ from domain.derivation import CAUSED_BY_SEQ, FollowUp, caused_by, deriving
 from domain.errors import DomainError, IdempotencyConflict, LogContradicted
 from domain.events import NewEvent, RecordedEvent
 from domain.extraction import Extractor
-from domain.group_commit import GroupCommit
 from domain.ids import new_uuids
 from domain.message_events import PreparedMessage, prepare, prepare_one
 from domain.messages import MESSAGE_INGESTED, IncomingMessage
-from domain.ports import Clock, IdempotencyRecord, UnitOfWork, UnitOfWorkFactory
+from domain.ports import (
+    Clock,
+    IdempotencyRecord,
+    OneByOne,
+    UnitOfWork,
+    UnitOfWorkFactory,
+    Writes,
+)
 
 
 # NamedTuples rather than frozen dataclasses: as immutable, and a bulk ingest builds two
@@ -60,20 +66,16 @@ class _Pending:
     event: NewEvent
 
 
-class PreparedBatch(NamedTuple):
-    """A batch ready for the writer lock (`IngestService.prepare_batch`)."""
-
-    items: list[_Pending]
-
-
 class IngestService:
     """Without an extractor, messages are recorded and nothing is derived from them.
 
-    With `group_commit`, concurrent single messages share one transaction and one commit
-    (domain/group_commit.py); each call still returns only once its message is durable.
-    A caller's own `follow_up` (the conversation's commands) keeps a transaction of its
-    own: it may fail after writing, which would cost a whole group a retry. Call
-    `close()` before the database goes, so that nothing queued is lost."""
+    Single messages reach the database through `writes` (domain/ports.py): each in its
+    own transaction, or, as the container sets it up, grouped with other callers' into
+    one transaction and one commit (infrastructure/group_commit.py); each call returns
+    only once its message is durable. A caller's own `follow_up` (the conversation's
+    commands) keeps a transaction of its own: it may fail after writing, which would cost
+    a whole group a retry. Call `close()` before the database goes, so that nothing
+    queued is lost."""
 
     def __init__(
         self,
@@ -81,20 +83,18 @@ class IngestService:
         extractor: Extractor | None = None,
         clock: Clock | None = None,
         *,
-        group_commit: bool = False,
+        writes: Writes | None = None,
     ) -> None:
         if extractor is not None and clock is None:
             raise ValueError("an extractor needs a clock, to know what 'tomorrow' means")
         self._uow_factory = uow_factory
         self._extractor = extractor
         self._clock = clock
-        self._writer: GroupCommit[_Pending, IngestResult] | None = (
-            GroupCommit(uow_factory, self._record) if group_commit else None
-        )
+        self._alone = OneByOne(uow_factory)
+        self._writes = writes or self._alone
 
     async def close(self) -> None:
-        if self._writer is not None:
-            await self._writer.close()
+        await self._writes.close()
 
     async def ingest(
         self,
@@ -109,64 +109,32 @@ class IngestService:
         [aggregate_id] = new_uuids(1)
         prepared = prepare_one(message, context or {}, aggregate_id,
                                idempotency_key=idempotency_key)
-        if follow_up is None:
-            [pending] = (await self.prepared_batch([prepared])).items
-            if self._writer is not None:
-                return await self._writer.submit(pending)
-        else:
+        if follow_up is not None:
             pending = _Pending(prepared.keys, follow_up, prepared.fingerprint, prepared.event)
-        async with self._uow_factory(write=True) as uow:
-            [outcome] = await self._record(uow, [pending])
-            if isinstance(outcome, DomainError):
-                raise outcome
-            if not outcome.replayed:
-                await uow.commit()
-            return outcome
+            return await self._alone.submit(self._record, pending)
+        [pending] = await self._pending([prepared])
+        return await self._writes.submit(self._record, pending)
 
     async def ingest_batch(
         self,
-        messages: Sequence[IncomingMessage],
+        messages: Sequence[IncomingMessage] | Sequence[PreparedMessage],
         *,
         context: Mapping[str, Any] | None = None,
         extractor: Extractor | None = None,
     ) -> list[BatchItemResult]:
         """All messages in one transaction; a conflicting item is reported, not fatal.
 
+        `messages` may come through `domain.message_events.prepare` already (an import
+        prepares them in another process; `context` is then theirs already).
         `extractor` replaces the service's own for this batch (an import of thousands of
-        old messages should not cost thousands of LLM calls)."""
-        batch = await self.prepare_batch(messages, context=context, extractor=extractor)
-        return await self.record_batch(batch)
-
-    async def prepare_batch(
-        self,
-        messages: Sequence[IncomingMessage],
-        *,
-        context: Mapping[str, Any] | None = None,
-        extractor: Extractor | None = None,
-    ) -> PreparedBatch:
-        """What `ingest_batch` decides before it takes the writer lock: extraction, keys,
-        fingerprints, events. A caller with many batches (an import) prepares the next
-        while the last one is being written; nothing is stored until `record_batch`."""
-        # One copy of the context: the messages' events share it.
-        prepared = prepare(messages, dict(context or {}))
-        return await self.prepared_batch(prepared, extractor=extractor)
-
-    async def prepared_batch(
-        self, prepared: Sequence[PreparedMessage], *, extractor: Extractor | None = None
-    ) -> PreparedBatch:
-        """`prepare_batch` for messages already through `prepare` (perhaps in another
-        process): what remains is the extraction, outside any write transaction; a
-        message already recorded (a redelivery) costs no extractor call."""
-        follow_ups = await self._derivations(prepared, extractor)
-        return PreparedBatch([
-            _Pending(item.keys, follow_up, item.fingerprint, item.event)
-            for item, follow_up in zip(prepared, follow_ups, strict=True)
-        ])
-
-    async def record_batch(self, batch: PreparedBatch) -> list[BatchItemResult]:
-        """Record a prepared batch in one transaction (see `ingest_batch`)."""
+        old messages should not cost thousands of LLM calls). Extraction runs before the
+        write transaction; a message already recorded (a redelivery) costs no call."""
+        prepared: Sequence[PreparedMessage] = (
+            messages if messages and isinstance(messages[0], PreparedMessage)  # type: ignore[assignment]
+            else prepare(messages, dict(context or {})))  # type: ignore[arg-type]
+        items = await self._pending(prepared, extractor)
         async with self._uow_factory(write=True) as uow:
-            outcomes = await self._record(uow, batch.items)
+            outcomes = await self._record(uow, items)
             await uow.commit()
         return [
             BatchItemResult(index, None, str(outcome))
@@ -174,6 +142,12 @@ class IngestService:
             else BatchItemResult(index, outcome)
             for index, outcome in enumerate(outcomes)
         ]
+
+    async def _pending(self, prepared: Sequence[PreparedMessage],
+                       extractor: Extractor | None = None) -> list[_Pending]:
+        follow_ups = await self._derivations(prepared, extractor)
+        return [_Pending(item.keys, follow_up, item.fingerprint, item.event)
+                for item, follow_up in zip(prepared, follow_ups, strict=True)]
 
     async def _derivations(
         self, prepared: Sequence[PreparedMessage], extractor: Extractor | None = None

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
-from domain.chain import ToJson, encoded, iso_utc
 from domain.events import NewEvent
 from domain.ids import new_uuids
 from domain.messages import MESSAGE_INGESTED, IncomingMessage
@@ -25,26 +24,18 @@ class PreparedMessage(NamedTuple):
     event: NewEvent
 
 
-def prepare(messages: Sequence[IncomingMessage], context: Mapping[str, Any], *,
-            encode: ToJson | None = None) -> list[PreparedMessage]:
-    """With `encode` (a spelling of `domain.chain.canonical_json`), each event also
-    carries its payload and metadata serialized (`domain.chain.encoded`), for a caller
-    in another process than the writer's."""
-    return [prepare_one(message, context, aggregate_id, encode=encode)
+def prepare(messages: Sequence[IncomingMessage],
+            context: Mapping[str, Any]) -> list[PreparedMessage]:
+    return [prepare_one(message, context, aggregate_id)
             for message, aggregate_id in zip(messages, new_uuids(len(messages)), strict=True)]
 
 
 def prepare_one(message: IncomingMessage, context: Mapping[str, Any], aggregate_id: str, *,
-                idempotency_key: str | None = None,
-                encode: ToJson | None = None) -> PreparedMessage:
+                idempotency_key: str | None = None) -> PreparedMessage:
     keys = keys_of(message, idempotency_key)
-    occurred_iso = None
-    if encode is not None and message.occurred_at is not None:
-        occurred_iso = iso_utc(message.occurred_at)  # spelled once, used twice
-    fingerprint = message.fingerprint(occurred_iso) if keys else ""
-    event = message_event(message, keys, context, fingerprint, aggregate_id)
+    fingerprint = message.fingerprint() if keys else ""
     return PreparedMessage(keys, fingerprint,
-                           event if encode is None else encoded(event, encode, occurred_iso))
+                           message_event(message, keys, context, fingerprint, aggregate_id))
 
 
 def message_event(message: IncomingMessage, keys: list[str], context: Mapping[str, Any],

@@ -8,7 +8,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from domain.chain import iso_utc, json_string
+from domain.chain import canonical_json, iso_utc
 
 MESSAGE_INGESTED = "message.ingested"
 
@@ -41,26 +41,18 @@ class IncomingMessage(NamedTuple):
     occurred_at: datetime | None = None
     metadata: Mapping[str, Any] = _NO_METADATA
 
-    def fingerprint(self, occurred_at_iso: str | None = None) -> str:
+    def fingerprint(self) -> str:
         """Identifies what was said, so a reused idempotency key with another message is
         caught. Client metadata is annotation, not content: a re-import that renamed a
         conversation title is the same message.
 
         SHA-256 of the `canonical_json` of text, source, source_id, author,
-        conversation_id and occurred_at (`iso_utc`, or null), spelled out in sorted key
-        order (a bulk import takes one per message). `occurred_at_iso`: `iso_utc` of
-        occurred_at when the caller has it already."""
-        if occurred_at_iso is None and self.occurred_at is not None:
-            occurred_at_iso = iso_utc(self.occurred_at)
-        spelled = (
-            f'{{"author":{json_string(self.author)},'
-            f'"conversation_id":{json_string(self.conversation_id)},'
-            f'"occurred_at":{json_string(occurred_at_iso)},'
-            f'"source":{json_string(self.source)},'
-            f'"source_id":{json_string(self.source_id)},'
-            f'"text":{json_string(self.text)}}}'
-        )
-        return hashlib.sha256(spelled.encode("utf-8")).hexdigest()
+        conversation_id and occurred_at (`iso_utc`, or null)."""
+        occurred_at = None if self.occurred_at is None else iso_utc(self.occurred_at)
+        said = {"author": self.author, "conversation_id": self.conversation_id,
+                "occurred_at": occurred_at, "source": self.source,
+                "source_id": self.source_id, "text": self.text}
+        return hashlib.sha256(canonical_json(said).encode("utf-8")).hexdigest()
 
     def source_key(self) -> str | None:
         """The natural idempotency key of a message that names its origin."""

@@ -6,11 +6,11 @@ Each has a SQLAlchemy implementation in `infrastructure/` and an in-memory fake 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import NamedTuple, Protocol, Self
+from typing import NamedTuple, Protocol, Self, TypeVar
 
-from domain.chain import SealedRow
+from domain.errors import DomainError
 from domain.events import LogHead, NewEvent, RecordedEvent
 
 
@@ -31,10 +31,6 @@ class EventStore(Protocol):
         self, *, after_seq: int = 0, limit: int = 100, types: Sequence[str] | None = None
     ) -> list[RecordedEvent]: ...
 
-    async def read_sealed(self, *, after_seq: int = 0, limit: int = 10_000) -> list[SealedRow]:
-        """Like `read`, as the text the hashes cover: what `verify` needs, and no more."""
-        ...
-
     async def head(self) -> LogHead: ...
 
     async def count_by_type(self) -> dict[str, int]:
@@ -43,8 +39,8 @@ class EventStore(Protocol):
 
 
 class IdempotencyRecord(NamedTuple):
-    """A NamedTuple, as the other value objects a bulk ingest makes one of per message;
-    its fields are in the idempotency table's column order."""
+    """A NamedTuple, as the other value objects a bulk ingest makes one of per message.
+    Stores name its fields; nothing depends on their order."""
 
     key: str
     event_seq: int
@@ -83,6 +79,45 @@ class UnitOfWorkFactory(Protocol):
     """Opens a unit of work; `write=True` takes the writer lock from the start."""
 
     def __call__(self, *, write: bool = False) -> UnitOfWork: ...
+
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+Write = Callable[[UnitOfWork, Sequence[Item]], Awaitable[list[Result | DomainError]]]
+
+
+class Writes(Protocol):
+    """How a service's writes reach the database: `write(uow, items)` in a write unit of
+    work, then commit, and each caller gets its item's outcome once it is durable (a
+    `DomainError` outcome is raised to its caller, and nothing is written for that item).
+
+    `OneByOne` gives every call its own transaction; an implementation may instead put
+    several callers' items into one transaction and one commit (group commit,
+    infrastructure/group_commit.py): the container chooses."""
+
+    async def submit(self, write: Write[Item, Result], item: Item) -> Result: ...
+
+    async def close(self) -> None:
+        """Write and commit what is queued; later calls run alone."""
+        ...
+
+
+class OneByOne:
+    """Each write in its own transaction."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
+        self._uow_factory = uow_factory
+
+    async def submit(self, write: Write[Item, Result], item: Item) -> Result:
+        async with self._uow_factory(write=True) as uow:
+            [outcome] = await write(uow, [item])
+            if isinstance(outcome, DomainError):
+                raise outcome
+            await uow.commit()
+            return outcome
+
+    async def close(self) -> None:
+        return None
 
 
 class Clock(Protocol):

@@ -13,21 +13,19 @@ import hashlib
 import json
 import os
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, nullcontext
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import inspect, select, text
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.chain import ChainReport
-from domain.clock import SystemClock
-from domain.event_log import verify_events
+from infrastructure.backends import backend_for
 from infrastructure.database import create_engine
 from infrastructure.durable_files import fsync_directory
-from infrastructure.event_store import SqlEventStore
 from infrastructure.tables import events, helionyx_meta
 
 MANIFEST_SUFFIX = ".manifest.json"
@@ -121,15 +119,10 @@ async def connected(url: str | URL) -> AsyncIterator[AsyncEngine]:
         await engine.dispose()
 
 
-async def verify_chain(conn: AsyncConnection, *, page_size: int = 5_000) -> ChainReport:
-    """The domain's chain check, on one connection (so on one snapshot where it matters).
-    Each row's text is spelled from its parsed content, not by SQLite: SQLite's spelling
-    (`sqlite_rows.sealed_page`) can give two contents the same text (bytes moved between
-    metadata and payload, infrastructure/sqlite_chain_scan.py), and a backup is trusted
-    on this check alone."""
-    store = SqlEventStore(conn, SystemClock())
-    return await verify_events(lambda: nullcontext(store), page_size=page_size,
-                               store_spelling=False)
+async def verify_chain(conn: AsyncConnection) -> ChainReport:
+    """The backend's own chain check (what `make verify` runs), of the database `conn` is
+    on: a copy at rest, or a restore target no one else uses."""
+    return await backend_for(conn.engine.url).verify_on(conn)
 
 
 async def snapshot_of(conn: AsyncConnection) -> DatabaseSnapshot:
@@ -147,8 +140,8 @@ async def event_count(conn: AsyncConnection) -> tuple[int, str | None]:
     tables = await _tables(conn)
     if events.name not in tables:
         return 0, await _tier(conn, tables)
-    head = await SqlEventStore(conn, SystemClock()).head()
-    return head.count, await _tier(conn, tables)
+    seq = (await conn.execute(select(func.max(events.c.seq)))).scalar()
+    return int(seq or 0), await _tier(conn, tables)
 
 
 async def record_tier(conn: AsyncConnection, tier: str) -> None:

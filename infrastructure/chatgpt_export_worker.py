@@ -1,10 +1,10 @@
 """`python -m infrastructure.chatgpt_export_worker FILE BATCH_SIZE CONTEXT_JSON`: read a
 ChatGPT export and prepare its messages for the log, in a process of its own.
 
-Parsing the file and preparing each message (keys, fingerprint, the event with its
-payload and metadata serialized: `domain.message_events.prepare(..., encode=...)`) need no
-database, so they run here, on the other core, while the importing process seals,
-stores and commits (infrastructure/chatgpt_export_reader.py).
+Parsing the file and preparing each message (its keys, fingerprint and event:
+`domain.message_events.prepare`) need no database, so they run here, on the other core,
+while the importing process seals, stores and commits
+(infrastructure/chatgpt_export_reader.py).
 
 Writes frames to stdout, each a 4-byte big-endian length and its body:
 - first, once the whole file is parsed, a pickle: `("export", export, count)` (the
@@ -32,10 +32,10 @@ import sys
 from datetime import datetime
 from typing import Any, BinaryIO
 
-from domain.events import Encoded, NewEvent
+from domain.chain import iso_utc
+from domain.events import NewEvent
 from domain.message_events import PreparedMessage, prepare
 from infrastructure.chatgpt_export import ChatGPTExportError, read_export
-from infrastructure.fast_json import canonical_json
 
 Wire = tuple[Any, ...]
 _PIPE_BYTES = 2**20
@@ -62,7 +62,7 @@ def main(argv: list[str]) -> int:
     header = ("export", dataclasses.replace(export, messages=[]), len(messages))
     write_frame(out, pickle.dumps(header))
     for start in range(0, len(messages), batch_size):
-        batch = prepare(messages[start : start + batch_size], context, encode=canonical_json)
+        batch = prepare(messages[start : start + batch_size], context)
         write_frame(out, marshal.dumps([to_wire(item) for item in batch]))
     write_frame(out, b"")
     return 0
@@ -83,12 +83,12 @@ def write_frame(out: BinaryIO, body: bytes) -> None:
 
 
 def to_wire(item: PreparedMessage) -> Wire:
-    """A prepared message (its event encoded) as plain values; `from_wire` undoes it."""
+    """A prepared message as plain values; `from_wire` undoes it."""
     event = item.event
-    assert event.encoded is not None, "only an encoded event travels"
+    occurred = None if event.occurred_at is None else iso_utc(event.occurred_at)
     return (item.keys, item.fingerprint, event.type, event.aggregate_type,
             event.aggregate_id, _dict(event.payload), _dict(event.metadata),
-            event.idempotency_key, event.schema_version, *event.encoded)
+            event.idempotency_key, event.schema_version, occurred)
 
 
 def _dict(mapping: Any) -> dict[str, Any]:
@@ -97,12 +97,13 @@ def _dict(mapping: Any) -> dict[str, Any]:
 
 def from_wire(wire: Wire) -> PreparedMessage:
     (keys, fingerprint, type_, aggregate_type, aggregate_id, payload, metadata, key,
-     version, payload_json, metadata_json, occurred_iso) = wire
+     version, occurred_iso) = wire
     # iso_utc's form reads back as the same moment, in UTC.
     occurred = None if occurred_iso is None else datetime.fromisoformat(occurred_iso)
     return PreparedMessage(keys, fingerprint, NewEvent(
-        type_, aggregate_type, aggregate_id, payload, metadata, key, occurred, version,
-        Encoded(payload_json, metadata_json, occurred_iso)))
+        type=type_, aggregate_type=aggregate_type, aggregate_id=aggregate_id,
+        payload=payload, metadata=metadata, idempotency_key=key, occurred_at=occurred,
+        schema_version=version))
 
 
 if __name__ == "__main__":

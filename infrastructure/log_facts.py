@@ -6,7 +6,7 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
-from sqlalchemy import Text, func, select, text, type_coerce
+from sqlalchemy import Text, func, select, type_coerce
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -14,20 +14,9 @@ from domain.chain import GENESIS_HASH, iso_utc
 from domain.errors import StorageUnavailable
 from domain.events import LogHead
 from domain.integrity import Finding
+from infrastructure.backends import backend_for
 from infrastructure.tables import events, helionyx_meta, idempotency_records
 
-# The triggers that make the log append-only (migrations 20261126_0001 and _0003), and
-# how each database lists the enabled ones. PostgreSQL's tgenabled is 'D' when disabled
-# (https://www.postgresql.org/docs/current/catalog-pg-trigger.html).
-GUARD_TRIGGERS = {
-    "sqlite": ("events_reject_update", "events_reject_delete", "events_reject_replace"),
-    "postgresql": ("events_reject_update_delete", "events_reject_truncate"),
-}
-_ENABLED_TRIGGERS = {
-    "sqlite": "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'events'",
-    "postgresql": "SELECT tgname FROM pg_trigger WHERE tgrelid = 'events'::regclass "
-                  "AND NOT tgisinternal AND tgenabled <> 'D'",
-}
 _CHUNK = 1000
 _PAGE = 5000
 _LISTED = 20  # idempotency records named one by one; the rest are counted
@@ -67,10 +56,15 @@ class SqlLogFacts:
         return LogHead(row.seq, row.hash), iso_utc(row.recorded_at)
 
     async def missing_triggers(self) -> list[str]:
-        dialect = self._engine.dialect.name
-        async with self._connect() as conn:
-            present = set((await conn.execute(text(_ENABLED_TRIGGERS[dialect]))).scalars())
-        return [name for name in GUARD_TRIGGERS[dialect] if name not in present]
+        """The guard triggers that keep the log append-only (migrations 20261126_0001 and
+        _0003) which are missing or disabled."""
+        backend = backend_for(self._engine.url)
+        try:
+            present = await backend.enabled_triggers(self._engine)
+        except (DBAPIError, OSError) as e:
+            why = e.orig if isinstance(e, DBAPIError) else e
+            raise StorageUnavailable(f"the event log cannot be read: {why}") from e
+        return [name for name in backend.guard_triggers if name not in present]
 
     async def hashes_at(self, seqs: Sequence[int]) -> dict[int, str]:
         found: dict[int, str] = {}
@@ -139,3 +133,12 @@ def _keys_in(metadata: str | None) -> Sequence[str]:
         return ()
     keys = found.get("idempotency_keys", ()) if isinstance(found, dict) else ()
     return keys if isinstance(keys, list) else ()
+
+
+async def restore_guard_triggers(engine: AsyncEngine) -> list[str]:
+    """Put back (create, or enable again) the guard triggers that are missing or disabled
+    (`make migrate`, as the table's owner); the ones put back, [] when all were there."""
+    missing = await SqlLogFacts(engine).missing_triggers()
+    if missing:
+        await backend_for(engine.url).restore_triggers(engine, missing)
+    return missing

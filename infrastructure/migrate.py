@@ -55,7 +55,7 @@ async def migrate(owner_url: str, runtime_url: str, tier: str) -> Grants | None:
     Every run grants again, so tables a new migration added are covered. None when no
     role was granted anything (SQLite, or one role for both)."""
     from infrastructure.database import create_engine, make_room_for
-    from infrastructure.guard_triggers import restore_guard_triggers
+    from infrastructure.log_facts import restore_guard_triggers
 
     make_room_for(owner_url)
     engine = create_engine(owner_url, pool_size=1)

@@ -2,11 +2,11 @@
 
 They keep the orderings, filters and counts the Protocols in `domain.repositories`
 promise (the in-memory fakes in tests/fakes_models.py keep the same ones, and one contract
-suite runs against both). They add and update; only the unit of work commits.
+suite runs against every backend). They add and update; only the unit of work commits.
 
-What deriving an object or changing its status runs (next_number, add, get, update,
-get_by_number) is built once per table; on SQLite it goes straight to the driver, one trip
-per statement (infrastructure/sqlite_read_rows.py). Lists, counts and search stay on Core.
+PostgreSQL uses them as they are. SQLite's (infrastructure/sqlite/read_models.py) send
+what deriving an object or changing its status runs (next_number, add, get, update,
+get_by_number) straight to the driver, and keep lists, counts and search from here.
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from dataclasses import fields
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Row, Select, Table, bindparam, func, or_, select
+from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from domain.errors import Conflict
 from domain.objects import (
     DECISION_STATUSES,
     TODO_STATUSES,
@@ -28,8 +30,6 @@ from domain.objects import (
     Todo,
     Track,
 )
-from infrastructure.sqlite_read_rows import SqliteRows
-from infrastructure.sqlite_rows import driver_of
 from infrastructure.tables import decisions, notes, todos, tracks
 
 Model = TypeVar("Model", Todo, Note, Track, Decision)
@@ -86,8 +86,7 @@ DECISION_ROWS = RowCodec(decisions, Decision, lists=("options",))
 
 class _Statements:
     """A table's hot statements, built once rather than per call: Core statements with
-    bound parameters, which SQLAlchemy compiles once and then finds in its cache, and
-    for SQLite, SQL text sent straight to the driver (infrastructure/sqlite_read_rows.py)."""
+    bound parameters, which SQLAlchemy compiles once and then finds in its cache."""
 
     def __init__(self, codec: RowCodec[Any]) -> None:
         table = codec.table
@@ -96,10 +95,9 @@ class _Statements:
         self.next_number = select(func.coalesce(func.max(table.c.number), 0) + 1)
         self.insert = table.insert()
         self.update = table.update().where(table.c.id == bindparam("_id"))
-        self.sqlite = SqliteRows(table, codec.names)
 
 
-class _SqlRows(Generic[Model]):
+class CoreRows(Generic[Model]):
     codec: RowCodec[Model]
     statements: _Statements
     newest_first = False
@@ -110,53 +108,48 @@ class _SqlRows(Generic[Model]):
 
     def __init__(self, connection: AsyncConnection) -> None:
         self._conn = connection
-        self._sqlite = connection.dialect.name == "sqlite"
         # Read once per unit of work, then counted here: numbers are taken under the
         # writer lock, and every row this transaction adds comes through `add`.
         self._next_number: int | None = None
 
     async def get(self, id: str) -> Model | None:
-        if self._sqlite:
-            return self._decoded(await self.statements.sqlite.get(await driver_of(self._conn), id))
         return await self._one(self.statements.by_id, {"id": id})
 
     async def get_by_number(self, number: int) -> Model | None:
-        if self._sqlite:
-            return self._decoded(
-                await self.statements.sqlite.get_by_number(await driver_of(self._conn), number))
         return await self._one(self.statements.by_number, {"number": number})
 
     async def add(self, obj: Model) -> None:
-        row = self.codec.to_row(obj)
-        if self._sqlite:
-            await self.statements.sqlite.insert(await driver_of(self._conn), row)
-        else:
-            await self._conn.execute(self.statements.insert, row)
+        """Conflict when its id or number is taken."""
+        try:
+            await self._conn.execute(self.statements.insert, self.codec.to_row(obj))
+        except IntegrityError as e:
+            raise Conflict(f"{self.codec.table.name} {obj.number} is already recorded") from e
+        except StatementError as e:
+            if isinstance(e.orig, ValueError):  # a value the column cannot store
+                raise e.orig from None
+            raise
         if self._next_number is not None:
             self._next_number = max(self._next_number, obj.number + 1)
 
     async def update(self, obj: Model) -> None:
         """Replace the row with the same id; LookupError when there is none."""
         row = self.codec.to_row(obj)
-        if self._sqlite:
-            changed = await self.statements.sqlite.update(await driver_of(self._conn), row)
-        else:
-            row["_id"] = row.pop("id")
+        row["_id"] = row.pop("id")
+        try:
             changed = (await self._conn.execute(self.statements.update, row)).rowcount
+        except IntegrityError as e:
+            raise Conflict(f"{self.codec.table.name} {obj.number} is already recorded") from e
+        except StatementError as e:
+            if isinstance(e.orig, ValueError):
+                raise e.orig from None
+            raise
         if changed != 1:
             raise LookupError(f"{self.codec.table.name}: {obj.id} is not stored")
 
     async def next_number(self) -> int:
         if self._next_number is None:
-            if self._sqlite:
-                self._next_number = await self.statements.sqlite.next_number(
-                    await driver_of(self._conn))
-            else:
-                self._next_number = int(await self._conn.scalar(self.statements.next_number))
+            self._next_number = int(await self._conn.scalar(self.statements.next_number))
         return self._next_number
-
-    def _decoded(self, values: builtins.list[Any] | None) -> Model | None:
-        return None if values is None else self.codec.from_row(values)
 
     async def _one(self, query: Select[Any], params: dict[str, Any]) -> Model | None:
         row = (await self._conn.execute(query, params)).first()
@@ -181,7 +174,7 @@ class _SqlRows(Generic[Model]):
         return counts
 
 
-class SqlTodos(_SqlRows[Todo]):
+class CoreTodos(CoreRows[Todo]):
     codec = TODO_ROWS
 
     async def list(self, status: str | None = None, limit: int = 100) -> builtins.list[Todo]:
@@ -193,7 +186,7 @@ class SqlTodos(_SqlRows[Todo]):
         return await self._count_by_status(TODO_STATUSES)
 
 
-class SqlNotes(_SqlRows[Note]):
+class CoreNotes(CoreRows[Note]):
     codec = NOTE_ROWS
     newest_first = True
 
@@ -213,7 +206,7 @@ class SqlNotes(_SqlRows[Note]):
         return int(await self._conn.scalar(select(func.count()).select_from(notes)))
 
 
-class SqlTracks(_SqlRows[Track]):
+class CoreTracks(CoreRows[Track]):
     codec = TRACK_ROWS
 
     async def list(self, status: str | None = None, limit: int = 100) -> builtins.list[Track]:
@@ -225,7 +218,7 @@ class SqlTracks(_SqlRows[Track]):
         return await self._count_by_status(TRACK_STATUSES)
 
 
-class SqlDecisions(_SqlRows[Decision]):
+class CoreDecisions(CoreRows[Decision]):
     codec = DECISION_ROWS
     newest_first = True
 

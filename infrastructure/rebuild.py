@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from typing import Any, Generic
 
 from sqlalchemy import bindparam, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from domain.clock import SystemClock
 from domain.events import RecordedEvent
 from domain.ingest import idempotency_records_of
 from domain.messages import MESSAGE_INGESTED
@@ -33,9 +32,7 @@ from domain.objects import (
     TRACK,
     TRACK_STARTED,
 )
-from domain.ports import Clock
 from domain.projections import PROJECTED_TYPES, project
-from infrastructure import sqlite_rows
 from infrastructure.read_models import (
     DECISION_ROWS,
     NOTE_ROWS,
@@ -45,7 +42,7 @@ from infrastructure.read_models import (
     RowCodec,
 )
 from infrastructure.tables import idempotency_records
-from infrastructure.unit_of_work import SqlUnitOfWork
+from infrastructure.unit_of_work import SqlUnitOfWorkFactory
 
 Progress = Callable[[int], None]
 
@@ -69,8 +66,7 @@ class RebuildReport:
 
 
 async def rebuild_read_models(
-    engine: AsyncEngine,
-    clock: Clock | None = None,
+    uow_factory: SqlUnitOfWorkFactory,
     *,
     page_size: int = 5000,
     progress: Progress | None = None,
@@ -79,7 +75,7 @@ async def rebuild_read_models(
         raise ValueError("page_size must be at least 1")
     codecs = (TODO_ROWS, NOTE_ROWS, TRACK_ROWS, DECISION_ROWS)
     tables = [codec.table for codec in codecs] + [idempotency_records]
-    async with _RebuildUnitOfWork(engine, clock or SystemClock(), write=True) as uow:
+    async with uow_factory(write=True) as uow:
         conn = uow.connection
         for table in tables:
             await conn.execute(table.delete())
@@ -89,7 +85,8 @@ async def rebuild_read_models(
         after = 0
         while after < replayed:
             upto = min(after + page_size, replayed)
-            if page := await _events_that_matter(uow, after, upto):
+            if page := await uow.events.read_keyed_or_typed(after, upto, _MATTERS,
+                                                             MESSAGE_INGESTED):
                 await _replay(conn, page)
             if progress is not None:
                 progress(upto - after)
@@ -101,37 +98,8 @@ async def rebuild_read_models(
 
 # Only these events change a read model: the projected types, and messages that carry
 # idempotency keys (idempotency_records_of). The rest (most of a log: plain messages,
-# notifications) need not be read back at all, let alone parsed.
+# notifications) need not be read back at all, where the store can leave them out.
 _MATTERS = tuple(sorted(PROJECTED_TYPES))
-_MATTERS_ON_SQLITE = (
-    f"{sqlite_rows.SELECT_EVENTS} WHERE seq > ? AND (type IN ({', '.join('?' * len(_MATTERS))})"
-    f" OR (type = ? AND instr(metadata, '\"idempotency_keys\"') > 0)) AND seq <= ?"
-    " ORDER BY seq"
-)
-
-
-async def _events_that_matter(uow: _RebuildUnitOfWork, after: int,
-                              upto: int) -> list[RecordedEvent]:
-    """The events in (after, upto] that change a read model, in seq order."""
-    conn = uow.connection
-    if conn.dialect.name == "sqlite":
-        # instr() keeps a superset: a message whose metadata merely mentions the word is
-        # read and parsed, and idempotency_records_of decides.
-        rows = await sqlite_rows.fetch_all(conn, _MATTERS_ON_SQLITE,
-                                           (after, *_MATTERS, MESSAGE_INGESTED, upto))
-        return [sqlite_rows.to_event(row) for row in rows]
-    page = await uow.events.read(after_seq=after, limit=upto - after,
-                                 types=[*_MATTERS, MESSAGE_INGESTED])
-    return [event for event in page if event.seq <= upto]
-
-
-class _RebuildUnitOfWork(SqlUnitOfWork):
-    """A write unit of work that lends its connection to the bulk statements below."""
-
-    @property
-    def connection(self) -> AsyncConnection:
-        assert self._conn is not None, "the unit of work is not open"
-        return self._conn
 
 
 async def _replay(conn: AsyncConnection, page: list[RecordedEvent]) -> None:

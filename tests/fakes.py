@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import uuid
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from domain.chain import GENESIS_HASH, SealedRow, event_hash, sealed_text_of
+from domain.chain import GENESIS_HASH, event_hash
 from domain.errors import Conflict
 from domain.events import LogHead, NewEvent, RecordedEvent
 from domain.objects import Decision, Note, Todo, Track
 from domain.ports import IdempotencyRecord
-from infrastructure.event_store import as_json_value
+from infrastructure.sealing import as_json
 from tests.fakes_models import attach_read_models
 
 
@@ -28,6 +29,11 @@ class FakeClock:
 
     def advance(self, **delta: float) -> None:
         self.current += timedelta(**delta)
+
+
+def _read_back(value: object) -> object:
+    """As a database hands it back: a copy, parsed from its canonical JSON."""
+    return json.loads(as_json(value)[1])
 
 
 class InMemoryEventStore:
@@ -48,7 +54,7 @@ class InMemoryEventStore:
             fields = dict(
                 seq=seq, event_id=str(uuid.uuid4()), type=new.type,
                 aggregate_type=new.aggregate_type, aggregate_id=new.aggregate_id,
-                payload=as_json_value(new.payload), metadata=as_json_value(new.metadata),
+                payload=_read_back(new.payload), metadata=_read_back(new.metadata),
                 idempotency_key=new.idempotency_key, occurred_at=new.occurred_at or now,
                 recorded_at=now, schema_version=new.schema_version, prev_hash=prev_hash,
             )
@@ -71,10 +77,6 @@ class InMemoryEventStore:
                    types: Sequence[str] | None = None) -> list[RecordedEvent]:
         found = [e for e in self._events[after_seq:] if not types or e.type in types]
         return found[:limit]
-
-    async def read_sealed(self, *, after_seq: int = 0, limit: int = 10_000) -> list[SealedRow]:
-        return [(e.seq, e.prev_hash, e.hash, sealed_text_of(e))
-                for e in await self.read(after_seq=after_seq, limit=limit)]
 
     async def head(self) -> LogHead:
         if not self._events:

@@ -7,6 +7,7 @@ import builtins
 from collections.abc import Callable
 from typing import Any, Generic, Protocol, TypeVar
 
+from domain.errors import Conflict
 from domain.objects import (
     DECISION_STATUSES,
     TODO_STATUSES,
@@ -34,9 +35,9 @@ class _Rows(Generic[Row]):
 
     async def add(self, row: Row) -> None:
         if row.id in self.rows:
-            raise AssertionError(f"{row.id} is already stored")
+            raise Conflict(f"{row.id} is already stored")
         if await self.get_by_number(row.number) is not None:
-            raise AssertionError(f"number {row.number} is already taken")
+            raise Conflict(f"number {row.number} is already taken")
         self.rows[row.id] = row
 
     async def update(self, row: Row) -> None:

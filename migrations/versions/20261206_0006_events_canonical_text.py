@@ -38,7 +38,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from domain.chain import canonical_json, event_hash, iso_utc, sealed_text
+from domain.chain import canonical_json, event_hash, iso_utc
+from infrastructure.sealing import sealed_text
 
 revision: str = "20261206_0006"
 down_revision: str | None = "20261126_0005"

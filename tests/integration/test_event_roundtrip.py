@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain.chain import canonical_json, encoded
+from domain.chain import canonical_json
 from domain.events import NewEvent
 
 # Numbers JSONB would have spelled otherwise, and the edges of a double.
@@ -36,7 +36,7 @@ _json = st.recursive(
     max_leaves=12,
 )
 _objects = st.dictionaries(_text, _json, max_size=5)
-_events = st.lists(st.tuples(_objects, _objects, st.booleans()), min_size=1, max_size=3)
+_events = st.lists(st.tuples(_objects, _objects), min_size=1, max_size=3)
 
 
 async def test_arbitrary_json_reads_back_as_sealed_and_the_chain_verifies(container):
@@ -44,19 +44,17 @@ async def test_arbitrary_json_reads_back_as_sealed_and_the_chain_verifies(contai
     loop = asyncio.get_running_loop()
     appended: list[str] = []  # every event's sealed payload and metadata, in seq order
 
-    async def round_trip(drawn: list[tuple[dict, dict, bool]]) -> None:
+    async def round_trip(drawn: list[tuple[dict, dict]]) -> None:
         news = []
-        for n, (payload, metadata, pre_encoded) in enumerate(drawn):
-            new = NewEvent(type="test.happened", aggregate_type="test",
-                           aggregate_id=f"a{len(appended) + n}", payload=payload,
-                           metadata=metadata,
-                           occurred_at=datetime(2026, 12, 6, 12, 0, 0, 123456, tzinfo=UTC))
-            # As the import's worker prepares them, or as a service appends them.
-            news.append(encoded(new) if pre_encoded else new)
+        for n, (payload, metadata) in enumerate(drawn):
+            news.append(NewEvent(
+                type="test.happened", aggregate_type="test",
+                aggregate_id=f"a{len(appended) + n}", payload=payload, metadata=metadata,
+                occurred_at=datetime(2026, 12, 6, 12, 0, 0, 123456, tzinfo=UTC)))
         async with factory(write=True) as uow:
             recorded = await uow.events.append(news)
             await uow.commit()
-        expected = [canonical_json([payload, metadata]) for payload, metadata, _ in drawn]
+        expected = [canonical_json([payload, metadata]) for payload, metadata in drawn]
         assert [canonical_json([e.payload, e.metadata]) for e in recorded] == expected
         async with factory() as uow:
             got = [await uow.events.get(e.seq) for e in recorded]
@@ -71,7 +69,7 @@ async def test_arbitrary_json_reads_back_as_sealed_and_the_chain_verifies(contai
     @settings(max_examples=40, deadline=None, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(_events)
-    def examples(drawn: list[tuple[dict, dict, bool]]) -> None:
+    def examples(drawn: list[tuple[dict, dict]]) -> None:
         asyncio.run_coroutine_threadsafe(round_trip(drawn), loop).result(timeout=60)
 
     await asyncio.to_thread(examples)

@@ -12,13 +12,18 @@ import pytest
 from domain.errors import IdempotencyConflict, StorageUnavailable
 from domain.event_log import EventLog
 from domain.events import NewEvent
-from domain.group_commit import GroupCommit
 from domain.ingest import IngestService
 from domain.messages import IncomingMessage
 from infrastructure.database import create_engine
+from infrastructure.group_commit import GroupCommit
 from infrastructure.migrate import upgrade
 from infrastructure.unit_of_work import SqlUnitOfWorkFactory
 from tests.fakes import FakeClock
+
+
+def grouped(factory) -> IngestService:
+    """An ingest service whose single messages are group-committed, as the container's."""
+    return IngestService(factory, writes=GroupCommit(factory))
 
 
 class CountingFactory:
@@ -65,7 +70,7 @@ async def assert_log_intact(factory, count: int) -> None:
 
 async def test_concurrent_ingests_share_commits_and_keep_the_chain(sql_factory):
     factory = CountingFactory(sql_factory)
-    service = IngestService(factory, group_commit=True)
+    service = grouped(factory)
     results = await asyncio.gather(
         *(service.ingest(IncomingMessage(f"message {n}")) for n in range(120)))
     await service.close()
@@ -91,7 +96,7 @@ async def test_concurrent_api_ingests_keep_seq_gap_free(client, container):
 
 async def test_one_key_twice_in_a_group_is_a_replay_of_the_first(sql_factory):
     factory = CountingFactory(sql_factory)
-    service = IngestService(factory, group_commit=True)
+    service = grouped(factory)
     message = IncomingMessage("pay the rent", source="telegram", source_id="update-7")
     first, second, third = await asyncio.gather(
         service.ingest(message, idempotency_key="k-1"),
@@ -117,10 +122,10 @@ async def test_the_api_answers_a_repeated_key_in_one_group_with_the_original(cli
 
 
 async def test_a_conflicting_item_does_not_fail_its_neighbours(sql_factory):
-    service = IngestService(sql_factory, group_commit=True)
+    service = grouped(sql_factory)
     await service.ingest(IncomingMessage("the original"), idempotency_key="taken")
     factory = CountingFactory(sql_factory)
-    service = IngestService(factory, group_commit=True)
+    service = grouped(factory)
     outcomes = await asyncio.gather(
         service.ingest(IncomingMessage("before")),
         service.ingest(IncomingMessage("another message"), idempotency_key="taken"),
@@ -140,7 +145,7 @@ async def test_a_conflicting_item_does_not_fail_its_neighbours(sql_factory):
 
 
 async def test_storage_unavailable_fails_every_item_and_stores_nothing(sql_factory):
-    service = IngestService(CountingFactory(sql_factory, fail_commits=True), group_commit=True)
+    service = grouped(CountingFactory(sql_factory, fail_commits=True))
     outcomes = await asyncio.gather(
         *(service.ingest(IncomingMessage(f"lost {n}")) for n in range(6)),
         return_exceptions=True)
@@ -158,9 +163,10 @@ async def test_an_unexpected_failure_retries_each_item_alone(sql_factory):
         return [event.seq for event in recorded]
 
     factory = CountingFactory(sql_factory)
-    writer: GroupCommit[str, int] = GroupCommit(factory, write)
+    writer = GroupCommit(factory)
     outcomes = await asyncio.gather(
-        *(writer.submit(item) for item in ["a", "b", "poison", "c"]), return_exceptions=True)
+        *(writer.submit(write, item) for item in ["a", "b", "poison", "c"]),
+        return_exceptions=True)
     await writer.close()
     assert isinstance(outcomes[2], RuntimeError)
     assert outcomes[:2] + outcomes[3:] == [1, 2, 3]
@@ -170,7 +176,7 @@ async def test_an_unexpected_failure_retries_each_item_alone(sql_factory):
 
 async def test_close_commits_what_is_queued_then_writes_alone(sql_factory):
     factory = CountingFactory(sql_factory)
-    service = IngestService(factory, group_commit=True)
+    service = grouped(factory)
     pending = [asyncio.ensure_future(service.ingest(IncomingMessage(f"in flight {n}")))
                for n in range(20)]
     await asyncio.sleep(0)  # queued, not yet committed
@@ -189,7 +195,7 @@ async def test_groups_are_bounded(sql_factory):
         sizes.append(len(items))
         return list(items)
 
-    writer: GroupCommit[int, int] = GroupCommit(factory, write, max_batch=8, max_queued=16)
-    assert await asyncio.gather(*(writer.submit(n) for n in range(50))) == list(range(50))
+    writer = GroupCommit(factory, max_batch=8, max_queued=16)
+    assert await asyncio.gather(*(writer.submit(write, n) for n in range(50))) == list(range(50))
     await writer.close()
     assert max(sizes) <= 8 and sum(sizes) == 50

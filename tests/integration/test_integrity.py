@@ -181,7 +181,7 @@ def test_digest_file_is_private_durable_and_authenticated(tmp_path):
 
 
 async def test_migrate_puts_dropped_triggers_back(container, client, database_url):
-    from infrastructure.guard_triggers import restore_guard_triggers
+    from infrastructure.log_facts import restore_guard_triggers
 
     await ingest(client, 2)
     await tamper.drop_triggers(container.engine())
@@ -200,9 +200,10 @@ async def test_bytes_moved_between_metadata_and_payload_are_named(container):
 
     from sqlalchemy import text
 
-    from domain.chain import SEALED_SPLIT, iso_utc
+    from domain.chain import iso_utc
     from domain.events import NewEvent
-    from infrastructure.sqlite_rows import stored_time
+    from infrastructure.sealing import SEALED_SPLIT
+    from infrastructure.sqlite.event_rows import stored_time
 
     forged = datetime(2020, 1, 1, tzinfo=UTC)
     async with container.uow_factory()(write=True) as uow:
@@ -219,7 +220,7 @@ async def test_bytes_moved_between_metadata_and_payload_are_named(container):
             {"m": moved, "p": '{"b":2}}', "o": stored_time(iso_utc(forged)) if sqlite
              else forged})
 
-    report = await container.event_log().verify()
+    report = await container.chain_verification().verify()
     assert report.first_bad_seq == 1 and "cannot be read" in (report.problem or "")
 
 

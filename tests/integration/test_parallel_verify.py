@@ -13,10 +13,10 @@ import pytest
 from domain.chain import ChainProblem, ChainReport
 from domain.event_log import EventLog
 from domain.events import NewEvent
-from infrastructure.chain_verification import ParallelSqliteChainVerification, split
 from infrastructure.database import create_engine
 from infrastructure.migrate import upgrade
-from infrastructure.sqlite_chain_scan import SCAN, connect, sealed_rows
+from infrastructure.sqlite.chain_scan import SCAN, connect, sealed_rows
+from infrastructure.sqlite.verification import ParallelSqliteChainVerification, split
 from infrastructure.unit_of_work import SqlUnitOfWorkFactory
 from tests.fakes import FakeClock
 

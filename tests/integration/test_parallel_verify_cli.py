@@ -11,14 +11,17 @@ from pathlib import Path
 
 import pytest
 from dependency_injector import providers
+from sqlalchemy.engine import make_url
 
 from app.container import build_container, close_container
 from app.verify_command import cmd_verify
 from domain.event_log import EventLog
-from infrastructure.chain_verification import (
+from infrastructure.backends import backend_for
+from infrastructure.database import create_engine
+from infrastructure.postgres.verification import PostgresChainVerification
+from infrastructure.sqlite.verification import (
     ChainCheckFailed,
     ParallelSqliteChainVerification,
-    build_chain_verification,
 )
 from tests.conftest import make_settings
 from tests.fakes import InMemoryUnitOfWorkFactory
@@ -110,13 +113,20 @@ async def test_a_file_that_is_not_a_log_gives_no_verdict(tmp_path: Path, name: s
     assert await run_verify(path) == 2
 
 
-def test_a_sqlite_file_gets_workers_and_anything_else_event_log_verify(tmp_path: Path):
+async def test_a_sqlite_file_gets_workers_and_sqlite_in_memory_event_log_verify(
+        tmp_path: Path):
     event_log = EventLog(InMemoryUnitOfWorkFactory())
-    chosen = build_chain_verification(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", event_log)
-    assert isinstance(chosen, ParallelSqliteChainVerification)
-    for url in ("sqlite+aiosqlite://", "sqlite+aiosqlite:///:memory:",
-                "postgresql+asyncpg://helionyx@127.0.0.1/helionyx"):
-        assert build_chain_verification(url, event_log) is event_log
+
+    def chosen(url: str) -> object:
+        engine = create_engine(url)
+        return backend_for(url).chain_verification(make_url(url), engine, event_log)
+
+    assert isinstance(chosen(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"),
+                      ParallelSqliteChainVerification)
+    for url in ("sqlite+aiosqlite://", "sqlite+aiosqlite:///:memory:"):
+        assert chosen(url) is event_log
+    assert isinstance(chosen("postgresql+asyncpg://helionyx@127.0.0.1/helionyx"),
+                      PostgresChainVerification)
 
 
 async def test_the_container_verifies_a_sqlite_file_with_workers(log: Path):

@@ -10,7 +10,7 @@ from contextlib import closing
 from pathlib import Path
 
 from domain.chain import canonical_json, event_hash, iso_utc
-from infrastructure.sqlite_rows import SELECT_EVENTS, stored_time, to_event
+from infrastructure.sqlite.event_rows import SELECT_EVENTS, stored_time, to_event
 from tests.integration.test_parallel_verify import (
     EVENTS,
     altered,

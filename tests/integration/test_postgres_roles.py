@@ -198,7 +198,7 @@ async def test_the_service_appends_and_reads_events_as_the_runtime_role(roles):
             todos = await http.get("/api/v1/todos")
             assert [item["title"] for item in todos.json()["items"]] == ["renew the passport"]
         # `rebuild` empties and refills the read models under the same role.
-        report = await rebuild_read_models(container.engine())
+        report = await rebuild_read_models(container.uow_factory())
         assert report.todos == 1
     finally:
         await close_container(container)

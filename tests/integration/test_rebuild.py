@@ -163,7 +163,7 @@ async def test_a_rebuild_gives_back_every_row(engine, factory, clock):
 
     clock.advance(days=400)  # a rebuild takes nothing from the clock
     for page_size in (1, 4, 5000):  # objects created in one page, changed in a later one
-        report = await rebuild_read_models(engine, clock, page_size=page_size)
+        report = await rebuild_read_models(factory, page_size=page_size)
         assert await snapshot(engine) == live
         assert report == RebuildReport(
             events=events, todos=3, notes=3, tracks=2, decisions=3, idempotency=8
@@ -175,7 +175,7 @@ async def test_idempotency_still_replays_after_a_rebuild(engine, factory, clock)
     ingest = IngestService(factory)
     first = await ingest.ingest(MILK, idempotency_key="key-milk")
     assert first.replayed
-    await rebuild_read_models(engine, clock)
+    await rebuild_read_models(factory)
 
     again = await ingest.ingest(MILK, idempotency_key="key-milk")
     assert again.replayed and again.event == first.event
@@ -191,7 +191,7 @@ async def test_idempotency_still_replays_after_a_rebuild(engine, factory, clock)
 
 async def test_the_services_carry_on_after_a_rebuild(engine, factory, clock):
     await run_scenario(factory, clock)
-    await rebuild_read_models(engine, clock)
+    await rebuild_read_models(factory)
     async with factory(write=True) as uow:
         todo, _ = await create_todo(uow, title="after the rebuild")
         done, _ = await complete_todo(uow, 2)
@@ -199,7 +199,7 @@ async def test_the_services_carry_on_after_a_rebuild(engine, factory, clock):
         await uow.commit()
     assert (todo.number, done.status, newest.number) == (4, "done", 4)
     live = await snapshot(engine)
-    await rebuild_read_models(engine, clock)
+    await rebuild_read_models(factory)
     assert await snapshot(engine) == live
 
 
@@ -214,19 +214,19 @@ async def test_a_rebuild_repairs_read_models_that_drifted(engine, factory, clock
         stray = "INSERT INTO idempotency_records (key, event_seq, request_hash) VALUES (:k, 1, 'h')"
         await conn.execute(text(stray), {"k": "stray"})
     assert await snapshot(engine) != live
-    await rebuild_read_models(engine, clock)
+    await rebuild_read_models(factory)
     assert await snapshot(engine) == live
 
 
-async def test_an_empty_log_rebuilds_to_empty_models(engine):
-    report = await rebuild_read_models(engine)
+async def test_an_empty_log_rebuilds_to_empty_models(factory):
+    report = await rebuild_read_models(factory)
     assert report == RebuildReport(0, 0, 0, 0, 0, 0)
 
 
 async def test_progress_is_reported_per_page(engine, factory, clock):
     await run_scenario(factory, clock)
     pages: list[int] = []
-    report = await rebuild_read_models(engine, clock, page_size=10, progress=pages.append)
+    report = await rebuild_read_models(factory, page_size=10, progress=pages.append)
     assert sum(pages) == report.events == await event_count(engine)
     assert all(size == 10 for size in pages[:-1]) and 0 < pages[-1] <= 10
 
@@ -242,13 +242,13 @@ async def test_appends_during_a_rebuild_wait_for_it_and_are_kept(engine, factory
                 await uow.commit()
 
     await asyncio.gather(
-        rebuild_read_models(engine, clock, page_size=7),
+        rebuild_read_models(factory, page_size=7),
         *(writer(n) for n in range(4)),
-        rebuild_read_models(engine, clock, page_size=3),
+        rebuild_read_models(factory, page_size=3),
     )
     live = await snapshot(engine)
     assert counts(live)["todos"] == 3 + 12 and counts(live)["notes"] == 3 + 12
-    await rebuild_read_models(engine, clock)
+    await rebuild_read_models(factory)
     assert await snapshot(engine) == live
 
 

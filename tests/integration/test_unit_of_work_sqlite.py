@@ -144,8 +144,8 @@ async def test_a_writer_that_fails_to_begin_lets_the_next_one_in(tmp_path):
 
 
 async def test_a_writer_reads_what_it_has_appended_before_it_commits(factories, path):
-    """Appended rows wait to be sent (sqlite_rows.PendingRows); any read of the log or the
-    idempotency records in the same transaction sees them first."""
+    """Appended rows wait to be sent (infrastructure/sqlite/pending_rows.py); any read of
+    the log or the idempotency records in the same transaction sees them first."""
     async with factories[0](write=True) as uow:
         [first, second] = await uow.events.append(
             [event("a"), NewEvent("test.happened", "test", "b", {}, idempotency_key="key-b")])

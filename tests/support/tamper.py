@@ -10,8 +10,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.chain import canonical_json, hash_of
-from infrastructure.event_store import SqlEventStore
-from infrastructure.guard_triggers import SQLITE_TRIGGERS
+from infrastructure.postgres.event_store import PostgresEventStore
+from infrastructure.sqlite.event_store import SqliteEventStore
+from infrastructure.sqlite.guard_triggers import TRIGGERS as SQLITE_TRIGGERS
 
 # Only these two stand in the way of UPDATE and DELETE on SQLite.
 SQLITE_GUARDS = ("events_reject_update", "events_reject_delete")
@@ -65,7 +66,8 @@ async def rechain_from(engine: AsyncEngine, seq: int, payload: dict) -> None:
     """Change one event's payload and recompute its hash and every later one, as anyone
     who has read domain/chain.py could: the chain alone then verifies intact."""
     async with unguarded(engine) as conn:
-        store = SqlEventStore(conn, clock=None)  # type: ignore[arg-type]  # reads only
+        reader = SqliteEventStore if conn.dialect.name == "sqlite" else PostgresEventStore
+        store = reader(conn, clock=None)  # type: ignore[arg-type]  # reads only
         events = await store.read(after_seq=seq - 1, limit=1_000_000)
         prev_hash = events[0].prev_hash
         for event in events:

@@ -1,7 +1,9 @@
-"""The chain checked a range at a time, and from texts given as bytes or not at all."""
+"""The chain checked a range at a time, rows a store has hashed itself taken as they
+follow (`ChainVerifier.follows`), the others judged by their content."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from datetime import UTC, datetime
 
@@ -11,9 +13,9 @@ from domain.chain import (
     ChainProblem,
     ChainReport,
     ChainVerifier,
-    SealedRow,
+    canonical_json,
     event_hash,
-    sealed_text_of,
+    iso_utc,
 )
 from domain.events import RecordedEvent
 
@@ -31,33 +33,64 @@ def _chain(n: int) -> list[RecordedEvent]:
     return events
 
 
-def _rows(events: list[RecordedEvent]) -> list[SealedRow]:
-    return [(e.seq, e.prev_hash, e.hash, sealed_text_of(e).encode()) for e in events]
+Row = tuple[int, str, str, bytes | None]
 
 
-def test_bytes_texts_are_checked_like_str_texts():
+def _sealed(e: RecordedEvent) -> bytes:
+    """The text `event_hash` covers, as a store's spelling of it should give it."""
+    return canonical_json({
+        "seq": e.seq, "event_id": e.event_id, "type": e.type,
+        "aggregate_type": e.aggregate_type, "aggregate_id": e.aggregate_id,
+        "payload": e.payload, "metadata": e.metadata, "idempotency_key": e.idempotency_key,
+        "occurred_at": iso_utc(e.occurred_at), "recorded_at": iso_utc(e.recorded_at),
+        "schema_version": e.schema_version, "prev_hash": e.prev_hash}).encode()
+
+
+def _rows(events: list[RecordedEvent]) -> list[Row]:
+    return [(e.seq, e.prev_hash, e.hash, _sealed(e)) for e in events]
+
+
+def _judged(verifier: ChainVerifier, events: list[RecordedEvent],
+            rows: list[Row]) -> ChainVerifier:
+    """Rows fed as a store's verification feeds them: one whose text hashes right is
+    taken if it follows; any other is judged by its content."""
+    for seq, prev_hash, hash_, text in rows:
+        if (text is not None and hashlib.sha256(text).hexdigest() == hash_
+                and verifier.follows(seq, prev_hash, hash_)):
+            continue
+        verifier.feed([events[seq - 1]])
+    return verifier
+
+
+def test_rows_that_hash_right_and_follow_are_taken_without_their_content():
     events = _chain(5)
     verifier = ChainVerifier()
-    assert verifier.feed_sealed(_rows(events)) == 5
+    assert all(verifier.follows(e.seq, e.prev_hash, e.hash) for e in events)
     report = verifier.report()
     assert report.intact and report.count == 5 and report.head_hash == events[-1].hash
+
+
+def test_a_row_that_does_not_follow_is_not_taken_and_changes_nothing():
+    events = _chain(4)
+    verifier = ChainVerifier()
+    assert verifier.follows(1, events[0].prev_hash, events[0].hash)
+    assert not verifier.follows(3, events[2].prev_hash, events[2].hash)  # a gap
+    assert not verifier.follows(2, "0" * 64, events[1].hash)  # a broken link
+    assert (verifier.count, verifier.last_seq, verifier.broken) == (1, 1, False)
 
 
 def test_a_row_without_text_is_left_to_its_content():
     events = _chain(3)
     rows = _rows(events)
     rows[1] = (*rows[1][:3], None)
-    verifier = ChainVerifier()
-    assert verifier.feed_sealed(rows) == 1 and not verifier.broken
-    verifier.feed([events[1]])
-    assert verifier.feed_sealed(rows, 2) == 3 and verifier.report().count == 3
-    assert verifier.report().intact
+    report = _judged(ChainVerifier(), events, rows).report()
+    assert report.intact and report.count == 3
 
 
 def test_a_range_starts_linked_to_the_hash_before_it():
     events = _chain(6)
-    verifier = ChainVerifier(last_seq=3, head_hash=events[2].hash)
-    assert verifier.feed_sealed(_rows(events[3:])) == 3
+    verifier = _judged(ChainVerifier(last_seq=3, head_hash=events[2].hash), events,
+                       _rows(events[3:]))
     report = verifier.report()
     assert report.intact and report.count == 3 and report.last_seq == 6
 
@@ -66,14 +99,6 @@ def test_a_range_starts_linked_to_the_hash_before_it():
     assert wrong.report().problems == (
         ChainProblem(4, "link", "seq 4: prev_hash does not match seq 3"),)
     assert (wrong.report().count, wrong.report().last_seq) == (3, 6)
-
-
-def _judged(verifier: ChainVerifier, events: list[RecordedEvent],
-            rows: list[SealedRow]) -> ChainVerifier:
-    """Rows fed as verify feeds them: those the fast path leaves are judged in full."""
-    for row in verifier.rows_to_judge(rows):
-        verifier.feed([events[row[0] - 1]])
-    return verifier
 
 
 def test_a_gap_is_named_once_by_the_row_after_it():
@@ -101,8 +126,8 @@ def test_after_a_problem_the_chain_goes_on_from_the_recorded_hash():
 def test_an_unreadable_event_is_named_and_the_chain_goes_on():
     events = _chain(8)
     verifier = ChainVerifier(last_seq=6, head_hash=events[5].hash)
-    verifier.unreadable(_rows(events)[6], "Expecting value")
-    verifier.feed_sealed(_rows(events), 7)
+    verifier.unreadable(7, events[6].prev_hash, events[6].hash, "Expecting value")
+    _judged(verifier, events, _rows(events[7:]))
     report = verifier.report()
     assert report.first_bad_seq == 7 and "cannot be read" in (report.problem or "")
     assert report.problems[0].kind == "unreadable" and len(report.problems) == 1
@@ -124,7 +149,7 @@ def _range_result(events: list[RecordedEvent], lo: int, hi: int, start_hash: str
 
 
 def test_range_reports_join_into_the_log_report():
-    from infrastructure.chain_verification import split, stitch
+    from infrastructure.sqlite.verification import split, stitch
 
     events = _chain(9)
     ranges = split(9, 3)
@@ -144,7 +169,7 @@ def test_range_reports_join_into_the_log_report():
 
 
 def test_the_problems_of_every_range_are_joined_in_seq_order():
-    from infrastructure.chain_verification import split, stitch
+    from infrastructure.sqlite.verification import split, stitch
 
     events = _chain(9)
     changed = [e._replace(payload={"n": "forged"}) if e.seq in (2, 8) else e for e in events]

@@ -49,28 +49,23 @@ def test_the_fingerprint_is_the_hash_of_the_canonical_json_of_what_was_said():
         }
         expected = hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
         assert message.fingerprint() == expected
-        if message.occurred_at is not None:
-            assert message.fingerprint(iso_utc(message.occurred_at)) == expected
 
 
-def test_encoding_adds_the_serialized_fields_and_changes_nothing_else():
-    messages = _messages(200)
-    plain = prepare(messages, CONTEXT)
-    ahead = prepare(messages, CONTEXT, encode=canonical_json)
-    for one, other in zip(plain, ahead, strict=True):
-        assert (one.keys, one.fingerprint) == (other.keys, other.fingerprint)
-        event, encoded = one.event, other.event
-        assert event._replace(aggregate_id="", encoded=None) == encoded._replace(
-            aggregate_id="", encoded=None)
-        assert encoded.encoded == (
-            canonical_json(event.payload),
-            canonical_json(dict(event.metadata)),
-            iso_utc(event.occurred_at) if event.occurred_at else None,
-        )
+def test_fingerprints_already_stored_stay_what_they_were():
+    """Idempotency records hold fingerprints made by earlier releases: these two were
+    computed by the hand-spelled version this one replaced, and must not change."""
+    said = IncomingMessage("Buy milk \"2%\" ü 😀", source="telegram", source_id="42:7",
+                           author="owner", occurred_at=datetime(
+                               2024, 5, 29, 18, 26, 50, 500000,
+                               tzinfo=timezone(timedelta(hours=1))))
+    assert said.fingerprint() == (
+        "8f6c6b4b3dfbcc0c52f0db1ee462eb22b32525380404172a6699ab78b803b29a")
+    assert IncomingMessage("x").fingerprint() == (
+        "28e7106fa6b77db763cc63a1da018d01a1939bc97cee161eaa0208cc30272e47")
 
 
 def test_a_prepared_message_crosses_to_the_importer_unchanged():
-    for item in prepare(_messages(200), CONTEXT, encode=canonical_json):
+    for item in prepare(_messages(200), CONTEXT):
         back = from_wire(to_wire(item))
         assert back == item
         if item.event.occurred_at is not None:

@@ -2,17 +2,19 @@
 
 Verify is bound by the CPU (reading each row, spelling the text its hash covers, hashing
 it), so `make verify` splits the log into ranges checked by worker processes
-(infrastructure/sqlite_chain_worker.py, started by infrastructure/chain_verification.py).
+(infrastructure/sqlite/chain_worker.py, started by infrastructure/sqlite/verification.py).
 This module is what a worker runs: the standard library's `sqlite3` on a read-only
 connection, and `domain.chain`, nothing heavier, so that a worker starts in tens of
 milliseconds.
 
-Each row's text (`domain.chain.sealed_text`) is spelled as bytes from its columns fetched
-as BLOB: the strings go in between quotes as they are, payload and metadata as stored
-(canonical JSON), times turned back from `stored_time`. Text that hashes right is the
-very text that was sealed; but accepting it also needs the spelling to be unambiguous,
-so that no other content spells the same bytes. `sealed_rows` gives a row no text (the
-row is then judged by its parsed content, exactly as `EventLog.verify` judges it) unless:
+Each row's text (what `infrastructure.sealing.sealed_text` spells, and
+tests/unit/test_sealed_spellings.py holds to `domain.chain.event_hash`) is spelled as
+bytes from its columns fetched as BLOB: the strings go in between quotes as they are,
+payload and metadata as stored (canonical JSON), times turned back from `stored_time`.
+Text that hashes right is the very text that was sealed; but accepting it also needs the
+spelling to be unambiguous, so that no other content spells the same bytes.
+`sealed_rows` gives a row no text (the row is then judged by its parsed content, by
+`domain.chain.hash_of`) unless:
 
 - every column holds the storage class our writes give it (a BLOB that spells the same
   text is not the same content);
@@ -31,11 +33,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 from contextlib import closing
+from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
-from domain.chain import GENESIS_HASH, SEALED_SPLIT, ChainReport, ChainVerifier, SealedRow
+from domain.chain import GENESIS_HASH, ChainReport, ChainVerifier
 from domain.events import LogHead, RecordedEvent
+from infrastructure.sealing import SEALED_SPLIT
 
 PAGE_SIZE = 500
 
@@ -56,6 +60,7 @@ _QUOTE, _BACKSLASH, _PLUS = b'"\\+'
 _OCCURRED_KEY = SEALED_SPLIT.encode()
 
 Progress = Callable[[int], None]
+SealedRow = tuple[int, str, str, bytes | None]  # seq, prev_hash, hash, the sealed text
 
 
 def connect(path: str | Path) -> sqlite3.Connection:
@@ -71,8 +76,8 @@ def read_head(path: str | Path) -> LogHead:
 
 
 def sealed_rows(rows: Sequence[tuple[Any, ...]]) -> list[SealedRow]:
-    """`SCAN` rows as `SealedRow`s: the sealed text as bytes, or None where the spelling
-    could be ambiguous (see the module's docstring)."""
+    """`SCAN` rows with the sealed text as bytes, or None where the spelling could be
+    ambiguous (see the module's docstring)."""
     join = b"".join
     sealed: list[SealedRow] = []
     append = sealed.append
@@ -120,23 +125,25 @@ def scan_range(path: str | Path, lo: int, hi: int, *, progress: Progress | None 
 
 
 def _feed(conn: sqlite3.Connection, verifier: ChainVerifier, rows: list[SealedRow]) -> None:
-    """As `domain.event_log.verify_events`: a row without text that hashes right is judged
-    by its content."""
-    for row in verifier.rows_to_judge(rows):
+    """A row whose text hashes right and links is taken; any other is judged by its
+    parsed content."""
+    follows = verifier.follows
+    for seq, prev_hash, hash_, text in rows:
+        if text is not None and sha256(text).hexdigest() == hash_ and follows(seq, prev_hash,
+                                                                              hash_):
+            continue
         try:
-            event = _read_event(conn, row[0])
+            event = _read_event(conn, seq)
             if event is None:  # not in this snapshot: cannot be, but no verdict from it
-                verifier.unreadable(row, "it is no longer there")
+                verifier.unreadable(seq, prev_hash, hash_, "it is no longer there")
             else:
                 verifier.feed([event])
         except (TypeError, ValueError) as e:  # not JSON, not a time, not text
-            verifier.unreadable(row, str(e))
+            verifier.unreadable(seq, prev_hash, hash_, str(e))
 
 
 def _read_event(conn: sqlite3.Connection, seq: int) -> RecordedEvent | None:
-    # The store's own reading of a row; imported here because it brings SQLAlchemy, which
-    # a worker needs only when a row takes this path.
-    from infrastructure.sqlite_rows import SELECT_EVENTS, to_event
+    from infrastructure.sqlite.event_rows import SELECT_EVENTS, to_event
 
     row = conn.execute(f"{SELECT_EVENTS} WHERE seq = ?", (seq,)).fetchone()
     return None if row is None else to_event(row)

@@ -1,4 +1,5 @@
-"""Group commit: one writer drains queued writes and commits them together.
+"""Group commit: one writer drains queued writes and commits them together; a `Writes`
+policy (domain/ports.py) the container turns on for the service's single messages.
 
 Every durable commit costs an fsync (SQLite `synchronous=FULL`, PostgreSQL
 `synchronous_commit=on`) and a round of statements, and writers serialize on the chain
@@ -21,16 +22,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from domain.errors import DomainError, StorageUnavailable
-from domain.ports import UnitOfWork, UnitOfWorkFactory
+from domain.ports import UnitOfWorkFactory, Write
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
-Write = Callable[[UnitOfWork, Sequence[Item]], Awaitable[list[Result | DomainError]]]
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +42,41 @@ class _Queued(Generic[Item]):
     )
 
 
-class GroupCommit(Generic[Item, Result]):
+class GroupCommit:
+    """`Writes` by groups: each write function gets its queue and its writer task."""
+
+    def __init__(
+        self, uow_factory: UnitOfWorkFactory, *, max_batch: int = 256, max_queued: int = 4096
+    ) -> None:
+        if max_batch < 1 or max_queued < 1:
+            raise ValueError("max_batch and max_queued must be at least 1")
+        self._uow_factory = uow_factory
+        self._max_batch = max_batch
+        self._max_queued = max_queued
+        self._groups: dict[Write[Any, Any], _Group[Any, Any]] = {}
+        self._closed = False
+
+    async def submit(self, write: Write[Item, Result], item: Item) -> Result:
+        """Write `item` with the next group of `write`'s items; returns once that group
+        has committed. After `close()`, the item is written alone."""
+        group = self._groups.get(write)
+        if group is None:
+            group = self._groups[write] = _Group(self._uow_factory, write,
+                                                 max_batch=self._max_batch,
+                                                 max_queued=self._max_queued)
+            if self._closed:
+                await group.close()
+        result: Result = await group.submit(item)
+        return result
+
+    async def close(self) -> None:
+        """Stop grouping; write and commit what is already queued. Safe to call twice."""
+        self._closed = True
+        for group in list(self._groups.values()):
+            await group.close()
+
+
+class _Group(Generic[Item, Result]):
     def __init__(
         self,
         uow_factory: UnitOfWorkFactory,

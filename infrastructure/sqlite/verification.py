@@ -11,7 +11,7 @@ are the log's. Workers are fresh interpreters that import only the standard libr
 would import the CLI again (~1 s per worker). A small log is checked in this process,
 with the same scan.
 
-Anything but a SQLite file (PostgreSQL, SQLite in memory) is verified by `EventLog.verify`.
+SQLite in memory (no file to scan) is verified by `EventLog.verify`.
 """
 
 from __future__ import annotations
@@ -25,20 +25,18 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
 from domain.chain import GENESIS_HASH, LINK, ChainProblem, ChainReport
 from domain.errors import StorageUnavailable
-from domain.event_log import ChainVerification, EventLog, Progress
+from domain.event_log import Progress
 from domain.events import LogHead
-from infrastructure import sqlite_chain_scan
+from infrastructure.sqlite import chain_scan as sqlite_chain_scan
 
-WORKER_MODULE = "infrastructure.sqlite_chain_worker"
+WORKER_MODULE = "infrastructure.sqlite.chain_worker"
 IN_PROCESS_BELOW = 50_000
 # Smaller ranges than one per worker, each to whichever worker is free: when another
 # process takes a core for a while, the other worker takes more of the log.
 RANGES_PER_WORKER = 4
-_PROJECT_ROOT = Path(__file__).resolve().parent.parent
+_PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 Range = tuple[int, int]
 RangeResult = tuple[ChainReport, str]
@@ -46,21 +44,6 @@ RangeResult = tuple[ChainReport, str]
 
 class ChainCheckFailed(StorageUnavailable):
     """Part of the chain could not be checked (the file, a worker): no verdict."""
-
-
-def build_chain_verification(database_url: str, event_log: EventLog) -> ChainVerification:
-    path = sqlite_file(database_url)
-    return event_log if path is None else ParallelSqliteChainVerification(path)
-
-
-def sqlite_file(database_url: str) -> Path | None:
-    """The file a SQLite URL names; None for another database or SQLite in memory."""
-    url = make_url(database_url)
-    if url.get_backend_name() != "sqlite" or url.query.get("uri"):
-        return None
-    if not url.database or url.database == ":memory:":
-        return None
-    return Path(url.database).resolve()
 
 
 class ParallelSqliteChainVerification:

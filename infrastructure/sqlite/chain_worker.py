@@ -1,5 +1,5 @@
-"""`python -m infrastructure.sqlite_chain_worker DB`: check ranges of the hash chain in the
-SQLite file DB (infrastructure/sqlite_chain_scan.py), in a process of its own.
+"""`python -m infrastructure.sqlite.chain_worker DB`: check ranges of the hash chain in the
+SQLite file DB (infrastructure/sqlite/chain_scan.py), in a process of its own.
 
 Reads one range a line from stdin (`LO HI`); for each, writes `progress N` lines to stdout
 as it goes (N events checked since the last line), then one JSON line: the range's
@@ -17,14 +17,14 @@ import json
 import sqlite3
 import sys
 
-from infrastructure.sqlite_chain_scan import scan_range
+from infrastructure.sqlite.chain_scan import scan_range
 
 PROGRESS_EVERY = 20_000
 
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
-        print("usage: python -m infrastructure.sqlite_chain_worker DB  (ranges on stdin)",
+        print("usage: python -m infrastructure.sqlite.chain_worker DB  (ranges on stdin)",
               file=sys.stderr)
         return 2
     # Rows and texts are short-lived and hold no cycles: nothing for the collector to find.

@@ -1,10 +1,11 @@
-"""The read models' hot statements on SQLite, straight to the driver.
+"""The read models on SQLite: their hot statements straight to the driver.
 
 Deriving an object reads the next number, inserts the row and reads it back; a lifecycle
 change reads a row and updates it. Through SQLAlchemy's aiosqlite adapter each statement
-costs up to four trips to the driver's thread (infrastructure/sqlite_rows.py says why
+costs up to four trips to the driver's thread (infrastructure/sqlite/driver.py says why
 that hurts) and a statement built anew; here each is one trip, on the unit of work's
-connection and inside its transaction, with SQL text built once per table.
+connection and inside its transaction, with SQL text built once per table. Lists, counts
+and search are the shared Core ones (infrastructure/read_models.py).
 
 Values are stored as the columns' SQLAlchemy types store them on SQLite and read back as
 those types read them, so a row written either way reads the same either way
@@ -17,16 +18,25 @@ infrastructure/database.py).
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Generic
 
 from sqlalchemy import JSON, Column, Date, Integer, String, Table
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from domain.errors import StorageUnavailable
+from domain.objects import Decision, Note, Todo, Track
 from infrastructure.fast_json import canonical_json
+from infrastructure.read_models import (
+    CoreDecisions,
+    CoreNotes,
+    CoreTodos,
+    CoreTracks,
+    Model,
+    RowCodec,
+)
+from infrastructure.sqlite.driver import driver_of
+from infrastructure.sqlite.errors import translated
 from infrastructure.tables import UtcDateTime
 
 Convert = Callable[[Any], Any]
@@ -110,11 +120,11 @@ class SqliteRows:
 
     async def insert(self, driver: Any, row: Mapping[str, Any]) -> None:
         """`row` holds every column (RowCodec.to_row)."""
-        await _change(driver, self._insert, _params(self._insert, self._inserted, row))
+        await _change(driver, self._insert, _params(self._inserted, row))
 
     async def update(self, driver: Any, row: Mapping[str, Any]) -> int:
         """Every column of the row with `row["id"]` set from `row`; how many rows changed."""
-        return await _change(driver, self._update, _params(self._update, self._updated, row))
+        return await _change(driver, self._update, _params(self._updated, row))
 
     async def _one(self, driver: Any, sql: str, key: Any) -> list[Any] | None:
         rows = await _fetch(driver, sql, (key,))
@@ -126,35 +136,81 @@ class SqliteRows:
         ]
 
 
-def _params(
-    sql: str, columns: Sequence[tuple[str, Convert | None]], row: Mapping[str, Any]
-) -> list[Any]:
-    try:
-        return [row[name] if write is None else write(row[name]) for name, write in columns]
-    except Exception as e:  # a value the column's type refuses: as SQLAlchemy reports it
-        raise DBAPIError.instance(sql, dict(row), e, sqlite3.Error) from e
+def _params(columns: Sequence[tuple[str, Convert | None]], row: Mapping[str, Any]
+            ) -> list[Any]:
+    return [row[name] if write is None else write(row[name]) for name, write in columns]
 
 
 async def _fetch(driver: Any, sql: str, params: Sequence[Any]) -> list[Any]:
-    try:
-        return list(await driver.execute_fetchall(sql, params))
-    except sqlite3.Error as e:
-        raise _translated(e, sql, params) from e
+    return list(await driver.execute_fetchall(sql, params))
 
 
 async def _change(driver: Any, sql: str, params: Sequence[Any]) -> int:
     """The statement has run to its end, so its cursor holds nothing worth a trip to
     close, and its rowcount is read without one."""
-    try:
-        cursor = await driver.execute(sql, params)
-    except sqlite3.Error as e:
-        raise _translated(e, sql, params) from e
-    return cursor.rowcount
+    return (await driver.execute(sql, params)).rowcount
 
 
-def _translated(error: sqlite3.Error, sql: str, params: Sequence[Any]) -> Exception:
-    """StorageUnavailable for an OperationalError, as sqlite_rows.fetch_all; otherwise
-    what SQLAlchemy raises for it (IntegrityError for an id or number already taken)."""
-    if isinstance(error, sqlite3.OperationalError):
-        return StorageUnavailable("the database did not answer")
-    return DBAPIError.instance(sql, params, error, sqlite3.Error)
+class _SqliteRows(Generic[Model]):
+    """A read model's hot statements on the driver (the rest: `CoreRows`), raising as
+    `CoreRows` does: Conflict for an id or number taken, StorageUnavailable when the
+    database fails (infrastructure/sqlite/errors.py), ValueError for a value the column
+    cannot store (a naive time)."""
+
+    codec: RowCodec[Model]
+    rows: SqliteRows
+    _conn: AsyncConnection
+    _next_number: int | None
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        cls.rows = SqliteRows(cls.codec.table, cls.codec.names)
+
+    async def get(self, id: str) -> Model | None:
+        with translated("answer"):
+            return self._decoded(await self.rows.get(await driver_of(self._conn), id))
+
+    async def get_by_number(self, number: int) -> Model | None:
+        with translated("answer"):
+            return self._decoded(
+                await self.rows.get_by_number(await driver_of(self._conn), number))
+
+    async def add(self, obj: Model) -> None:
+        row = self.codec.to_row(obj)
+        with translated("take the change", taken=f"{self.codec.table.name} {obj.number}"):
+            await self.rows.insert(await driver_of(self._conn), row)
+        if self._next_number is not None:
+            self._next_number = max(self._next_number, obj.number + 1)
+
+    async def update(self, obj: Model) -> None:
+        """Replace the row with the same id; LookupError when there is none."""
+        row = self.codec.to_row(obj)
+        with translated("take the change", taken=f"{self.codec.table.name} {obj.number}"):
+            changed = await self.rows.update(await driver_of(self._conn), row)
+        if changed != 1:
+            raise LookupError(f"{self.codec.table.name}: {obj.id} is not stored")
+
+    async def next_number(self) -> int:
+        if self._next_number is None:
+            with translated("answer"):
+                self._next_number = await self.rows.next_number(await driver_of(self._conn))
+        return self._next_number
+
+    def _decoded(self, values: list[Any] | None) -> Model | None:
+        return None if values is None else self.codec.from_row(values)
+
+
+class SqliteTodos(_SqliteRows[Todo], CoreTodos):
+    pass
+
+
+class SqliteNotes(_SqliteRows[Note], CoreNotes):
+    pass
+
+
+class SqliteTracks(_SqliteRows[Track], CoreTracks):
+    pass
+
+
+class SqliteDecisions(_SqliteRows[Decision], CoreDecisions):
+    pass

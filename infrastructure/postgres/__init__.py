@@ -1,0 +1,1 @@
+"""The PostgreSQL backend (staging, live): infrastructure/postgres/backend.py."""

@@ -1,0 +1,26 @@
+"""What the PostgreSQL backend's driver errors mean to the domain, in one place.
+
+A unique key already taken (an idempotency key a second process recorded first) is
+`Conflict`. Anything else asyncpg or the socket raises (a dropped connection, a server
+shutting down, a full disk on the server) is the database's fault, not the request's:
+the unit of work turns it into `StorageUnavailable` (infrastructure/unit_of_work.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from domain.errors import Conflict
+
+DRIVER_ERRORS = (DBAPIError, OSError)
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    try:
+        yield
+    except IntegrityError as e:
+        raise Conflict("an idempotency key is already recorded") from e

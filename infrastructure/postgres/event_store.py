@@ -1,0 +1,110 @@
+"""The event log on PostgreSQL, through SQLAlchemy Core.
+
+Appends run inside a write unit of work that holds the transaction-scoped advisory lock
+(infrastructure/postgres/unit_of_work.py), so reading the head and inserting after it
+cannot interleave with another writer: seq stays gap-free and the chain never forks.
+Payload and metadata are stored as the canonical JSON text the hash covers (TEXT, not
+JSONB, whose numbers are not the text that was hashed: migration 20261206_0006), bound
+as plain text so that they are not serialized a second time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row, Text, bindparam, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from domain.chain import GENESIS_HASH
+from domain.events import LogHead, NewEvent, RecordedEvent
+from domain.ports import Clock
+from infrastructure.postgres.errors import translated
+from infrastructure.sealing import Sealed, seal
+from infrastructure.tables import events
+
+COLUMNS = tuple(events.c[name] for name in RecordedEvent._fields)
+_INSERT = events.insert().values(payload=bindparam("payload", type_=Text()),
+                                 metadata=bindparam("metadata", type_=Text()))
+# Well under asyncpg's 32767 bound parameters per statement.
+_SEQS_PER_QUERY = 1000
+
+
+def to_event(row: Row[Any]) -> RecordedEvent:
+    """A row of `select(*COLUMNS)`: the columns named as RecordedEvent's fields."""
+    return RecordedEvent(*row)
+
+
+def _values(sealed: Sealed) -> dict[str, Any]:
+    values = sealed.event._asdict()
+    values["payload"], values["metadata"] = sealed.payload_json, sealed.metadata_json
+    return values
+
+
+class PostgresEventStore:
+    def __init__(self, connection: AsyncConnection, clock: Clock) -> None:
+        self._conn = connection
+        self._clock = clock
+        self._head: LogHead | None = None
+        self.appended: list[RecordedEvent] = []  # this transaction's, for the unit of work
+
+    async def append(self, new_events: Sequence[NewEvent]) -> list[RecordedEvent]:
+        if not new_events:
+            return []
+        sealed = seal(new_events, self._head or await self.head(), self._clock.now())
+        with translated():
+            await self._conn.execute(_INSERT, [_values(item) for item in sealed])
+        recorded = [item.event for item in sealed]
+        self._head = LogHead(recorded[-1].seq, recorded[-1].hash)
+        self.appended += recorded
+        return recorded
+
+    async def get(self, seq: int) -> RecordedEvent | None:
+        found = await self._select(events.c.seq == seq)
+        return found[0] if found else None
+
+    async def get_many(self, seqs: Sequence[int]) -> dict[int, RecordedEvent]:
+        found: dict[int, RecordedEvent] = {}
+        seqs = sorted(set(seqs))
+        for start in range(0, len(seqs), _SEQS_PER_QUERY):
+            for event in await self._select(
+                    events.c.seq.in_(seqs[start : start + _SEQS_PER_QUERY])):
+                found[event.seq] = event
+        return found
+
+    async def get_by_idempotency_key(self, key: str) -> RecordedEvent | None:
+        found = await self._select(events.c.idempotency_key == key)
+        return found[0] if found else None
+
+    async def read(
+        self, *, after_seq: int = 0, limit: int = 100, types: Sequence[str] | None = None
+    ) -> list[RecordedEvent]:
+        query = select(*COLUMNS).where(events.c.seq > after_seq)
+        if types:
+            query = query.where(events.c.type.in_(types))
+        query = query.order_by(events.c.seq).limit(limit)
+        return [to_event(row) for row in await self._conn.execute(query)]
+
+    async def read_keyed_or_typed(self, after_seq: int, upto: int, types: Sequence[str],
+                                  keyed_type: str) -> list[RecordedEvent]:
+        """The events in (after_seq, upto] of `types` or `keyed_type`, in seq order (a
+        superset of what a rebuild needs: the caller decides)."""
+        query = (select(*COLUMNS)
+                 .where(events.c.seq > after_seq, events.c.seq <= upto,
+                        events.c.type.in_([*types, keyed_type]))
+                 .order_by(events.c.seq))
+        return [to_event(row) for row in await self._conn.execute(query)]
+
+    async def head(self) -> LogHead:
+        query = select(events.c.seq, events.c.hash).order_by(events.c.seq.desc()).limit(1)
+        row = (await self._conn.execute(query)).first()
+        return LogHead(row.seq, row.hash) if row else LogHead(0, GENESIS_HASH)
+
+    async def count_by_type(self) -> dict[str, int]:
+        """One pass over ix_events_type_seq (an index-only scan where the planner can)."""
+        query = select(events.c.type, func.count()).group_by(events.c.type)
+        return {type_: count for type_, count in await self._conn.execute(query)}
+
+    async def _select(self, where: Any) -> list[RecordedEvent]:
+        return [to_event(row) for row in
+                await self._conn.execute(select(*COLUMNS).where(where))]

@@ -1,0 +1,41 @@
+"""A PostgreSQL transaction; a writer's holds the event log's advisory lock."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from infrastructure.postgres.errors import DRIVER_ERRORS
+from infrastructure.postgres.event_store import PostgresEventStore
+from infrastructure.postgres.idempotency import PostgresIdempotencyRecords
+from infrastructure.read_models import CoreDecisions, CoreNotes, CoreTodos, CoreTracks
+from infrastructure.unit_of_work import SqlUnitOfWork
+
+# Any constant will do, as long as every writer uses the same one. A transaction-scoped
+# advisory lock is released by COMMIT or ROLLBACK, so it cannot leak; unlike a table
+# lock it leaves readers (and the trigger-protected table) alone.
+# https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS
+EVENT_LOG_LOCK_KEY = 0x48454C494F4E5958 & 0x7FFFFFFFFFFFFFFF
+_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+
+
+class PostgresUnitOfWork(SqlUnitOfWork):
+    driver_errors = DRIVER_ERRORS
+
+    async def _begin(self, conn: AsyncConnection) -> None:
+        await conn.begin()
+        if self._write:
+            await conn.execute(_LOCK, {"key": EVENT_LOG_LOCK_KEY})
+        self.events = PostgresEventStore(conn, self._clock)
+        self.idempotency = PostgresIdempotencyRecords(conn)
+        self.todos = CoreTodos(conn)
+        self.notes = CoreNotes(conn)
+        self.tracks = CoreTracks(conn)
+        self.decisions = CoreDecisions(conn)
+
+    async def _commit(self, conn: AsyncConnection) -> None:
+        await conn.commit()
+
+    async def _end(self, conn: AsyncConnection) -> None:
+        if conn.in_transaction():
+            await conn.rollback()

@@ -1,0 +1,1 @@
+"""The SQLite backend (dev): infrastructure/sqlite/backend.py."""

@@ -1,0 +1,63 @@
+"""The SQLite backend (dev): a file, its statements straight to aiosqlite where it pays."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from infrastructure.sqlite import guard_triggers
+from infrastructure.sqlite.engine import create_sqlite_engine
+from infrastructure.sqlite.unit_of_work import SqliteUnitOfWork
+
+if TYPE_CHECKING:
+    from domain.chain import ChainReport
+    from domain.event_log import ChainVerification, EventLog
+
+
+class SqliteBackend:
+    name = "sqlite"
+    title = "SQLite"
+    guard_triggers = tuple(guard_triggers.TRIGGERS)
+    unit_of_work = SqliteUnitOfWork
+
+    def create_engine(self, url: URL, *, pool_size: int = 5) -> AsyncEngine:
+        return create_sqlite_engine(url)
+
+    def database_file(self, url: URL) -> Path | None:
+        database = url.database
+        if url.query.get("uri") and database and database.startswith("file:"):
+            parsed = urlsplit(database)  # file:///path?mode=ro (https://sqlite.org/uri.html)
+            if "memory" in parse_qs(parsed.query).get("mode", []) or not parsed.path:
+                return None
+            database = unquote(parsed.path)
+        if not database or database == ":memory:" or database.startswith("file:"):
+            return None
+        return Path(database)
+
+    def chain_verification(self, url: URL, engine: AsyncEngine,
+                           event_log: EventLog) -> ChainVerification:
+        from infrastructure.sqlite.verification import ParallelSqliteChainVerification
+
+        path = self.database_file(url)
+        return event_log if path is None else ParallelSqliteChainVerification(path.resolve())
+
+    async def verify_on(self, conn: AsyncConnection) -> ChainReport:
+        from infrastructure.sqlite.verification import ParallelSqliteChainVerification
+
+        path = self.database_file(conn.engine.url)
+        if path is None:
+            raise ValueError("an in-memory SQLite database has no file to check")
+        return await ParallelSqliteChainVerification(path.resolve()).verify()
+
+    async def enabled_triggers(self, engine: AsyncEngine) -> set[str]:
+        return await guard_triggers.enabled_triggers(engine)
+
+    async def restore_triggers(self, engine: AsyncEngine, missing: list[str]) -> None:
+        await guard_triggers.restore_triggers(engine, missing)
+
+
+SQLITE = SqliteBackend()
