@@ -46,7 +46,7 @@ def build_extractor(llm: LlmSettings, rules: RulesExtractor) -> Extractor:
         return rules
     # Imported here, as the HTTP app below: operator commands build this container too,
     # and need neither (their imports cost ~0.25 s of every command's start).
-    from infrastructure.llm_extractor import OpenAICompatibleExtractor
+    from infrastructure.extractors.llm import OpenAICompatibleExtractor
 
     api_key = llm.api_key.get_secret_value() if llm.api_key is not None else None
     return OpenAICompatibleExtractor(

@@ -28,7 +28,7 @@ from app.settings import Settings
 from domain.log_guard import IntegrityService
 from infrastructure.connection_problems import explain
 from infrastructure.database import describe, url_passwords
-from infrastructure.postgres_roles import startup_warning
+from infrastructure.migrate import startup_warning
 
 log = logging.getLogger("helionyx.main")
 

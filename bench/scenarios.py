@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.import_command import BATCH_SIZE as IMPORT_BATCH_SIZE
+from app.cli.import_chatgpt import BATCH_SIZE as IMPORT_BATCH_SIZE
 from bench import databases
 from bench.load import LoadResult, Target, run_load
 from bench.messages import batch_body, message_body, write_chatgpt_export
@@ -290,11 +290,11 @@ def _last_json(stdout: str) -> dict[str, Any]:
     return json.loads(stdout.strip().splitlines()[-1])
 
 
-# As the command's worker reads the file (infrastructure/chatgpt_export_worker.py): the
+# As the command's worker reads the file (infrastructure/chatgpt/worker.py): the
 # same parser, with the collector off the same way.
 _PARSE_ONLY = """
 import gc, json, sys, time
-from infrastructure.chatgpt_export import read_export
+from infrastructure.chatgpt.export import read_export
 gc.disable()
 started = time.perf_counter()
 read_export(sys.argv[1])

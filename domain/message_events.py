@@ -2,7 +2,7 @@
 its fingerprint and its `message.ingested` event.
 
 Kept apart from the ingest service (and its asyncio) so that a worker process preparing
-an import (infrastructure/chatgpt_export_worker.py) imports little.
+an import (infrastructure/chatgpt/worker.py) imports little.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Run alembic from our own code, on a connection we already hold."""
+"""Run alembic from our own code, on a connection we already hold; then give the
+service's database role what it uses, where the backend has roles (PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from infrastructure.postgres_roles import (
-    Grants,
-    RoleSetupError,
-    grant_runtime_role,
-    startup_warning,
-)
+from infrastructure.backends import backend_for
+from infrastructure.postgres.roles import Grants, RoleSetupError  # the one backend with roles
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -45,13 +42,13 @@ def head_revision() -> str:
 
 
 __all__ = ["Grants", "RoleSetupError", "TierMismatchError", "alembic_config", "downgrade",
-           "head_revision", "migrate", "startup_warning", "upgrade"]
+           "grant_runtime_role_at", "head_revision", "migrate", "startup_warning", "upgrade"]
 
 
 async def migrate(owner_url: str, runtime_url: str, tier: str) -> Grants | None:
     """`make migrate`: upgrade to head as the tables' owner (`owner_url`, the migration
     URL), then, on PostgreSQL when the service connects as another role, create that role
-    if missing and grant it exactly what the service uses (infrastructure/postgres_roles.py).
+    if missing and grant it exactly what the service uses (infrastructure/postgres/roles.py).
     Every run grants again, so tables a new migration added are covered. None when no
     role was granted anything (SQLite, or one role for both)."""
     from infrastructure.database import create_engine, make_room_for
@@ -64,9 +61,26 @@ async def migrate(owner_url: str, runtime_url: str, tier: str) -> Grants | None:
         # Guard triggers someone dropped or disabled by hand come back (the service
         # refuses writes without them: domain/log_guard.py).
         await restore_guard_triggers(engine)
-        return await grant_runtime_role(engine, runtime_url)
+        return await backend_for(owner_url).grant_runtime_role(engine, runtime_url)
     finally:
         await engine.dispose()
+
+
+async def grant_runtime_role_at(owner_url: str, runtime_url: str) -> Grants | None:
+    """The role setup of `migrate` alone, on an engine of its own (after a restore)."""
+    from infrastructure.database import create_engine
+
+    engine = create_engine(owner_url, pool_size=1)
+    try:
+        return await backend_for(owner_url).grant_runtime_role(engine, runtime_url)
+    finally:
+        await engine.dispose()
+
+
+async def startup_warning(engine: AsyncEngine) -> str | None:
+    """Why the role `engine` connects as could get past the append-only triggers, or None
+    (the service at start, `migrate` when one role does both)."""
+    return await backend_for(engine.url).runtime_role_warning(engine)
 
 
 async def upgrade(engine: AsyncEngine, tier: str, revision: str = "head") -> None:

@@ -60,7 +60,7 @@ async def drop_postgres_database(url: str) -> None:
     conn = await asyncpg.connect(_asyncpg_dsn(admin))
     try:
         # With the databases a restore into it kept, and those its printed command to go
-        # back set aside (infrastructure/backup_postgres.py).
+        # back set aside (infrastructure/postgres/backup.py).
         kept = await conn.fetch(
             "SELECT datname FROM pg_database WHERE starts_with(datname, $1) "
             "OR starts_with(datname, $2)",

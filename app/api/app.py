@@ -26,7 +26,17 @@ if TYPE_CHECKING:
     from app.container import Container
 
 
+ROUTE_MODULES = (events, health, ingest, interactions, metrics, objects, telegram)
+
+
 def create_app(container: Container) -> FastAPI:
+    # Routes take their services as `Depends(AsyncProvide[Container.x])` parameters; wiring binds
+    # those markers to this container's providers, so an override() in a test reaches the
+    # routes. The binding belongs to the route modules, not to the app: the last app
+    # created answers with its container (one per process in the service, one per test).
+    # Markers are parameter defaults, not Annotated[...]: under `from __future__ import
+    # annotations` the wiring reads annotations as strings and would find none.
+    container.wire(modules=ROUTE_MODULES)
     settings = container.settings()
     token = settings.api.token.get_secret_value().encode()
     throttle, audit = container.auth_throttle(), container.quiet_audit()
@@ -50,7 +60,6 @@ def create_app(container: Container) -> FastAPI:
 
     app = FastAPI(title="Helionyx", version=package.__version__, docs_url="/docs",
                   redoc_url=None, lifespan=lifespan)
-    app.state.container = container
     app.state.started_monotonic = time.monotonic()
     problems.install(app)
     describe(app)

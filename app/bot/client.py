@@ -46,7 +46,7 @@ def build_notifications(bot: Bot | None, telegram: TelegramSettings,
                         ) -> NotificationService | None:
     if bot is None or telegram.owner_chat_id is None or not settings.enabled:
         return None
-    from infrastructure.telegram_notifier import TelegramNotifier
+    from infrastructure.telegram.notifier import TelegramNotifier
 
     policy = NotificationPolicy(
         timezone=settings.timezone, waking_start_hour=settings.waking_start_hour,

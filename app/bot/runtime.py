@@ -17,10 +17,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from aiogram import Bot, Dispatcher
-from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.types import Update
 
 from app.bot.commands import COMMANDS
+from app.bot.errors import TelegramUnavailable
 from app.bot.router import build_router
 from app.bot.scope import LogScope
 from app.settings import TelegramSettings
@@ -92,10 +98,14 @@ class TelegramRuntime:
         log.info("telegram bot stopped")
 
     async def feed(self, data: dict[str, Any]) -> None:
-        """Handle one webhook update; raises what should make Telegram retry."""
+        """Handle one webhook update; raises what should make Telegram retry
+        (StorageUnavailable, TelegramUnavailable)."""
         assert self.bot is not None
         update = Update.model_validate(data, context={"bot": self.bot})
-        await self.dispatcher.feed_update(self.bot, update)
+        try:
+            await self.dispatcher.feed_update(self.bot, update)
+        except TelegramAPIError as e:
+            raise TelegramUnavailable(type(e).__name__) from e
 
     async def _poll(self) -> None:
         assert self.bot is not None

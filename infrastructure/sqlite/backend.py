@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from infrastructure.backends import BackupFormat
 from infrastructure.sqlite import guard_triggers
 from infrastructure.sqlite.engine import create_sqlite_engine
 from infrastructure.sqlite.unit_of_work import SqliteUnitOfWork
@@ -16,6 +17,7 @@ from infrastructure.sqlite.unit_of_work import SqliteUnitOfWork
 if TYPE_CHECKING:
     from domain.chain import ChainReport
     from domain.event_log import ChainVerification, EventLog
+    from infrastructure.backup.base import DatabaseSnapshot, RestoreSteps
 
 
 class SqliteBackend:
@@ -23,6 +25,12 @@ class SqliteBackend:
     title = "SQLite"
     guard_triggers = tuple(guard_triggers.TRIGGERS)
     unit_of_work = SqliteUnitOfWork
+    # https://www.sqlite.org/fileformat.html#the_database_header
+    backup_format = BackupFormat(
+        extension="sqlite3", name="sqlite3",
+        consistency="SQLite online backup API: one read transaction",
+        magic=b"SQLite format 3\x00", spelled="a SQLite database",
+    )
 
     def create_engine(self, url: URL, *, pool_size: int = 5) -> AsyncEngine:
         return create_sqlite_engine(url)
@@ -58,6 +66,22 @@ class SqliteBackend:
 
     async def restore_triggers(self, engine: AsyncEngine, missing: list[str]) -> None:
         await guard_triggers.restore_triggers(engine, missing)
+
+    async def grant_runtime_role(self, owner: AsyncEngine, runtime_url: str) -> None:
+        return None  # a file has no roles: whoever may write it may do anything
+
+    async def runtime_role_warning(self, engine: AsyncEngine) -> None:
+        return None
+
+    async def copy_live(self, live: AsyncEngine, temporary: Path) -> DatabaseSnapshot:
+        from infrastructure.sqlite.backup import copy_live
+
+        return await copy_live(live.url, temporary)
+
+    def restore_steps(self, backup: Path, target_url: str | URL) -> RestoreSteps:
+        from infrastructure.sqlite.backup import SqliteRestore
+
+        return SqliteRestore(backup, target_url)
 
 
 SQLITE = SqliteBackend()

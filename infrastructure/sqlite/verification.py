@@ -3,8 +3,8 @@
 Verify is bound by the CPU (read each row, spell the text its hash covers, hash it), and
 one Python process uses one core. So the log up to the head read at the start (rows up to
 it never change: the triggers refuse it) is cut into seq ranges, handed in seq order to
-whichever of the workers (`python -m infrastructure.sqlite_chain_worker`, running
-infrastructure/sqlite_chain_scan.py) is free, and their reports are joined: every range is
+whichever of the workers (`python -m infrastructure.sqlite.chain_worker`, running
+infrastructure/sqlite/chain_scan.py) is free, and their reports are joined: every range is
 checked, each links to the last row of the ones before, and their problems, in seq order,
 are the log's. Workers are fresh interpreters that import only the standard library and
 `domain` (~50 ms): fork would copy a process that runs aiosqlite's threads, and spawn

@@ -8,7 +8,7 @@ from dependency_injector import providers
 
 from app.container import build_container, close_container
 from domain.rules_extractor import RulesExtractor
-from infrastructure.llm_extractor import OpenAICompatibleExtractor
+from infrastructure.extractors.llm import OpenAICompatibleExtractor
 from tests.conftest import make_settings
 from tests.support.llm_stub import LlmStub
 

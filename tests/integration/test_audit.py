@@ -16,8 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app import backup_command, verify_command
-from app.cli import parser
+from app.cli.backup import cmd_backup, cmd_restore
+from app.cli.main import parser
+from app.cli.verify import cmd_accept_log
 from app.container import Container, build_container, close_container
 from app.logging_setup import JsonFormatter, _ContextFilter
 from app.settings import Settings
@@ -211,19 +212,19 @@ async def test_backups_restores_and_acceptances_are_audited(sqlite_url, tmp_path
             for n in range(4):
                 await owner.post("/api/v1/ingest/message", json={"text": f"m{n}"})
         args = parser().parse_args(["backup", "--dir", str(tmp_path / "backups")])
-        assert await backup_command.cmd_backup(container, settings, args) == 0
+        assert await cmd_backup(container, settings, args) == 0
         [written] = of(audit_log, "backup.written")
         [manifest] = (tmp_path / "backups").glob("*.manifest.json")
         backup_file = Path(str(manifest).removesuffix(".manifest.json"))
         assert (written.audit["file"], written.audit["events"]) == (backup_file.name, 4)
 
         restore = parser().parse_args(["restore", str(backup_file)])
-        assert await backup_command.cmd_restore(container, settings, restore) == 1
+        assert await cmd_restore(container, settings, restore) == 1
         [refused] = of(audit_log, "restore.refused")
         assert refused.audit["file"] == backup_file.name
         await container.engine().dispose()
         restore = parser().parse_args(["restore", str(backup_file), "--yes-overwrite"])
-        assert await backup_command.cmd_restore(container, settings, restore) == 0
+        assert await cmd_restore(container, settings, restore) == 0
         [done] = of(audit_log, "restore.done")
         assert (done.audit["events"], done.audit["seq"]) == (4, 4)
 
@@ -231,7 +232,7 @@ async def test_backups_restores_and_acceptances_are_audited(sqlite_url, tmp_path
         await tamper.truncate_tail(container.engine(), 2)
         accept = parser().parse_args(["accept-log", "--yes", "--reason",
                                       "lost the tail in a crash"])
-        assert await verify_command.cmd_accept_log(container, settings, accept) == 0
+        assert await cmd_accept_log(container, settings, accept) == 0
         [accepted] = of(audit_log, "integrity.accepted")
         assert accepted.audit["reason"] == "lost the tail in a crash"
         assert accepted.audit["seq"] == 2

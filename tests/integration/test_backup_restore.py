@@ -14,16 +14,17 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from app import backup_command
-from app.cli import parser
+from app.cli.backup import cmd_restore
+from app.cli.main import parser
 from domain.clock import SystemClock
 from domain.ingest import IngestService
 from domain.messages import IncomingMessage
 from domain.rules_extractor import RulesExtractor
-from infrastructure.backup import BackupCorrupt, RestoreRefused, backup, restore
-from infrastructure.backup_base import connected, manifest_path, sha256_of
-from infrastructure.backup_postgres import run_tool
+from infrastructure.backup.base import connected
+from infrastructure.backup.manifest import manifest_path, sha256_of
+from infrastructure.backup.orchestration import BackupCorrupt, RestoreRefused, backup, restore
 from infrastructure.migrate import upgrade
+from infrastructure.postgres.backup import run_tool
 from infrastructure.unit_of_work import SqlUnitOfWorkFactory
 from tests.conftest import (
     API_TOKEN,
@@ -135,7 +136,7 @@ async def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture
     assert exited.value.code == 2
     args = parser().parse_args(["restore", str(tmp_path / "nope.sqlite3")])
     settings = make_settings(sqlite_at(tmp_path / "x.db"))
-    assert await backup_command.cmd_restore(None, settings, args) == 2  # type: ignore[arg-type]
+    assert await cmd_restore(None, settings, args) == 2  # type: ignore[arg-type]
     assert "no such backup file" in capsys.readouterr().err
 
 

@@ -12,16 +12,16 @@ from pathlib import Path
 import pytest
 from dependency_injector import providers
 
+from app.cli.import_chatgpt import ImportStopped, import_file
 from app.container import build_container, close_container
-from app.import_command import ImportStopped, import_file
 from bench.messages import write_chatgpt_export
 from domain.errors import InvalidInput
 from domain.events import RecordedEvent
 from domain.extraction import Extraction
 from domain.messages import MESSAGE_INGESTED
 from domain.rules_extractor import RulesExtractor
-from infrastructure.chatgpt_export import ChatGPTExportError, read_export
-from infrastructure.chatgpt_export_reader import ExportReaderFailed, prepared_export
+from infrastructure.chatgpt.export import ChatGPTExportError, read_export
+from infrastructure.chatgpt.reader import ExportReaderFailed, prepared_export
 from tests.conftest import make_settings
 from tests.e2e.service import cli
 

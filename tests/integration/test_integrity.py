@@ -229,11 +229,11 @@ async def test_a_backup_carries_the_digest_and_a_restore_back_in_time_is_recorde
     import argparse
     import json
 
-    from app import backup_command
+    from app.cli.backup import cmd_backup, cmd_restore
 
     await ingest(client, 4)
     args = argparse.Namespace(dir=tmp_path / "backups")
-    assert await backup_command.cmd_backup(container, settings, args) == 0
+    assert await cmd_backup(container, settings, args) == 0
     [manifest] = (tmp_path / "backups").glob("*.manifest.json")
     digest = json.loads(manifest.read_text())["digest"]
     assert (digest["seq"], digest["reason"]) == (4, "backup")
@@ -249,7 +249,7 @@ async def test_a_backup_carries_the_digest_and_a_restore_back_in_time_is_recorde
     await container.engine().dispose()
     backup_file = Path(str(manifest).removesuffix(".manifest.json"))
     restore = argparse.Namespace(file=backup_file, yes_overwrite=True, confirm=None)
-    assert await backup_command.cmd_restore(container, settings, restore) == 0
+    assert await cmd_restore(container, settings, restore) == 0
     # The log went back behind the shutdown digest: the operator's restore says so.
     assert await fresh_check(container) == []
     last = (await container.integrity().digests()).read()[0][-1]

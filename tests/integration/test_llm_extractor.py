@@ -22,7 +22,7 @@ from domain.extraction import (
     Extraction,
 )
 from domain.rules_extractor import RulesExtractor
-from infrastructure.llm_extractor import MAX_INPUT_CHARS, OpenAICompatibleExtractor
+from infrastructure.extractors.llm import MAX_INPUT_CHARS, OpenAICompatibleExtractor
 from tests.support.llm_stub import LlmStub
 
 TODAY = date(2026, 11, 26)

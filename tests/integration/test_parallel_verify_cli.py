@@ -13,8 +13,8 @@ import pytest
 from dependency_injector import providers
 from sqlalchemy.engine import make_url
 
+from app.cli.verify import cmd_verify
 from app.container import build_container, close_container
-from app.verify_command import cmd_verify
 from domain.event_log import EventLog
 from infrastructure.backends import backend_for
 from infrastructure.database import create_engine

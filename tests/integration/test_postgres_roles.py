@@ -24,12 +24,13 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from app import backup_command, cli
+from app.cli.backup import cmd_restore
+from app.cli.migrate import cmd_migrate
 from app.container import build_container, close_container
-from infrastructure.backup import backup
+from infrastructure.backup.orchestration import backup
 from infrastructure.database import create_engine
 from infrastructure.migrate import RoleSetupError, migrate
-from infrastructure.postgres_roles import GRANTS, grant_runtime_role, startup_warning
+from infrastructure.postgres.roles import GRANTS, grant_runtime_role, startup_warning
 from infrastructure.rebuild import rebuild_read_models
 from infrastructure.tables import metadata
 from tests.conftest import (
@@ -242,7 +243,7 @@ async def test_make_migrate_twice_is_harmless(roles, capsys: pytest.CaptureFixtu
     for _ in range(2):
         container = build_container(settings)
         try:
-            assert await cli.cmd_migrate(container, settings, argparse.Namespace()) == 0
+            assert await cmd_migrate(container, settings, argparse.Namespace()) == 0
         finally:
             await close_container(container)
         outputs.append(capsys.readouterr().out)
@@ -261,7 +262,7 @@ async def test_one_role_for_both_changes_nothing_and_says_so(roles, capsys):
     settings = make_settings(roles.owner_url)
     container = build_container(settings)
     try:
-        assert await cli.cmd_migrate(container, settings, argparse.Namespace()) == 0
+        assert await cmd_migrate(container, settings, argparse.Namespace()) == 0
     finally:
         await close_container(container)
 
@@ -283,7 +284,7 @@ async def test_migrate_as_the_runtime_role_at_head_changes_nothing(roles, capsys
     settings = make_settings(roles.runtime_url)
     container = build_container(settings)
     try:
-        assert await cli.cmd_migrate(container, settings, argparse.Namespace()) == 0
+        assert await cmd_migrate(container, settings, argparse.Namespace()) == 0
     finally:
         await close_container(container)
 
@@ -384,7 +385,7 @@ async def test_backup_as_the_runtime_role_and_restore_as_the_owner_keeps_the_gra
     container = build_container(settings)
     try:
         args = argparse.Namespace(file=made.path, yes_overwrite=True, confirm=None)
-        assert await backup_command.cmd_restore(container, settings, args) == 0
+        assert await cmd_restore(container, settings, args) == 0
     finally:
         await close_container(container)
     out = capsys.readouterr().out

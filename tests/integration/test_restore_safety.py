@@ -19,17 +19,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from app import backup_command
-from app.cli import parser
+from app.cli.backup import cmd_backup, cmd_restore
+from app.cli.main import parser
 from app.config import PROJECT_ROOT, load_settings
 from app.container import build_container, close_container
 from app.run_file import run_file_path
 from app.settings import Settings
-from infrastructure.backup import RestoreRefused, backup, restore
-from infrastructure.backup_base import connected, manifest_path, snapshot_of
-from infrastructure.backup_postgres import libpq_environ
-from infrastructure.backup_sqlite import inspect_file
+from infrastructure.backup.base import connected, snapshot_of
+from infrastructure.backup.manifest import manifest_path
+from infrastructure.backup.orchestration import RestoreRefused, backup, restore
 from infrastructure.migrate import head_revision
+from infrastructure.postgres.backup import libpq_environ
+from infrastructure.sqlite.backup import inspect_file
 from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.conftest import test_environ as environ_for  # not collected as a test
 from tests.integration.test_backup_restore import rows, seed, sqlite_at
@@ -51,7 +52,7 @@ async def run_restore(settings: Settings, file: Path, *, yes: bool = False,
     container = build_container(settings)
     try:
         args = argparse.Namespace(file=file, yes_overwrite=yes, confirm=confirm)
-        return await backup_command.cmd_restore(container, settings, args)
+        return await cmd_restore(container, settings, args)
     finally:
         await close_container(container)
 
@@ -253,7 +254,7 @@ async def test_a_backup_manifest_says_what_it_copied_and_holds_no_secret(
     container = build_container(settings)
     try:
         args = argparse.Namespace(dir=tmp_path / "backups")
-        assert await backup_command.cmd_backup(container, settings, args) == 0
+        assert await cmd_backup(container, settings, args) == 0
         head = await container.event_log().head()
     finally:
         await close_container(container)

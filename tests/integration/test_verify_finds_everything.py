@@ -15,7 +15,7 @@ import pytest
 
 from domain.chain import ChainProblem, ChainReport
 from domain.event_log import EventLog
-from infrastructure.backup_base import connected, verify_chain
+from infrastructure.backup.base import connected, verify_chain
 from infrastructure.database import create_engine
 from infrastructure.migrate import upgrade
 from infrastructure.postgres.verification import PostgresChainVerification

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from infrastructure.chatgpt_export import (
+from infrastructure.chatgpt.export import (
     MAX_FILE_BYTES,
     MAX_TEXT,
     ChatGPTExportError,

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from domain.chain import canonical_json, iso_utc
 from domain.message_events import prepare
 from domain.messages import IncomingMessage
-from infrastructure.chatgpt_export_worker import from_wire, to_wire
+from infrastructure.chatgpt.worker import from_wire, to_wire
 
 _PIECES = ["a", "ü", "\n", '"', "\\", "\u2028", "😀", "\x01", "/", " "]
 CONTEXT = {"channel": "import", "importer": "import-chatgpt"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from app.progress import Progress
+from app.cli.progress import Progress
 
 
 class FakeClock:

@@ -1,13 +1,20 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
-from fastapi import APIRouter, Request
+from dependency_injector.wiring import inject
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 import app as package
 from app.api.openapi import problems
 from app.api.problems import problem
+from app.api.wiring import AsyncProvide
+from app.container import Container
+from app.health import Readiness
+from app.settings import Settings
+from domain.event_log import EventLog
 
 router = APIRouter()
 api_router = APIRouter()
@@ -19,8 +26,9 @@ async def health() -> dict[str, str]:
 
 
 @router.get("/health/ready", responses=problems(503))
-async def ready(request: Request) -> JSONResponse:
-    report = await request.app.state.container.readiness().check()
+@inject
+async def ready(readiness: Readiness = Depends(AsyncProvide[Container.readiness])) -> JSONResponse:
+    report = await readiness.check()
     if report.ready:
         return JSONResponse({"status": "ready", "checks": report.checks})
     failing = "; ".join(f"{name}: {result}" for name, result in report.checks.items()
@@ -29,12 +37,16 @@ async def ready(request: Request) -> JSONResponse:
 
 
 @api_router.get("/state")
-async def state(request: Request) -> dict:
-    container = request.app.state.container
-    settings = container.settings()
-    database = await container.readiness().state()
-    head = await container.event_log().head()
-    telegram = container.telegram()
+@inject
+async def state(
+    request: Request,
+    settings: Settings = Depends(AsyncProvide[Container.settings]),
+    readiness: Readiness = Depends(AsyncProvide[Container.readiness]),
+    event_log: EventLog = Depends(AsyncProvide[Container.event_log]),
+    telegram: Any = Depends(AsyncProvide[Container.telegram]),
+) -> dict:
+    database = await readiness.state()
+    head = await event_log.head()
     return {
         "environment": settings.tier,
         "version": package.__version__,

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from dependency_injector.wiring import inject
+from fastapi import APIRouter, Depends, Request
 
 from app.api.edge import parse_body
 from app.api.openapi import READS_BODY, json_body
 from app.api.schemas_objects import EventSummary, Interaction, InteractionOut
+from app.api.wiring import AsyncProvide
+from app.container import Container
+from domain.conversation import ConversationService
 
 router = APIRouter()
 
 
 @router.post("/interactions", response_model=InteractionOut, responses=READS_BODY,
              openapi_extra=json_body(Interaction))
-async def interact(request: Request) -> InteractionOut:
+@inject
+async def interact(
+    request: Request,
+    conversation: ConversationService = Depends(AsyncProvide[Container.conversation_service]),
+) -> InteractionOut:
     body = await parse_body(request, Interaction)
-    conversation = request.app.state.container.conversation_service()
     answer = await conversation.handle(
         body.text, channel=body.channel, chat_id=body.chat_id, external_id=body.external_id
     )

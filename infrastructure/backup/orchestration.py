@@ -1,9 +1,10 @@
 """Backup and restore of a tier's database, with the hash chain checked at every step.
 
-`backup` copies the live database consistently while the service runs (SQLite's online
-backup API, or pg_dump on an exported snapshot), verifies the chain of exactly what was
-copied, and writes `helionyx-<tier>-<UTC time>-seq<N>.<sqlite3|dump>` and its
-`.manifest.json` (backup_base.Manifest).
+`backup` copies the live database consistently while the service runs (the backend's
+`copy_live`: SQLite's online backup API, or pg_dump on an exported snapshot), verifies
+the chain of exactly what was copied, and writes
+`helionyx-<tier>-<UTC time>-seq<N>.<sqlite3|dump>` and its `.manifest.json`
+(manifest.Manifest).
 
 `restore` refuses while another process has a SQLite target open, checks the file
 against its manifest (when there is one), verifies the chain of the backup before
@@ -11,54 +12,49 @@ anything is touched, refuses to replace a database holding events or to restore 
 tier's backup without `overwrite`, keeps the database it replaces (a backup of its own
 next to a SQLite file, `helionyx-<tier>-replaced-...`; the old PostgreSQL database
 renamed), replaces the database, then verifies the result against the backup. How each
-database is replaced and kept, and why, is in backup_sqlite.py and backup_postgres.py.
+database is replaced and kept, and why, is in infrastructure/sqlite/backup.py and
+infrastructure/postgres/backup.py (the backend's `restore_steps`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.chain import ChainReport
-from infrastructure.backup_base import (
+from infrastructure.backends import Backend, backend_for, backend_of_backup
+from infrastructure.backup.base import (
     BackupCorrupt,
     BackupError,
     DatabaseSnapshot,
     KeptDatabase,
-    Manifest,
     RestoreRefused,
-    backup_dialect,
-    backup_name,
     connected,
+    snapshot_of,
+)
+from infrastructure.backup.manifest import (
+    Manifest,
+    backup_name,
     free_path,
     publish,
     read_manifest,
     sha256_of,
-    snapshot_of,
     write_manifest,
 )
-from infrastructure.backup_postgres import PostgresRestore, dump_live
-from infrastructure.backup_sqlite import SqliteRestore, copy_live
 
 __all__ = ["BackupCorrupt", "BackupError", "KeptDatabase", "RestoreRefused", "backup", "restore"]
 
 REPLACED = "replaced"  # the label of the copy a restore keeps of the database it replaces
-
-_FORMATS = {
-    "sqlite": ("sqlite3", "sqlite3", "SQLite online backup API: one read transaction"),
-    "postgresql": (
-        "dump",
-        "pg_dump custom",
-        "pg_dump --snapshot of the transaction that verified the chain",
-    ),
-}
 
 
 @dataclass(frozen=True)
@@ -78,21 +74,23 @@ class RestoreResult:
     kept: KeptDatabase | None  # the replaced database, when it held events
 
 
-async def backup(url: str, tier: str, directory: Path, digest: dict | None = None, *,
-                 configuration: dict | None = None, label: str = "",
-                 keep_broken: bool = False) -> BackupResult:
-    """`digest`: the log's last digest, written just before the copy; `configuration`: the
-    effective one with secrets masked; both go into the manifest. `keep_broken`: write the
-    copy of a broken chain too, with the problem in its manifest (for the copy a restore
-    keeps of the database it replaces: evidence must not stop the repair)."""
-    dialect = make_url(url).get_backend_name()
-    extension, format_, consistency = _FORMATS[dialect]
+async def backup(live: str | URL | AsyncEngine, tier: str, directory: Path,
+                 digest: dict | None = None, *, configuration: dict | None = None,
+                 label: str = "", keep_broken: bool = False) -> BackupResult:
+    """`live`: the database to copy, as the engine the caller already has on it (the
+    container's), or its URL (an engine of its own for the copy). `digest`: the log's
+    last digest, written just before the copy; `configuration`: the effective one with
+    secrets masked; both go into the manifest. `keep_broken`: write the copy of a broken
+    chain too, with the problem in its manifest (for the copy a restore keeps of the
+    database it replaces: evidence must not stop the repair)."""
+    backend = backend_for(live.url if isinstance(live, AsyncEngine) else live)
+    form = backend.backup_format
     created_at = datetime.now(UTC)
     await asyncio.to_thread(directory.mkdir, parents=True, exist_ok=True)
     temporary = directory / f".helionyx-{uuid.uuid4().hex}.partial"
     try:
-        copy = copy_live if dialect == "sqlite" else dump_live
-        state = await _translated(copy(url, temporary))
+        async with _engine_on(live) as engine:
+            state = await _translated(backend.copy_live(engine, temporary))
         report = state.report
         if not report.intact and not keep_broken:
             raise BackupCorrupt(
@@ -103,7 +101,8 @@ async def backup(url: str, tier: str, directory: Path, digest: dict | None = Non
             )
         recorded_tier = state.tier or tier
         path = free_path(
-            directory, backup_name(recorded_tier, created_at, report.last_seq, extension, label)
+            directory, backup_name(recorded_tier, created_at, report.last_seq, form.extension,
+                                   label)
         )
         sha256 = await asyncio.to_thread(sha256_of, temporary)
         size = temporary.stat().st_size
@@ -112,8 +111,8 @@ async def backup(url: str, tier: str, directory: Path, digest: dict | None = Non
         temporary.unlink(missing_ok=True)
     manifest = Manifest(
         tier=recorded_tier,
-        dialect=dialect,
-        format=format_,
+        dialect=backend.name,
+        format=form.name,
         created_at=created_at.isoformat(timespec="seconds"),
         count=report.count,
         last_seq=report.last_seq,
@@ -122,7 +121,7 @@ async def backup(url: str, tier: str, directory: Path, digest: dict | None = Non
         file_name=path.name,
         file_size=size,
         sha256=sha256,
-        consistency=consistency,
+        consistency=form.consistency,
         digest=digest,
         configuration=configuration,
         chain_problem=None if report.intact else _problem(report),
@@ -134,16 +133,15 @@ async def restore(path: Path, url: str, tier: str, *, overwrite: bool = False,
                   configuration: dict | None = None) -> RestoreResult:
     """`configuration` goes into the manifest of the copy kept of a replaced SQLite file."""
     manifest = await asyncio.to_thread(read_manifest, path)
-    kind = backup_dialect(path)
-    target = make_url(url).get_backend_name()
+    kind = _backend_of(path).name
+    target = backend_for(url)
     if manifest is not None and manifest.dialect != kind:
         raise BackupCorrupt(
             f"the manifest describes a {manifest.dialect} backup, the file is a {kind} one"
         )
-    if kind != target:
-        raise RestoreRefused(f"a {kind} backup cannot be restored into {target}")
-    steps = SqliteRestore(path, url) if kind == "sqlite" else PostgresRestore(path, url)
-    async with steps:
+    if kind != target.name:
+        raise RestoreRefused(f"a {kind} backup cannot be restored into {target.name}")
+    async with target.restore_steps(path, url) as steps:
         await _translated(steps.check_unused())
         state = await _translated(steps.verify())
         _check_backup(state, manifest)
@@ -160,6 +158,22 @@ async def restore(path: Path, url: str, tier: str, *, overwrite: bool = False,
             f"{_describe(restored)} instead of {_describe(state)}"
         )
     return RestoreResult(state, restored, events, manifest, _tier_of(state, manifest), kept)
+
+
+@asynccontextmanager
+async def _engine_on(live: str | URL | AsyncEngine) -> AsyncIterator[AsyncEngine]:
+    if isinstance(live, AsyncEngine):
+        yield live
+    else:
+        async with connected(live) as engine:
+            yield engine
+
+
+def _backend_of(path: Path) -> Backend:
+    try:
+        return backend_of_backup(path)
+    except ValueError as e:
+        raise BackupCorrupt(str(e)) from e
 
 
 async def _keep_copy(url: str, tier: str, configuration: dict | None,

@@ -1,5 +1,5 @@
 """A ChatGPT export read and prepared in a worker process
-(`python -m infrastructure.chatgpt_export_worker`, which says why and what it sends).
+(`python -m infrastructure.chatgpt.worker`, which says why and what it sends).
 
 `prepared_export` starts the worker and returns once the whole file is parsed: with the
 export's counts, or raising `ChatGPTExportError` for a file that is not an export. The
@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from domain.message_events import PreparedMessage
-from infrastructure.chatgpt_export import ChatGPTExport, ChatGPTExportError
-from infrastructure.chatgpt_export_worker import from_wire
+from infrastructure.chatgpt.export import ChatGPTExport, ChatGPTExportError
+from infrastructure.chatgpt.worker import from_wire
 
-WORKER_MODULE = "infrastructure.chatgpt_export_worker"
-_PROJECT_ROOT = Path(__file__).resolve().parent.parent
+WORKER_MODULE = "infrastructure.chatgpt.worker"
+_PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # The reader takes up to twice this from the pipe before it waits: with the pipe's own
-# 1 MiB (chatgpt_export_worker._widen), the worker runs up to ~8 batches of 500 ahead.
+# 1 MiB (worker._widen), the worker runs up to ~8 batches of 500 ahead.
 _READ_BUFFER = 2**20
 
 

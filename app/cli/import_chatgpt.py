@@ -2,7 +2,7 @@
 
 The database is checked first. Then a worker process reads the file whole (a bad file
 stores nothing) and prepares its messages, in time order, batch after batch
-(infrastructure/chatgpt_export_reader.py); here each batch goes through the ordinary
+(infrastructure/chatgpt/reader.py); here each batch goes through the ordinary
 ingest service (`ingest_batch`), one transaction each, while the worker prepares the
 next ones. Each
 message is keyed by (source, source_id), so running the import again, or again after an
@@ -21,14 +21,14 @@ from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.cli.progress import Progress
 from app.container import Container
 from app.gc_tuning import tune_after_startup
-from app.progress import Progress
 from app.settings import Settings
 from domain.errors import DomainError
 from domain.ingest import BatchItemResult
-from infrastructure.chatgpt_export import ChatGPTExport, ChatGPTExportError
-from infrastructure.chatgpt_export_reader import (
+from infrastructure.chatgpt.export import ChatGPTExport, ChatGPTExportError
+from infrastructure.chatgpt.reader import (
     ExportReaderFailed,
     PreparedExport,
     prepared_export,
@@ -132,7 +132,7 @@ def _count(summary: ImportSummary, items: list[BatchItemResult],
 async def cmd_import_chatgpt(
     container: Container, settings: Settings, args: argparse.Namespace
 ) -> int:
-    # The database was checked first (app/cli.py): a file of hundreds of megabytes is
+    # The database was checked first (app/cli/main.py): a file of hundreds of megabytes is
     # not read for nothing.
     try:
         summary = await import_file(container, args.file, batch_size=args.batch_size,

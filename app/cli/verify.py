@@ -8,8 +8,8 @@ import sys
 import time
 
 from app.audit import audit as audit_line  # `audit` is the integrity audit here
+from app.cli.progress import Progress
 from app.container import Container
-from app.progress import Progress
 from app.settings import Settings
 from domain.errors import LogContradicted, StorageUnavailable
 from domain.integrity import Audit

@@ -19,7 +19,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from app.preflight import DatabaseMissing, check_database_file
+from app.cli.preflight import DatabaseMissing, check_database_file
 from app.run_file import RunInfo, read_run_file, run_file_path
 from app.settings import Settings
 from domain.events import LogHead

@@ -1,10 +1,10 @@
-"""`python -m infrastructure.chatgpt_export_worker FILE BATCH_SIZE CONTEXT_JSON`: read a
+"""`python -m infrastructure.chatgpt.worker FILE BATCH_SIZE CONTEXT_JSON`: read a
 ChatGPT export and prepare its messages for the log, in a process of its own.
 
 Parsing the file and preparing each message (its keys, fingerprint and event:
 `domain.message_events.prepare`) need no database, so they run here, on the other core,
 while the importing process seals, stores and commits
-(infrastructure/chatgpt_export_reader.py).
+(infrastructure/chatgpt/reader.py).
 
 Writes frames to stdout, each a 4-byte big-endian length and its body:
 - first, once the whole file is parsed, a pickle: `("export", export, count)` (the
@@ -35,7 +35,7 @@ from typing import Any, BinaryIO
 from domain.chain import iso_utc
 from domain.events import NewEvent
 from domain.message_events import PreparedMessage, prepare
-from infrastructure.chatgpt_export import ChatGPTExportError, read_export
+from infrastructure.chatgpt.export import ChatGPTExportError, read_export
 
 Wire = tuple[Any, ...]
 _PIPE_BYTES = 2**20
@@ -43,7 +43,7 @@ _PIPE_BYTES = 2**20
 
 def main(argv: list[str]) -> int:
     if len(argv) != 3 or not argv[1].isdigit() or int(argv[1]) < 1:
-        print("usage: python -m infrastructure.chatgpt_export_worker FILE BATCH_SIZE "
+        print("usage: python -m infrastructure.chatgpt.worker FILE BATCH_SIZE "
               "CONTEXT_JSON", file=sys.stderr)
         return 2
     path, batch_size, context = argv[0], int(argv[1]), json.loads(argv[2])

@@ -30,7 +30,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from infrastructure.backup_base import (
+from infrastructure.backup.base import (
     BackupCorrupt,
     BackupError,
     DatabaseSnapshot,
@@ -41,13 +41,14 @@ from infrastructure.backup_base import (
     record_tier,
     snapshot_of,
 )
+from infrastructure.sqlite.backend import SQLITE
 
 
 def database_file(url: str | URL) -> Path:
-    database = make_url(url).database
-    if not database or database == ":memory:":
+    path = SQLITE.database_file(make_url(url))
+    if path is None:
         raise BackupError("an in-memory SQLite database has nothing to back up or restore")
-    return Path(database)
+    return path
 
 
 async def copy_live(url: str | URL, temporary: Path) -> DatabaseSnapshot:

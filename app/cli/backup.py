@@ -20,7 +20,7 @@ from app.container import Container
 from app.run_file import run_file_path, running_instance
 from app.settings import Settings
 from domain.errors import StorageUnavailable
-from infrastructure.backup import (
+from infrastructure.backup.orchestration import (
     BackupCorrupt,
     BackupError,
     KeptDatabase,
@@ -28,8 +28,10 @@ from infrastructure.backup import (
     backup,
     restore,
 )
-from infrastructure.migrate import head_revision
-from infrastructure.postgres_roles import RoleSetupError, grant_runtime_role_at
+from infrastructure.migrate import RoleSetupError, grant_runtime_role_at, head_revision
+
+BACKUP = "backup"
+RESTORE = "restore"
 
 
 async def cmd_backup(container: Container, settings: Settings,
@@ -39,7 +41,7 @@ async def cmd_backup(container: Container, settings: Settings,
         # The head, written down outside the database before the copy: the copy holds at
         # least that much, and its manifest carries it.
         digest = await container.integrity().write_digest("backup", force=True)
-        result = await backup(settings.database_url, settings.tier, directory,
+        result = await backup(container.engine(), settings.tier, directory,
                               asdict(digest) if digest is not None else None,
                               configuration=settings.redacted())
     except BackupError as e:
@@ -75,7 +77,7 @@ async def cmd_restore(container: Container, settings: Settings,
         return 1
     try:
         # As the tables' owner: a PostgreSQL restore creates and renames databases
-        # (infrastructure/backup_postgres.py); the service's role is granted again below.
+        # (infrastructure/postgres/backup.py); the service's role is granted again below.
         result = await restore(
             args.file, settings.migration_database_url, settings.tier,
             overwrite=_confirmed(settings, args), configuration=settings.redacted()
@@ -194,13 +196,13 @@ async def _anchor_restored(container: Container, file: Path) -> str:
 
 def add_parsers(subparsers) -> None:
     command = subparsers.add_parser(
-        "backup", help="write a verified copy of the tier's database while it serves"
+        BACKUP, help="write a verified copy of the tier's database while it serves"
     )
     command.add_argument(
         "--dir", type=Path, default=None, help="where to write it (default: var/backups/<tier>)"
     )
     command = subparsers.add_parser(
-        "restore",
+        RESTORE,
         help="verify a backup, then replace the tier's database with it, keeping the old one "
              "(stop the service first)",
     )

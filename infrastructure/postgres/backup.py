@@ -19,7 +19,7 @@ tables' owner (the migration URL, HELIONYX_MIGRATION_DATABASE_URL), and the rest
 database and everything in it are owned by that role (database-level grants and settings
 of the replaced one are not carried over; ownership and grants inside are dropped:
 --no-owner --no-acl): the restore command grants the service's role again
-(infrastructure/postgres_roles.py). A backup needs no more than the service's own role:
+(infrastructure/postgres/roles.py). A backup needs no more than the service's own role:
 pg_dump reads with SELECT, which that role has on every table.
 
 Connection details reach the tools as libpq environment variables, never as arguments,
@@ -40,8 +40,9 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from infrastructure.backup_base import (
+from infrastructure.backup.base import (
     BackupCorrupt,
     BackupError,
     DatabaseSnapshot,
@@ -99,9 +100,11 @@ async def run_tool(tool: str, *args: str, url: str | URL) -> str:
     return out.decode(errors="replace")
 
 
-async def dump_live(url: str | URL, temporary: Path) -> DatabaseSnapshot:
-    """Dump the live database to `temporary`, with the chain verified on the same snapshot."""
-    async with connected(url) as engine, engine.connect() as conn:
+async def dump_live(live: AsyncEngine, temporary: Path) -> DatabaseSnapshot:
+    """Dump the database `live` is on to `temporary`, with the chain verified on the same
+    snapshot; pg_dump connects as `live` does."""
+    url = live.url
+    async with live.connect() as conn:
         await conn.execution_options(isolation_level="REPEATABLE READ")
         async with conn.begin():
             snapshot_id = (await conn.execute(text("SELECT pg_export_snapshot()"))).scalar_one()

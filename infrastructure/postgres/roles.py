@@ -5,12 +5,14 @@ Why: the owner of a table can always `ALTER TABLE ... DISABLE TRIGGER`
 (https://www.postgresql.org/docs/current/sql-altertable.html), and so can a superuser, so
 the append-only triggers only hold a role that is neither.
 
-- `grant_runtime_role` (run by `make migrate` after the migrations, and after a restore):
+- `grant_runtime_role` (run by `make migrate` after the migrations, and after a restore,
+  through `PostgresBackend.grant_runtime_role`):
   as the owner, create the service's role if it is missing and grant it exactly what the
   service uses, table by table (`GRANTS`). Safe to run every time: the privileges on the
   tables named here are revoked and granted again in one transaction.
-- `startup_warning` (run by the service at start): names what lets the connected role get
-  past the triggers (owning the log, being a superuser, ...), or None.
+- `startup_warning` (run by the service at start, `PostgresBackend.runtime_role_warning`):
+  names what lets the connected role get past the triggers (owning the log, being a
+  superuser, ...), or None.
 
 Identifiers are quoted here the way PostgreSQL's quote_ident does; the password goes
 through the server's own `format('%L')`, never into an f-string unescaped.
@@ -115,9 +117,7 @@ def quote_ident(name: str) -> str:
 async def grant_runtime_role(owner: AsyncEngine, runtime_url: str) -> Grants | None:
     """As the owner (`owner` connects as the tables' owner, after the migrations): create
     the service's role if missing and grant it exactly `GRANTS`. None when there is
-    nothing to do: not PostgreSQL, or the service connects as the owner itself."""
-    if owner.dialect.name != "postgresql":
-        return None
+    nothing to do: the service connects as the owner itself."""
     role = runtime_role_name(runtime_url)
     async with owner.begin() as conn:
         me, database = (await conn.execute(
@@ -158,19 +158,6 @@ async def grant_runtime_role(owner: AsyncEngine, runtime_url: str) -> Grants | N
     return Grants(role=role, owner=me, database=database, created=created, tables=granted,
                   sequences=sequences, ungranted=tuple(sorted(present - GRANTS.keys())),
                   risks=tuple(risks))
-
-
-async def grant_runtime_role_at(owner_url: str, runtime_url: str) -> Grants | None:
-    """`grant_runtime_role` on an engine of its own (after a restore, for example)."""
-    from infrastructure.database import create_engine
-
-    if make_url(owner_url).get_backend_name() != "postgresql":
-        return None
-    engine = create_engine(owner_url, pool_size=1)
-    try:
-        return await grant_runtime_role(engine, runtime_url)
-    finally:
-        await engine.dispose()
 
 
 async def _ensure_role(conn: AsyncConnection, role: str, password: str | None,
@@ -272,9 +259,7 @@ async def role_risks(conn: AsyncConnection, role: str | None = None) -> list[str
 
 async def startup_warning(engine: AsyncEngine) -> str | None:
     """At service start: why the connected role could get past the append-only triggers,
-    as one warning, or None (also on SQLite). Never stops the start."""
-    if engine.dialect.name != "postgresql":
-        return None
+    as one warning, or None. Never stops the start."""
     try:
         async with engine.connect() as conn:
             role = (await conn.execute(text("SELECT current_user"))).scalar_one()

@@ -1,0 +1,2 @@
+"""Outbound Telegram: the notifier (`notifier.py`). Nothing is imported here: aiogram
+loads only when the bot is on."""
