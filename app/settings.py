@@ -54,10 +54,10 @@ class DatabaseSettings(_Section):
             return self
         runtime = make_url(self.url.get_secret_value())
         owner = make_url(self.migration_url.get_secret_value())
-        if owner.get_backend_name() != runtime.get_backend_name():
+        if backend_for(owner) is not backend_for(runtime):
             raise ValueError(
-                f"HELIONYX_MIGRATION_DATABASE_URL is {_DIALECT_NAMES[owner.get_backend_name()]} "
-                f"but HELIONYX_DATABASE_URL is {_DIALECT_NAMES[runtime.get_backend_name()]}: "
+                f"HELIONYX_MIGRATION_DATABASE_URL is {backend_for(owner).title} "
+                f"but HELIONYX_DATABASE_URL is {backend_for(runtime).title}: "
                 "migrations must run on the database the service uses (for PostgreSQL, "
                 "postgresql+asyncpg://OWNER:PASSWORD@HOST/DATABASE, the tables' owner)")
         if owner.database != runtime.database:
@@ -66,9 +66,6 @@ class DatabaseSettings(_Section):
                 f"HELIONYX_DATABASE_URL names {runtime.database!r}: both must name the same "
                 "database (the migration URL only connects as another role)")
         return self
-
-
-_DIALECT_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 
 
 class ApiSettings(_Section):
@@ -193,9 +190,11 @@ class Settings(_Section):
 
     @model_validator(mode="after")
     def _tier_rules(self) -> Settings:
-        if self.tier != "dev" and self.dialect != "postgresql":
-            raise ValueError(f"{self.tier} requires PostgreSQL: set HELIONYX_DATABASE_URL "
-                             "to postgresql+asyncpg://...")
+        backend = backend_for(self.database.url.get_secret_value())
+        if self.tier not in backend.tiers:
+            raise ValueError(f"{self.tier} does not run on {backend.title}, only on "
+                             "PostgreSQL: set HELIONYX_DATABASE_URL to "
+                             "postgresql+asyncpg://...")
         return self
 
     @property

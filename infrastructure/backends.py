@@ -39,6 +39,7 @@ class BackupFormat:
 class Backend(Protocol):
     name: str  # SQLAlchemy's backend name: "sqlite", "postgresql"
     title: str  # for people: "SQLite", "PostgreSQL"
+    tiers: tuple[str, ...]  # the tiers it may serve (staging and live: PostgreSQL only)
     guard_triggers: tuple[str, ...]  # the triggers that keep the event log append-only
     backup_format: BackupFormat
 

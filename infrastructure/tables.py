@@ -48,8 +48,9 @@ class UtcDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetimes are not stored")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        # In UTC: PostgreSQL keeps the instant; SQLite's DATETIME stores the wall time
+        # without an offset (YYYY-MM-DD HH:MM:SS.ffffff), so that wall time is UTC's.
+        return value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect):  # type: ignore[override]
         if value is None:
