@@ -116,7 +116,10 @@ class LogFacts(Protocol):
         """The recorded hash at each of these seqs that exists."""
         ...
 
-    async def row_count(self) -> int: ...
+    async def row_count(self, upto: int) -> int:
+        """How many rows the log holds at seqs 1..upto (appends after a head that was
+        read do not count, so a count taken while the service writes agrees with it)."""
+        ...
 
     async def idempotency_findings(self) -> tuple[int, list[Finding]]:
         """How many idempotency records there are, and one finding per record whose

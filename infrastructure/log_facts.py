@@ -75,9 +75,10 @@ class SqlLogFacts:
                 found.update({seq: hash_ for seq, hash_ in await conn.execute(query)})
         return found
 
-    async def row_count(self) -> int:
+    async def row_count(self, upto: int) -> int:
+        query = select(func.count()).select_from(events).where(events.c.seq <= upto)
         async with self._connect() as conn:
-            return (await conn.execute(select(func.count()).select_from(events))).scalar_one()
+            return (await conn.execute(query)).scalar_one()
 
     async def idempotency_findings(self) -> tuple[int, list[Finding]]:
         """Each record's event must exist and carry the record's key (as its

@@ -41,8 +41,8 @@ class InMemoryLogFacts:
     async def hashes_at(self, seqs: Sequence[int]) -> dict[int, str]:
         return {seq: self.hashes[seq] for seq in seqs if seq in self.hashes}
 
-    async def row_count(self) -> int:
-        return len(self.hashes)
+    async def row_count(self, upto: int) -> int:
+        return sum(1 for seq in self.hashes if seq <= upto)
 
     async def idempotency_findings(self) -> tuple[int, list[Finding]]:
         return 0, list(self.orphans)

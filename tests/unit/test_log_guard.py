@@ -126,3 +126,40 @@ async def test_digests_follow_the_time_cadence(service, facts, digests):
         assert [d.seq for d in digests.log.digests] == [1, 2]
     finally:
         keeper.cancel()
+
+
+class WrittenWhileAudited(InMemoryLogFacts):
+    """A log a writer appends to while the audit reads it: right after the first thing
+    the audit asks of it, two more events are committed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked = False
+
+    def _then_a_writer(self) -> None:
+        if not self.asked:
+            self.asked = True
+            self.append(2)
+
+    async def head(self):
+        found = await super().head()
+        self._then_a_writer()
+        return found
+
+    async def row_count(self, upto: int) -> int:
+        found = await super().row_count(upto)
+        self._then_a_writer()
+        return found
+
+
+async def test_events_appended_during_the_audit_are_not_missing_ones(digests):
+    """A message that arrives while the start's audit runs (the bot's first update) must
+    not read as missing events and close the log to writes."""
+    facts = WrittenWhileAudited()
+    facts.append(2)
+    audited = IntegrityService(facts, digests, IntactChain(facts), FakeClock(), WriteGuard())
+
+    audit = await audited.background_audit()
+
+    assert audit is not None and audit.intact, audit and audit.findings
+    audited._guard.check()  # open to writes
