@@ -17,7 +17,7 @@ from app.bot.client import build_bot, build_notifications, build_telegram
 from app.health import Readiness
 from app.metrics import Metrics
 from app.settings import LlmSettings, Settings
-from domain.clock import SystemClock
+from domain.clock import SystemClock, zone_named
 from domain.conversation import ConversationService
 from domain.event_log import EventLog
 from domain.extraction import Extractor
@@ -101,12 +101,15 @@ class Container(containers.DeclarativeContainer):
 
     rules_extractor = providers.Singleton(RulesExtractor)
     extractor = providers.Singleton(build_extractor, settings.provided.llm, rules_extractor)
+    # The owner's time zone: what "today" and "9am" mean, in the chat and in reminders.
+    owner_zone = providers.Singleton(zone_named, settings.provided.notifications.timezone)
     ingest_service = providers.Singleton(
         IngestService, uow_factory=uow_factory, extractor=extractor, clock=clock,
-        writes=writes,
+        writes=writes, zone=owner_zone,
     )
     conversation_service = providers.Singleton(
-        ConversationService, uow_factory=uow_factory, ingest=ingest_service, clock=clock
+        ConversationService, uow_factory=uow_factory, ingest=ingest_service, clock=clock,
+        zone=owner_zone,
     )
     objects_service = providers.Singleton(ObjectsService, uow_factory=uow_factory)
     event_log = providers.Singleton(EventLog, uow_factory=uow_factory)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from typing import Any, Protocol, TypeVar
+from enum import Enum
+from typing import Any, Final, Protocol, TypeVar
 
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.events import NewEvent, RecordedEvent
@@ -95,17 +96,43 @@ def choice(value: object, allowed: tuple[str, ...], name: str) -> str:
     return str(cleaned)
 
 
-def due_date(value: date | str | None) -> date | None:
+class _Unset(Enum):
+    UNSET = "unset"
+
+
+UNSET: Final = _Unset.UNSET
+"""A field an edit leaves as it is (None would clear it)."""
+
+Due = date | datetime
+"""A due date, or an aware instant when a time of day was given."""
+
+
+def due_value(value: Due | str | None) -> Due | None:
+    """A date, or an aware datetime; text as ISO 8601 (a time needs its UTC offset)."""
     if value is None or value == "":
         return None
     if isinstance(value, str):
+        text = value.strip()
         try:
-            return date.fromisoformat(value.strip())
+            value = datetime.fromisoformat(text) if "T" in text else date.fromisoformat(text)
         except ValueError as e:
-            raise InvalidInput(f"due must be a date like 2026-12-31, not {value!r}") from e
-    if isinstance(value, datetime) or not isinstance(value, date):
-        raise InvalidInput("due must be a date, without a time")
+            raise InvalidInput(
+                f"due must be a date like 2026-12-31 or a time like 2026-12-31T09:00+01:00, "
+                f"not {value!r}") from e
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise InvalidInput("a due time needs its UTC offset, like 2026-12-31T09:00+01:00")
+        return value
+    if not isinstance(value, date):
+        raise InvalidInput("due must be a date or a time")
     return value
+
+
+def due_text(value: Due | None) -> str | None:
+    """How a due is written in an event: the date, or the instant with the offset it was
+    given in (the owner's), so its local day can be read back without a time zone."""
+    return None if value is None else value.isoformat()
+
 
 
 def source_seq(value: int | None) -> int | None:
@@ -120,13 +147,17 @@ def event(
     aggregate_id: str,
     payload: Mapping[str, Any],
     metadata: Mapping[str, Any] | None,
+    at: datetime | None = None,
 ) -> NewEvent:
+    """`at`: when it happened, if not now (an object derived from an imported message
+    happened when the message was said)."""
     return NewEvent(
         type=type,
         aggregate_type=kind,
         aggregate_id=aggregate_id,
         payload=dict(payload),
         metadata=dict(metadata or {}),
+        occurred_at=at,
     )
 
 
@@ -164,6 +195,36 @@ async def transition(
     """Move an object from one of `allowed` statuses by recording `event_type` on it."""
     found = await find(repository, ref, kind)
     require_status(kind, found.number, found.status, allowed, target)
-    payload = {"number": found.number, **(extra or {})}
+    # The title and the status it left make the event readable alone: its reply after a
+    # redelivery, the object's history, and what an undo puts back.
+    payload = {"number": found.number, "title": found.title, "from": found.status,
+               **(extra or {})}
+    recorded = await record(uow, [event(event_type, kind, found.id, payload, metadata)])
+    return await reload(repository, found.id), recorded
+
+
+async def edit(
+    uow: ObjectUnitOfWork,
+    repository: Any,
+    kind: str,
+    ref: Ref,
+    event_type: str,
+    changes: Mapping[str, Any],
+    metadata: Mapping[str, Any] | None,
+    as_stored: Mapping[str, Any] | None = None,
+) -> tuple[Any, list[RecordedEvent]]:
+    """Record `event_type` with the fields of `changes` that differ from the object's, and
+    their values before (`before`, which is what an undo puts back); an edit that changes
+    nothing records nothing. `as_stored` gives a field's current value in the event's
+    form where the object holds it otherwise (a todo's due)."""
+    found = await find(repository, ref, kind)
+    current = {name: getattr(found, name) for name in changes}
+    current.update(as_stored or {})
+    current = {name: list(v) if isinstance(v, tuple) else v for name, v in current.items()}
+    changed = {name: value for name, value in changes.items() if current[name] != value}
+    if not changed:
+        return found, []
+    payload = {"number": found.number, "title": found.title, "changes": changed,
+               "before": {name: current[name] for name in changed}}
     recorded = await record(uow, [event(event_type, kind, found.id, payload, metadata)])
     return await reload(repository, found.id), recorded

@@ -1,4 +1,9 @@
-from datetime import UTC, datetime
+"""The time: the system's clock, and the owner's time zone by name."""
+
+from datetime import UTC, datetime, tzinfo
+from zoneinfo import ZoneInfo
+
+from domain.errors import InvalidInput
 
 
 class SystemClock:
@@ -6,3 +11,15 @@ class SystemClock:
 
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+
+def zone_named(name: object) -> tzinfo:
+    """An IANA zone ("Europe/Berlin"); InvalidInput naming what to use otherwise."""
+    if not isinstance(name, str) or not name:
+        raise InvalidInput("timezone must be a zone name like Europe/Berlin")
+    if name == "UTC":
+        return UTC  # needs no tz database, so the default works on a bare image too
+    try:
+        return ZoneInfo(name)
+    except (LookupError, ValueError, OSError) as e:
+        raise InvalidInput(f"unknown timezone {name!r}; use a name like Europe/Berlin") from e

@@ -7,6 +7,7 @@ Superseding links both ways: the new decision's `supersedes` names the old one, 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import date, datetime
 from typing import Any
 
 from domain.changes import (
@@ -22,11 +23,13 @@ from domain.changes import (
     text_list,
     title_of,
 )
+from domain.errors import InvalidInput
 from domain.events import NewEvent, RecordedEvent
 from domain.ids import new_uuid
 from domain.objects import (
     DECISION,
     DECISION_RECORDED,
+    DECISION_REVIEWED,
     DECISION_REVOKED,
     DECISION_STATUSES,
     DECISION_SUPERSEDED,
@@ -39,6 +42,7 @@ __all__ = [
     "get_decision",
     "list_decisions",
     "record_decision",
+    "review_decision",
     "revoke_decision",
     "supersede_decision",
 ]
@@ -53,10 +57,14 @@ async def record_decision(
     rationale: str | None = None,
     options: Iterable[str] = (),
     supersedes: Ref | None = None,
+    review_on: date | str | None = None,
     source_event_seq: int | None = None,
     metadata: Metadata = None,
+    at: datetime | None = None,
 ) -> tuple[Decision, list[RecordedEvent]]:
-    """Record a decision; with `supersedes`, the named active decision is superseded by it."""
+    """Record a decision; with `supersedes`, the named active decision is superseded by it.
+    `review_on`: the day to look back at how it turned out (the agenda and the daily
+    summary bring it up then)."""
     payload: dict[str, Any] = {
         "title": title_of(title, DECISION),
         "rationale": optional_text(rationale, "rationale"),
@@ -64,6 +72,8 @@ async def record_decision(
         "supersedes": None,
         "source_event_seq": source_seq(source_event_seq),
     }
+    if (review := _review_day(review_on)) is not None:
+        payload["review_on"] = review.isoformat()
     old = None
     if supersedes is not None:
         old = await find(uow.decisions, supersedes, DECISION)
@@ -71,14 +81,17 @@ async def record_decision(
         payload["supersedes"] = old.id
     payload["number"] = await uow.decisions.next_number()
     decision_id = new_uuid()
-    events: list[NewEvent] = [event(DECISION_RECORDED, DECISION, decision_id, payload, metadata)]
+    events: list[NewEvent] = [
+        event(DECISION_RECORDED, DECISION, decision_id, payload, metadata, at)]
     if old is not None:
         link = {
             "number": old.number,
+            "title": old.title,
+            "from": old.status,
             "superseded_by": decision_id,
             "superseded_by_number": payload["number"],
         }
-        events.append(event(DECISION_SUPERSEDED, DECISION, old.id, link, metadata))
+        events.append(event(DECISION_SUPERSEDED, DECISION, old.id, link, metadata, at))
     recorded = await record(uow, events)
     return await reload(uow.decisions, decision_id), recorded
 
@@ -90,6 +103,7 @@ async def supersede_decision(
     title: str,
     rationale: str | None = None,
     options: Iterable[str] = (),
+    review_on: date | str | None = None,
     source_event_seq: int | None = None,
     metadata: Metadata = None,
 ) -> tuple[Decision, list[RecordedEvent]]:
@@ -99,6 +113,7 @@ async def supersede_decision(
         title=title,
         rationale=rationale,
         options=options,
+        review_on=review_on,
         supersedes=decision,
         source_event_seq=source_event_seq,
         metadata=metadata,
@@ -111,8 +126,27 @@ async def revoke_decision(
     """Withdraw an active decision without putting another in its place."""
     found = await find(uow.decisions, decision, DECISION)
     require_status(DECISION, found.number, found.status, ("active",), "revoked")
-    payload = {"number": found.number, "reason": optional_text(reason, "reason")}
+    payload = {"number": found.number, "title": found.title, "from": found.status,
+               "reason": optional_text(reason, "reason")}
     recorded = await record(uow, [event(DECISION_REVOKED, DECISION, found.id, payload, metadata)])
+    return await reload(uow.decisions, found.id), recorded
+
+
+async def review_decision(
+    uow: ObjectUnitOfWork, decision: Ref, *, outcome: str, metadata: Metadata = None
+) -> tuple[Decision, list[RecordedEvent]]:
+    """Record how a decision turned out (`decision.reviewed`), whatever its status: a
+    superseded or revoked decision has an outcome too. A later review replaces it."""
+    found = await find(uow.decisions, decision, DECISION)
+    text = optional_text(outcome, "outcome")
+    if text is None:
+        raise InvalidInput("say how it turned out")
+    before = {"outcome": found.outcome,
+              "reviewed_at": found.reviewed_at.isoformat() if found.reviewed_at else None}
+    payload = {"number": found.number, "title": found.title, "outcome": text,
+               "before": before}
+    recorded = await record(
+        uow, [event(DECISION_REVIEWED, DECISION, found.id, payload, metadata)])
     return await reload(uow.decisions, found.id), recorded
 
 
@@ -125,3 +159,16 @@ async def list_decisions(
 ) -> list[Decision]:
     """Newest first; status "all" or None lists every one."""
     return await list_by_status(uow.decisions, status, DECISION_STATUSES, limit)
+
+
+def _review_day(value: date | str | None) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError as e:
+            raise InvalidInput(f"review_on must be a date like 2027-03-31, not {value!r}") from e
+    if isinstance(value, datetime) or not isinstance(value, date):
+        raise InvalidInput("review_on must be a date")
+    return value

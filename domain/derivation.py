@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from domain.decisions import record_decision
-from domain.errors import InvalidInput
+from domain.errors import Conflict, InvalidInput
 from domain.events import RecordedEvent
 from domain.extraction import (
     ExtractedDecision,
@@ -37,28 +37,34 @@ _PAGE = 50
 
 
 async def derive_objects(
-    uow: ObjectUnitOfWork, extraction: Extraction, message: RecordedEvent
+    uow: ObjectUnitOfWork,
+    extraction: Extraction,
+    message: RecordedEvent,
+    refusals: list[str] | None = None,
 ) -> list[RecordedEvent]:
     """Create one object per extracted item; returns the recorded events, in order.
 
-    An item the object services refuse (which the extractors' own checks should prevent) is
-    skipped rather than failing the message: the owner's words are recorded either way.
+    Each object happened when the message was said (an imported message keeps its time).
+    An item the object services refuse (a track already running; values the extractors'
+    own checks should prevent) is skipped rather than failing the message, and why is
+    added to `refusals`: the owner's words are recorded either way.
     """
     metadata = derivation_metadata(extraction, message.seq)
     recorded: list[RecordedEvent] = []
     for item in extraction.items:
         try:
-            recorded += await _create(uow, item, message.seq, metadata)
-        except InvalidInput:
-            continue
+            recorded += await _create(uow, item, message, metadata)
+        except (InvalidInput, Conflict) as refused:  # raised before anything is appended
+            if refusals is not None:
+                refusals.append(str(refused))
     return recorded
 
 
-def deriving(extraction: Extraction) -> FollowUp:
+def deriving(extraction: Extraction, refusals: list[str] | None = None) -> FollowUp:
     """A follow-up that derives `extraction`'s objects from the message it follows."""
 
     async def follow_up(uow: ObjectUnitOfWork, message: RecordedEvent) -> list[RecordedEvent]:
-        return await derive_objects(uow, extraction, message)
+        return await derive_objects(uow, extraction, message, refusals)
 
     return follow_up
 
@@ -89,10 +95,13 @@ async def caused_by(events: EventStore, message: RecordedEvent) -> list[Recorded
 
 
 async def _create(
-    uow: ObjectUnitOfWork, item: ExtractedItem, seq: int, metadata: dict[str, Any]
+    uow: ObjectUnitOfWork, item: ExtractedItem, message: RecordedEvent, metadata: dict[str, Any]
 ) -> list[RecordedEvent]:
-    common: dict[str, Any] = {"source_event_seq": seq, "metadata": metadata}
+    common: dict[str, Any] = {
+        "source_event_seq": message.seq, "metadata": metadata, "at": message.occurred_at}
     if isinstance(item, ExtractedTodo):
+        if item.unread_dates:  # said back to the owner (domain/replies.py)
+            common["metadata"] = {**metadata, "unread_dates": list(item.unread_dates)}
         _, recorded = await create_todo(
             uow,
             title=item.title,
@@ -116,7 +125,8 @@ async def _create(
         )
     elif isinstance(item, ExtractedDecision):
         _, recorded = await record_decision(
-            uow, title=item.title, rationale=item.rationale, options=item.options, **common
+            uow, title=item.title, rationale=item.rationale, options=item.options,
+            review_on=item.review_on, supersedes=item.supersedes, **common
         )
     else:  # pragma: no cover - the union above is closed
         raise TypeError(f"unknown extracted item {type(item).__name__}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Literal, Protocol
 
 Priority = Literal["low", "normal", "high", "urgent"]
@@ -30,8 +30,9 @@ class ExtractedTodo:
     title: str
     description: str | None = None
     priority: Priority = "normal"
-    due: date | None = None
+    due: date | datetime | None = None  # a datetime, aware, when a time of day was named
     tags: tuple[str, ...] = ()
+    unread_dates: tuple[str, ...] = ()  # date-like words the rules could not read
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ class ExtractedDecision:
     title: str
     rationale: str | None = None
     options: tuple[str, ...] = ()
+    review_on: date | None = None  # when to look back at how it turned out
+    supersedes: int | None = None  # the number of the active decision it replaces
 
 
 ExtractedItem = ExtractedTodo | ExtractedNote | ExtractedTrack | ExtractedDecision
@@ -74,7 +77,9 @@ class Extraction:
 
 
 class Extractor(Protocol):
-    async def extract(self, text: str, *, today: date) -> Extraction: ...
+    async def extract(self, text: str, *, now: datetime) -> Extraction:
+        """`now` is aware and in the owner's time zone: relative dates resolve there."""
+        ...
 
 
 def collapse_whitespace(text: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 from typing import Any, NamedTuple
 
 from domain.derivation import CAUSED_BY_SEQ, FollowUp, caused_by, deriving
@@ -84,12 +85,15 @@ class IngestService:
         clock: Clock | None = None,
         *,
         writes: Writes | None = None,
+        zone: tzinfo = UTC,
     ) -> None:
+        """`zone`: the owner's, in which the extractor reads "tomorrow" and "9am"."""
         if extractor is not None and clock is None:
             raise ValueError("an extractor needs a clock, to know what 'tomorrow' means")
         self._uow_factory = uow_factory
         self._extractor = extractor
         self._clock = clock
+        self._zone = zone
         self._alone = OneByOne(uow_factory)
         self._writes = writes or self._alone
 
@@ -165,11 +169,13 @@ class IngestService:
         now = self._clock.now()
         follow_ups: list[FollowUp] = []
         for item, replay in zip(prepared, known, strict=True):
-            # "tomorrow" in an old message means the day after it was said.
+            # "tomorrow" in an old message means the day after it was said, where the
+            # owner was.
             event = item.event
-            today = (event.occurred_at or now).date()
+            said = event.occurred_at or now
+            said = (said if said.tzinfo else said.replace(tzinfo=UTC)).astimezone(self._zone)
             extraction = None if replay else await extractor.extract(
-                event.payload["text"], today=today)
+                event.payload["text"], now=said)
             follow_ups.append(deriving(extraction) if extraction and extraction.items else _nothing)
         return follow_ups
 

@@ -1,18 +1,41 @@
-"""Notes: recorded once, with a title, content and tags; a note has no lifecycle."""
+"""Notes: recorded with a title, content and tags; edited; archived out of lists and
+search (an archived note stays in the log and the export)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
-from domain.changes import Ref, event, find, record, reload, source_seq, text_list, title_of
+from domain.changes import (
+    UNSET,
+    Ref,
+    _Unset,
+    choice,
+    edit,
+    event,
+    find,
+    record,
+    reload,
+    source_seq,
+    text_list,
+    title_of,
+    transition,
+)
 from domain.errors import InvalidInput
 from domain.events import RecordedEvent
 from domain.ids import new_uuid
-from domain.objects import NOTE, NOTE_RECORDED, Note
+from domain.objects import (
+    NOTE,
+    NOTE_ARCHIVED,
+    NOTE_EDITED,
+    NOTE_RECORDED,
+    NOTE_STATUSES,
+    Note,
+)
 from domain.repositories import ObjectUnitOfWork
 
-__all__ = ["Note", "get_note", "list_notes", "record_note"]
+__all__ = ["Note", "archive_note", "edit_note", "get_note", "list_notes", "record_note"]
 
 
 async def record_note(
@@ -23,21 +46,48 @@ async def record_note(
     tags: Iterable[str] = (),
     source_event_seq: int | None = None,
     metadata: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> tuple[Note, list[RecordedEvent]]:
-    if content is None:
-        content = ""
-    if not isinstance(content, str):
-        raise InvalidInput("content must be text")
     payload = {
         "title": title_of(title, NOTE),
-        "content": content.strip(),
+        "content": _content(content),
         "tags": text_list(tags, "tags"),
         "source_event_seq": source_seq(source_event_seq),
         "number": await uow.notes.next_number(),
     }
     note_id = new_uuid()
-    recorded = await record(uow, [event(NOTE_RECORDED, NOTE, note_id, payload, metadata)])
+    recorded = await record(uow, [event(NOTE_RECORDED, NOTE, note_id, payload, metadata, at)])
     return await reload(uow.notes, note_id), recorded
+
+
+async def edit_note(
+    uow: ObjectUnitOfWork,
+    note: Ref,
+    *,
+    title: str | _Unset = UNSET,
+    content: str | _Unset = UNSET,
+    tags: Iterable[str] | _Unset = UNSET,
+    metadata: Mapping[str, Any] | None = None,
+) -> tuple[Note, list[RecordedEvent]]:
+    """Change what is given; records `note.edited`, or nothing when nothing changes."""
+    changes: dict[str, Any] = {}
+    if title is not UNSET:
+        changes["title"] = title_of(title, NOTE)
+    if content is not UNSET:
+        changes["content"] = _content(content)
+    if tags is not UNSET:
+        changes["tags"] = text_list(tags, "tags")
+    if not changes:
+        raise InvalidInput("say what to change: title, content or tags")
+    return await edit(uow, uow.notes, NOTE, note, NOTE_EDITED, changes, metadata)
+
+
+async def archive_note(
+    uow: ObjectUnitOfWork, note: Ref, *, metadata: Mapping[str, Any] | None = None
+) -> tuple[Note, list[RecordedEvent]]:
+    return await transition(
+        uow, uow.notes, NOTE, note, NOTE_ARCHIVED, ("active",), "archived", metadata
+    )
 
 
 async def get_note(uow: ObjectUnitOfWork, note: Ref) -> Note:
@@ -45,7 +95,21 @@ async def get_note(uow: ObjectUnitOfWork, note: Ref) -> Note:
 
 
 async def list_notes(
-    uow: ObjectUnitOfWork, search: str | None = None, limit: int = 100
+    uow: ObjectUnitOfWork, search: str | None = None, limit: int = 100,
+    status: str | None = "active",
 ) -> list[Note]:
-    """Newest first; `search` matches title or content, ignoring case."""
-    return await uow.notes.list((search or "").strip() or None, limit)
+    """Newest first; `search` matches title or content, ignoring case; archived notes
+    only when asked for (status "archived", or None for every note)."""
+    if status == "all":
+        status = None
+    elif status is not None:
+        status = choice(status, NOTE_STATUSES, "status")
+    return await uow.notes.list((search or "").strip() or None, limit, status)
+
+
+def _content(content: object) -> str:
+    if content is None:
+        return ""
+    if not isinstance(content, str):
+        raise InvalidInput("content must be text")
+    return content.strip()

@@ -7,17 +7,21 @@ of a `caused_by_seq`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from domain import decisions, notes, todos, tracks
-from domain.changes import Ref
+from domain.changes import UNSET, Due, Ref, _Unset
+from domain.events import RecordedEvent
 from domain.objects import Decision, Note, Todo, Track
 from domain.ports import UnitOfWorkFactory
+from domain.repositories import ObjectUnitOfWork
 from domain.stats import Stats, read_stats
 
 Context = Mapping[str, Any] | None
+T = TypeVar("T")
+Change = Callable[[ObjectUnitOfWork], Awaitable[tuple[T, list[RecordedEvent]]]]
 
 
 class ObjectsService:
@@ -34,7 +38,7 @@ class ObjectsService:
         title: str,
         description: str | None = None,
         priority: str | None = None,
-        due: date | str | None = None,
+        due: Due | str | None = None,
         tags: Iterable[str] = (),
         context: Context = None,
     ) -> Todo:
@@ -52,14 +56,108 @@ class ObjectsService:
         return todo
 
     async def complete_todo(self, todo: Ref, *, context: Context = None) -> Todo:
-        async with self._uow_factory(write=True) as uow:
-            done, _ = await todos.complete_todo(uow, todo, metadata=context)
-            await uow.commit()
-        return done
+        return await self._change(lambda uow: todos.complete_todo(uow, todo, metadata=context))
 
-    async def notes(self, search: str | None = None, limit: int = 100) -> list[Note]:
+    async def cancel_todo(self, todo: Ref, *, context: Context = None) -> Todo:
+        return await self._change(lambda uow: todos.cancel_todo(uow, todo, metadata=context))
+
+    async def reopen_todo(self, todo: Ref, *, context: Context = None) -> Todo:
+        return await self._change(lambda uow: todos.reopen_todo(uow, todo, metadata=context))
+
+    async def edit_todo(
+        self,
+        todo: Ref,
+        *,
+        title: str | _Unset = UNSET,
+        description: str | None | _Unset = UNSET,
+        priority: str | _Unset = UNSET,
+        due: Due | str | None | _Unset = UNSET,
+        tags: Iterable[str] | _Unset = UNSET,
+        context: Context = None,
+    ) -> Todo:
+        """Change what is given; the same values again change nothing and record nothing."""
+        return await self._change(lambda uow: todos.edit_todo(
+            uow, todo, title=title, description=description, priority=priority, due=due,
+            tags=tags, metadata=context))
+
+    async def todo(self, todo: Ref) -> tuple[Todo, list[RecordedEvent]]:
+        """The todo and the events that shaped it, oldest first."""
+        return await self._with_history(lambda uow: todos.get_todo(uow, todo))
+
+    async def note(self, note: Ref) -> tuple[Note, list[RecordedEvent]]:
+        return await self._with_history(lambda uow: notes.get_note(uow, note))
+
+    async def edit_note(
+        self,
+        note: Ref,
+        *,
+        title: str | _Unset = UNSET,
+        content: str | _Unset = UNSET,
+        tags: Iterable[str] | _Unset = UNSET,
+        context: Context = None,
+    ) -> Note:
+        return await self._change(lambda uow: notes.edit_note(
+            uow, note, title=title, content=content, tags=tags, metadata=context))
+
+    async def archive_note(self, note: Ref, *, context: Context = None) -> Note:
+        return await self._change(lambda uow: notes.archive_note(uow, note, metadata=context))
+
+    async def track(self, track: Ref) -> tuple[Track, list[RecordedEvent]]:
+        return await self._with_history(lambda uow: tracks.get_track(uow, track))
+
+    async def check_in(self, track: Ref, *, note: str | None = None,
+                       context: Context = None) -> Track:
+        return await self._change(
+            lambda uow: tracks.check_in_track(uow, track, note=note, metadata=context))
+
+    async def pause_track(self, track: Ref, *, context: Context = None) -> Track:
+        return await self._change(lambda uow: tracks.pause_track(uow, track, metadata=context))
+
+    async def resume_track(self, track: Ref, *, context: Context = None) -> Track:
+        return await self._change(lambda uow: tracks.resume_track(uow, track, metadata=context))
+
+    async def finish_track(self, track: Ref, *, context: Context = None) -> Track:
+        return await self._change(lambda uow: tracks.finish_track(uow, track, metadata=context))
+
+    async def start_track(self, *, title: str, description: str | None = None,
+                          check_in_every: int | None = None, context: Context = None) -> Track:
+        """Conflict when a track of that name is running already."""
+        return await self._change(lambda uow: tracks.start_track(
+            uow, title=title, description=description, check_in_every=check_in_every,
+            metadata=context))
+
+    async def decision(self, decision: Ref) -> tuple[Decision, list[RecordedEvent]]:
+        return await self._with_history(lambda uow: decisions.get_decision(uow, decision))
+
+    async def revoke_decision(self, decision: Ref, *, reason: str | None = None,
+                              context: Context = None) -> Decision:
+        return await self._change(lambda uow: decisions.revoke_decision(
+            uow, decision, reason=reason, metadata=context))
+
+    async def review_decision(self, decision: Ref, *, outcome: str,
+                              context: Context = None) -> Decision:
+        return await self._change(lambda uow: decisions.review_decision(
+            uow, decision, outcome=outcome, metadata=context))
+
+    async def _change(self, change: Change[T]) -> T:
+        async with self._uow_factory(write=True) as uow:
+            changed, events = await change(uow)
+            if events:
+                await uow.commit()
+        return changed
+
+    async def _with_history(
+        self, get: Callable[[ObjectUnitOfWork], Awaitable[T]]
+    ) -> tuple[T, list[RecordedEvent]]:
         async with self._uow_factory() as uow:
-            return await notes.list_notes(uow, search, limit)
+            found = await get(uow)
+            return found, await uow.events.history(found.id)  # type: ignore[attr-defined]
+
+    async def notes(self, search: str | None = None, limit: int = 100,
+                    status: str | None = "active") -> list[Note]:
+        """Newest first; archived notes only with status "archived" or "all"."""
+        async with self._uow_factory() as uow:
+            return await notes.list_notes(uow, search, limit, status)
 
     async def tracks(self, status: str | None = None, limit: int = 100) -> list[Track]:
         async with self._uow_factory() as uow:
@@ -76,20 +174,13 @@ class ObjectsService:
         rationale: str | None = None,
         options: Iterable[str] = (),
         supersedes: Ref | None = None,
+        review_on: date | str | None = None,
         context: Context = None,
     ) -> Decision:
         """A new active decision; with `supersedes`, it replaces that active decision."""
-        async with self._uow_factory(write=True) as uow:
-            decision, _ = await decisions.record_decision(
-                uow,
-                title=title,
-                rationale=rationale,
-                options=options,
-                supersedes=supersedes,
-                metadata=context,
-            )
-            await uow.commit()
-        return decision
+        return await self._change(lambda uow: decisions.record_decision(
+            uow, title=title, rationale=rationale, options=options, supersedes=supersedes,
+            review_on=review_on, metadata=context))
 
     async def stats(self) -> Stats:
         async with self._uow_factory() as uow:

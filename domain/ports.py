@@ -31,6 +31,10 @@ class EventStore(Protocol):
         self, *, after_seq: int = 0, limit: int = 100, types: Sequence[str] | None = None
     ) -> list[RecordedEvent]: ...
 
+    async def history(self, aggregate_id: str, limit: int = 200) -> list[RecordedEvent]:
+        """The first `limit` events about one object (never a message), in seq order."""
+        ...
+
     async def head(self) -> LogHead: ...
 
     async def count_by_type(self) -> dict[str, int]:

@@ -9,27 +9,38 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from domain.events import RecordedEvent
 from domain.objects import (
+    DECISION,
     DECISION_RECORDED,
+    DECISION_REVIEWED,
     DECISION_REVOKED,
     DECISION_SUPERSEDED,
+    NOTE,
+    NOTE_ARCHIVED,
+    NOTE_EDITED,
     NOTE_RECORDED,
+    TODO,
     TODO_CANCELLED,
     TODO_COMPLETED,
     TODO_CREATED,
+    TODO_EDITED,
     TODO_REOPENED,
+    TRACK,
     TRACK_CHECKED_IN,
     TRACK_FINISHED,
     TRACK_PAUSED,
     TRACK_RESUMED,
     TRACK_STARTED,
+    UNDONE,
     Decision,
     Note,
     Todo,
     Track,
+    due_fields,
 )
 from domain.repositories import ReadModels
 
@@ -69,7 +80,7 @@ def _missing(event: RecordedEvent) -> ProjectionError:
 
 async def _todo_created(event: RecordedEvent, models: ReadModels) -> None:
     p, at = event.payload, event.occurred_at
-    due = p.get("due")
+    due, due_at = due_fields(p.get("due"))
     await models.todos.add(
         Todo(
             id=event.aggregate_id,
@@ -78,12 +89,13 @@ async def _todo_created(event: RecordedEvent, models: ReadModels) -> None:
             description=p.get("description"),
             status="open",
             priority=p["priority"],
-            due=date.fromisoformat(due) if due else None,
+            due=due,
             tags=tuple(p.get("tags", ())),
             created_at=at,
             updated_at=at,
             completed_at=None,
             source_event_seq=_source_seq(event),
+            due_at=due_at,
         )
     )
 
@@ -113,6 +125,8 @@ async def _note_recorded(event: RecordedEvent, models: ReadModels) -> None:
             tags=tuple(p.get("tags", ())),
             created_at=event.occurred_at,
             source_event_seq=_source_seq(event),
+            status="active",
+            updated_at=event.occurred_at,
         )
     )
 
@@ -141,7 +155,11 @@ async def _track_changed(event: RecordedEvent, models: ReadModels) -> None:
         raise _missing(event)
     at = event.occurred_at
     if event.type == TRACK_CHECKED_IN:
-        track = replace(track, last_check_in_at=at)
+        # In a row: within the interval of the check-in before, with a day of grace.
+        kept = track.last_check_in_at is not None and at - track.last_check_in_at <= (
+            timedelta(days=track.check_in_every + 1))
+        track = replace(track, last_check_in_at=at, check_ins=track.check_ins + 1,
+                        streak=track.streak + 1 if kept else 1)
     else:
         status = {TRACK_PAUSED: "paused", TRACK_RESUMED: "active", TRACK_FINISHED: "done"}
         track = replace(track, status=status[event.type])
@@ -163,6 +181,7 @@ async def _decision_recorded(event: RecordedEvent, models: ReadModels) -> None:
             superseded_by=None,
             source_event_seq=_source_seq(event),
             updated_at=at,
+            review_on=date.fromisoformat(p["review_on"]) if p.get("review_on") else None,
         )
     )
 
@@ -171,11 +190,53 @@ async def _decision_changed(event: RecordedEvent, models: ReadModels) -> None:
     decision = await models.decisions.get(event.aggregate_id)
     if decision is None:
         raise _missing(event)
+    p, at = event.payload, event.occurred_at
+    changes: dict[str, Any]
     if event.type == DECISION_SUPERSEDED:
-        changes = {"status": "superseded", "superseded_by": event.payload["superseded_by"]}
+        changes = {"status": "superseded", "superseded_by": p["superseded_by"]}
+    elif event.type == DECISION_REVIEWED:
+        changes = {"outcome": p["outcome"], "reviewed_at": at}
     else:
-        changes = {"status": "revoked"}
-    await models.decisions.update(replace(decision, **changes, updated_at=event.occurred_at))
+        changes = {"status": "revoked", "revoke_reason": p.get("reason")}
+    await models.decisions.update(replace(decision, **changes, updated_at=at))
+
+
+async def _edited(event: RecordedEvent, models: ReadModels) -> None:
+    """`todo.edited` and `note.edited` set the fields in `changes`."""
+    await _set(event, models, event.payload["changes"])
+
+
+async def _note_archived(event: RecordedEvent, models: ReadModels) -> None:
+    await _set(event, models, {"status": "archived"})
+
+
+async def _undone(event: RecordedEvent, models: ReadModels) -> None:
+    """`<kind>.undone` puts back the fields in `restore` (domain/undo.py)."""
+    await _set(event, models, event.payload["restore"])
+
+
+_REPOSITORY = {TODO: "todos", NOTE: "notes", TRACK: "tracks", DECISION: "decisions"}
+
+
+async def _set(event: RecordedEvent, models: ReadModels, values: dict[str, Any]) -> None:
+    """Set fields, given as events write them, on the object the event names."""
+    repository: Any = getattr(models, _REPOSITORY[event.aggregate_type])
+    found = await repository.get(event.aggregate_id)
+    if found is None:
+        raise _missing(event)
+    fields: dict[str, Any] = {}
+    for name, value in values.items():
+        if name == "due":
+            fields["due"], fields["due_at"] = due_fields(value)
+        elif name.endswith("_at"):
+            fields[name] = datetime.fromisoformat(value) if value else None
+        elif name in ("tags", "options"):
+            fields[name] = tuple(value)
+        else:
+            fields[name] = value
+    if hasattr(found, "updated_at"):
+        fields["updated_at"] = event.occurred_at
+    await repository.update(replace(found, **fields))
 
 
 _HANDLERS: dict[str, Callable[[RecordedEvent, ReadModels], Awaitable[None]]] = {
@@ -183,7 +244,10 @@ _HANDLERS: dict[str, Callable[[RecordedEvent, ReadModels], Awaitable[None]]] = {
     TODO_COMPLETED: _todo_changed,
     TODO_REOPENED: _todo_changed,
     TODO_CANCELLED: _todo_changed,
+    TODO_EDITED: _edited,
     NOTE_RECORDED: _note_recorded,
+    NOTE_EDITED: _edited,
+    NOTE_ARCHIVED: _note_archived,
     TRACK_STARTED: _track_started,
     TRACK_CHECKED_IN: _track_changed,
     TRACK_PAUSED: _track_changed,
@@ -192,6 +256,8 @@ _HANDLERS: dict[str, Callable[[RecordedEvent, ReadModels], Awaitable[None]]] = {
     DECISION_RECORDED: _decision_recorded,
     DECISION_SUPERSEDED: _decision_changed,
     DECISION_REVOKED: _decision_changed,
+    DECISION_REVIEWED: _decision_changed,
+    **{f"{kind}.{UNDONE}": _undone for kind in _REPOSITORY},
 }
 
 # The event types `project` applies; every other type leaves the read models alone.

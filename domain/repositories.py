@@ -47,15 +47,17 @@ class NoteRepository(Protocol):
 
     async def update(self, note: Note) -> None: ...
 
-    async def list(self, search: str | None = None, limit: int = 100) -> builtins.list[Note]:
-        """Notes whose title or content contains `search`, ignoring case (all when None or
-        empty), newest first (by number descending)."""
+    async def list(
+        self, search: str | None = None, limit: int = 100, status: str | None = "active"
+    ) -> builtins.list[Note]:
+        """Notes with this status (every one when None) whose title or content contains
+        `search`, ignoring case (all when None or empty), newest first (number descending)."""
         ...
 
     async def next_number(self) -> int: ...
 
-    async def count(self) -> int:
-        """Notes have no status, so a plain count stands in for count_by_status."""
+    async def count(self, status: str | None = "active") -> int:
+        """How many notes have this status (every one when None)."""
         ...
 
 

@@ -7,13 +7,18 @@ transaction; none commits.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import datetime
 from typing import Any
 
 from domain.changes import (
+    UNSET,
+    Due,
     Ref,
+    _Unset,
     choice,
-    due_date,
+    due_text,
+    due_value,
+    edit,
     event,
     find,
     list_by_status,
@@ -25,6 +30,7 @@ from domain.changes import (
     title_of,
     transition,
 )
+from domain.errors import InvalidInput
 from domain.events import RecordedEvent
 from domain.ids import new_uuid
 from domain.objects import (
@@ -32,6 +38,7 @@ from domain.objects import (
     TODO_CANCELLED,
     TODO_COMPLETED,
     TODO_CREATED,
+    TODO_EDITED,
     TODO_PRIORITIES,
     TODO_REOPENED,
     TODO_STATUSES,
@@ -44,6 +51,7 @@ __all__ = [
     "cancel_todo",
     "complete_todo",
     "create_todo",
+    "edit_todo",
     "get_todo",
     "list_todos",
     "reopen_todo",
@@ -56,25 +64,57 @@ async def create_todo(
     title: str,
     description: str | None = None,
     priority: str | None = "normal",
-    due: date | str | None = None,
+    due: Due | str | None = None,
     tags: Iterable[str] = (),
     source_event_seq: int | None = None,
     metadata: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> tuple[Todo, list[RecordedEvent]]:
+    """`due`: a date, or an aware time (kept with its offset, the owner's)."""
     payload = {
         "title": title_of(title, TODO),
         "description": optional_text(description, "description"),
         "priority": choice(priority or "normal", TODO_PRIORITIES, "priority"),
-        "due": None,
+        "due": due_text(due_value(due)),
         "tags": text_list(tags, "tags"),
         "source_event_seq": source_seq(source_event_seq),
     }
-    if (due_on := due_date(due)) is not None:
-        payload["due"] = due_on.isoformat()
     payload["number"] = await uow.todos.next_number()
     todo_id = new_uuid()
-    recorded = await record(uow, [event(TODO_CREATED, TODO, todo_id, payload, metadata)])
+    recorded = await record(uow, [event(TODO_CREATED, TODO, todo_id, payload, metadata, at)])
     return await reload(uow.todos, todo_id), recorded
+
+
+async def edit_todo(
+    uow: ObjectUnitOfWork,
+    todo: Ref,
+    *,
+    title: str | _Unset = UNSET,
+    description: str | None | _Unset = UNSET,
+    priority: str | _Unset = UNSET,
+    due: Due | str | None | _Unset = UNSET,
+    tags: Iterable[str] | _Unset = UNSET,
+    metadata: Mapping[str, Any] | None = None,
+) -> tuple[Todo, list[RecordedEvent]]:
+    """Change what is given (None clears a description or a due); records `todo.edited`
+    with the fields that change and their values before, or nothing when none does."""
+    changes: dict[str, Any] = {}
+    if title is not UNSET:
+        changes["title"] = title_of(title, TODO)
+    if description is not UNSET:
+        changes["description"] = optional_text(description, "description")
+    if priority is not UNSET:
+        changes["priority"] = choice(priority, TODO_PRIORITIES, "priority")
+    if due is not UNSET:
+        changes["due"] = due_text(due_value(due))
+    if tags is not UNSET:
+        changes["tags"] = text_list(tags, "tags")
+    if not changes:
+        raise InvalidInput("say what to change: title, description, priority, due or tags")
+    found = await find(uow.todos, todo, TODO)
+    as_stored = {"due": await _due_as_recorded(uow, found)} if "due" in changes else None
+    return await edit(uow, uow.todos, TODO, found.id, TODO_EDITED, changes, metadata,
+                      as_stored)
 
 
 async def complete_todo(
@@ -108,3 +148,18 @@ async def list_todos(
 ) -> list[Todo]:
     """Todos by number; status "all" or None lists every one."""
     return await list_by_status(uow.todos, status, TODO_STATUSES, limit)
+
+
+async def _due_as_recorded(uow: ObjectUnitOfWork, todo: Todo) -> str | None:
+    """The todo's due as its events wrote it: a time keeps the offset it was given in,
+    which the read model (an instant in UTC and a day) cannot give back."""
+    if todo.due_at is None:
+        return due_text(todo.due)
+    due = None
+    for change in await uow.events.history(todo.id):
+        p = change.payload
+        if change.type == TODO_CREATED:
+            due = p.get("due")
+        elif "due" in (values := p.get("changes") or p.get("restore") or {}):
+            due = values["due"]
+    return due

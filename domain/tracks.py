@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from domain.changes import (
@@ -17,7 +18,7 @@ from domain.changes import (
     title_of,
     transition,
 )
-from domain.errors import InvalidInput
+from domain.errors import Conflict, InvalidInput
 from domain.events import RecordedEvent
 from domain.ids import new_uuid
 from domain.objects import (
@@ -38,6 +39,7 @@ __all__ = [
     "check_in_track",
     "finish_track",
     "get_track",
+    "find_active_by_name",
     "list_tracks",
     "pause_track",
     "resume_track",
@@ -55,29 +57,44 @@ async def start_track(
     check_in_every: int | None = DEFAULT_CHECK_IN_EVERY,
     source_event_seq: int | None = None,
     metadata: Metadata = None,
+    at: datetime | None = None,
 ) -> tuple[Track, list[RecordedEvent]]:
+    """Conflict when a track of the same name (ignoring case) is active or paused."""
     if check_in_every is None:
         check_in_every = DEFAULT_CHECK_IN_EVERY
     if isinstance(check_in_every, bool) or not isinstance(check_in_every, int):
         raise InvalidInput("check_in_every must be a whole number of days")
     if check_in_every < 1:
         raise InvalidInput("check_in_every must be at least 1 day")
+    title = title_of(title, TRACK)
+    if (same := await find_active_by_name(uow, title, exact=True)) is not None:
+        raise Conflict(f"already tracking {same.title} as #{same.number}")
     payload = {
-        "title": title_of(title, TRACK),
+        "title": title,
         "description": optional_text(description, "description"),
         "check_in_every": check_in_every,
         "source_event_seq": source_seq(source_event_seq),
         "number": await uow.tracks.next_number(),
     }
     track_id = new_uuid()
-    recorded = await record(uow, [event(TRACK_STARTED, TRACK, track_id, payload, metadata)])
+    recorded = await record(
+        uow, [event(TRACK_STARTED, TRACK, track_id, payload, metadata, at)])
     return await reload(uow.tracks, track_id), recorded
 
 
 async def check_in_track(
     uow: ObjectUnitOfWork, track: Ref, *, note: str | None = None, metadata: Metadata = None
 ) -> tuple[Track, list[RecordedEvent]]:
-    extra = {"note": optional_text(note, "note")}
+    found = await find(uow.tracks, track, TRACK)
+    # What the check-in replaces, so that an undo can put it back exactly.
+    before = {
+        "last_check_in_at": found.last_check_in_at.isoformat() if found.last_check_in_at
+        else None,
+        "check_ins": found.check_ins,
+        "streak": found.streak,
+    }
+    extra = {"note": optional_text(note, "note"), "before": before}
+    track = found.id
     return await transition(
         uow, uow.tracks, TRACK, track, TRACK_CHECKED_IN, ("active",), "active", metadata, extra
     )
@@ -116,3 +133,23 @@ async def list_tracks(
 ) -> list[Track]:
     """Tracks by number; status "all" or None lists every one."""
     return await list_by_status(uow.tracks, status, TRACK_STATUSES, limit)
+
+
+async def find_active_by_name(
+    uow: ObjectUnitOfWork, text: str, *, exact: bool = False
+) -> Track | None:
+    """The active or paused track whose title is `text` (ignoring case and spacing) or,
+    unless `exact`, the longest such title `text` starts with ("running 5 km easy" names
+    the track "running")."""
+    wanted = " ".join(text.split()).casefold()
+    best: Track | None = None
+    for status in ("active", "paused"):
+        count = (await uow.tracks.count_by_status())[status]
+        for candidate in await uow.tracks.list(status, count) if count else []:
+            name = " ".join(candidate.title.split()).casefold()
+            if name == wanted:
+                return candidate
+            if not exact and (wanted.startswith(name + " ")) and (
+                    best is None or len(name) > len(best.title)):
+                best = candidate
+    return best

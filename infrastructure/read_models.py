@@ -190,20 +190,25 @@ class CoreNotes(CoreRows[Note]):
     codec = NOTE_ROWS
     newest_first = True
 
-    async def list(self, search: str | None = None, limit: int = 100) -> builtins.list[Note]:
+    async def list(
+        self, search: str | None = None, limit: int = 100, status: str | None = "active"
+    ) -> builtins.list[Note]:
         """Title or content contains `search`, ignoring case; `%`, `_` and `/` in it are
         literal (autoescape escapes them for LIKE)."""
+        where = [] if status is None else [notes.c.status == status]
         needle = (search or "").casefold()
-        if not needle:
-            return await self._select(limit=limit)
-        matches = or_(
-            notes.c.title_folded.contains(needle, autoescape=True),
-            notes.c.content_folded.contains(needle, autoescape=True),
-        )
-        return await self._select(matches, limit=limit)
+        if needle:
+            where.append(or_(
+                notes.c.title_folded.contains(needle, autoescape=True),
+                notes.c.content_folded.contains(needle, autoescape=True),
+            ))
+        return await self._select(*where, limit=limit)
 
-    async def count(self) -> int:
-        return int(await self._conn.scalar(select(func.count()).select_from(notes)))
+    async def count(self, status: str | None = "active") -> int:
+        query = select(func.count()).select_from(notes)
+        if status is not None:
+            query = query.where(notes.c.status == status)
+        return int(await self._conn.scalar(query))
 
 
 class CoreTracks(CoreRows[Track]):

@@ -98,6 +98,11 @@ events = Table(
     Column("hash", String(64), nullable=False),
     # On SQLite only over the types that are not messages (migration 20261126_0005).
     Index("ix_events_type_seq", "type", "seq", sqlite_where=text(f"type <> '{NOT_INDEXED_TYPE}'")),
+    # An object's history (migration 20261207_0008): messages, most of the log, are never
+    # read by aggregate, so they stay out of it on both databases.
+    Index("ix_events_aggregate_seq", "aggregate_id", "seq",
+          sqlite_where=text(f"type <> '{NOT_INDEXED_TYPE}'"),
+          postgresql_where=text(f"type <> '{NOT_INDEXED_TYPE}'")),
 )
 
 helionyx_meta = Table(
@@ -134,6 +139,7 @@ todos = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Column("completed_at", UtcDateTime, nullable=True),
     Column("source_event_seq", Seq, nullable=False),
+    Column("due_at", UtcDateTime, nullable=True),
     UniqueConstraint("number", name="uq_todos_number"),
     Index("ix_todos_status_number", "status", "number"),
 )
@@ -153,6 +159,8 @@ notes = Table(
     # https://www.sqlite.org/lang_corefunc.html#lower
     Column("title_folded", Text, nullable=False),
     Column("content_folded", Text, nullable=False),
+    Column("status", String(20), nullable=False, server_default="active"),
+    Column("updated_at", UtcDateTime, nullable=True),
     UniqueConstraint("number", name="uq_notes_number"),
 )
 
@@ -169,6 +177,8 @@ tracks = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("source_event_seq", Seq, nullable=False),
+    Column("check_ins", Integer, nullable=False, server_default="0"),
+    Column("streak", Integer, nullable=False, server_default="0"),
     UniqueConstraint("number", name="uq_tracks_number"),
     Index("ix_tracks_status_number", "status", "number"),
 )
@@ -187,6 +197,10 @@ decisions = Table(
     Column("superseded_by", String(36), nullable=True),
     Column("source_event_seq", Seq, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
+    Column("review_on", Date, nullable=True),
+    Column("outcome", Text, nullable=True),
+    Column("reviewed_at", UtcDateTime, nullable=True),
+    Column("revoke_reason", Text, nullable=True),
     UniqueConstraint("number", name="uq_decisions_number"),
     Index("ix_decisions_status_number", "status", "number"),
 )

@@ -78,6 +78,11 @@ class InMemoryEventStore:
         found = [e for e in self._events[after_seq:] if not types or e.type in types]
         return found[:limit]
 
+    async def history(self, aggregate_id: str, limit: int = 200) -> list[RecordedEvent]:
+        found = [e for e in self._events
+                 if e.aggregate_id == aggregate_id and e.type != "message.ingested"]
+        return found[:limit]
+
     async def head(self) -> LogHead:
         if not self._events:
             return LogHead(0, GENESIS_HASH)

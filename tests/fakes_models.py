@@ -74,14 +74,16 @@ class InMemoryTodos(_Rows[Todo]):
 class InMemoryNotes(_Rows[Note]):
     newest_first = True
 
-    async def list(self, search: str | None = None, limit: int = 100) -> builtins.list[Note]:
+    async def list(self, search: str | None = None, limit: int = 100,
+                   status: str | None = "active") -> builtins.list[Note]:
         needle = (search or "").casefold()
         return self._select(
-            lambda n: needle in n.title.casefold() or needle in n.content.casefold(), limit
+            lambda n: (status is None or n.status == status)
+            and (needle in n.title.casefold() or needle in n.content.casefold()), limit
         )
 
-    async def count(self) -> int:
-        return len(self.rows)
+    async def count(self, status: str | None = "active") -> int:
+        return sum(1 for n in self.rows.values() if status is None or n.status == status)
 
 
 class InMemoryTracks(_Rows[Track]):

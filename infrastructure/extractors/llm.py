@@ -17,7 +17,7 @@ import asyncio
 import json
 import logging
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 import httpx
@@ -49,7 +49,8 @@ _log = logging.getLogger(__name__)
 
 _SYSTEM_PROMPT = """\
 You turn one message from the owner of a personal task system into structured items.
-Today is {today} ({weekday}); resolve relative dates against it.
+Today is {today} ({weekday}); the owner's local time is {time} in {zone}. Resolve \
+relative dates against that local date.
 Answer with one JSON object and nothing else: {{"items": [...]}}, each item one of:
 {{"kind": "todo", "title": str, "description": str|null, \
 "priority": "low"|"normal"|"high"|"urgent", "due": "YYYY-MM-DD"|null, "tags": [str]}}
@@ -88,11 +89,12 @@ class OpenAICompatibleExtractor:
     def __repr__(self) -> str:  # spelled out so the API key can never show up in one
         return f"OpenAICompatibleExtractor(url={self._url!r}, model={self._model!r})"
 
-    async def extract(self, text: str, *, today: date) -> Extraction:
+    async def extract(self, text: str, *, now: datetime) -> Extraction:
+        """`now` is aware, in the owner's zone; the model answers dates, never times."""
         if not text.strip() or explicit_prefix(text) is not None:
-            return await self._fallback.extract(text, today=today)
+            return await self._fallback.extract(text, now=now)
         try:
-            items = await self._ask_model(text, today)
+            items = await self._ask_model(text, now)
         except _ExtractionFailed as failure:
             reason = failure.reason
         except (TimeoutError, httpx.TimeoutException):
@@ -106,24 +108,28 @@ class OpenAICompatibleExtractor:
         else:
             return Extraction(items=items, extractor="llm", model=self._model)
         _log.warning("LLM extraction failed (%s); falling back to rules", reason)
-        fallen_back = await self._fallback.extract(text, today=today)
+        fallen_back = await self._fallback.extract(text, now=now)
         return replace(fallen_back, fallback_reason=reason)
 
     async def aclose(self) -> None:
         if self._owns_client:
             await self._client.aclose()
 
-    async def _ask_model(self, text: str, today: date) -> tuple[ExtractedItem, ...]:
+    async def _ask_model(self, text: str, now: datetime) -> tuple[ExtractedItem, ...]:
         if len(text) > MAX_INPUT_CHARS:
             raise _ExtractionFailed("input too long")
         # httpx's timeout applies per read; this bounds the whole exchange, trickle included.
         async with asyncio.timeout(self._timeout_s):
-            body = await self._post(self._request_body(text, today))
+            body = await self._post(self._request_body(text, now))
         return _parse_items(_message_content(body))
 
-    def _request_body(self, text: str, today: date) -> dict[str, object]:
+    def _request_body(self, text: str, now: datetime) -> dict[str, object]:
         prompt = _SYSTEM_PROMPT.format(
-            today=today.isoformat(), weekday=today.strftime("%A"), max_items=MAX_ITEMS
+            today=now.date().isoformat(),
+            weekday=now.strftime("%A"),
+            time=now.strftime("%H:%M"),
+            zone=getattr(now.tzinfo, "key", None) or now.strftime("UTC%z"),
+            max_items=MAX_ITEMS,
         )
         return {
             "model": self._model,

@@ -21,7 +21,7 @@ from domain.events import LogHead, NewEvent, RecordedEvent
 from domain.ports import Clock
 from infrastructure.postgres.errors import translated
 from infrastructure.sealing import Sealed, seal
-from infrastructure.tables import events
+from infrastructure.tables import NOT_INDEXED_TYPE, events
 
 COLUMNS = tuple(events.c[name] for name in RecordedEvent._fields)
 _INSERT = events.insert().values(payload=bindparam("payload", type_=Text()),
@@ -83,6 +83,14 @@ class PostgresEventStore:
         if types:
             query = query.where(events.c.type.in_(types))
         query = query.order_by(events.c.seq).limit(limit)
+        return [to_event(row) for row in await self._conn.execute(query)]
+
+    async def history(self, aggregate_id: str, limit: int = 200) -> list[RecordedEvent]:
+        # The type condition matches the partial ix_events_aggregate_seq.
+        query = (select(*COLUMNS)
+                 .where(events.c.aggregate_id == aggregate_id,
+                        events.c.type != NOT_INDEXED_TYPE)
+                 .order_by(events.c.seq).limit(limit))
         return [to_event(row) for row in await self._conn.execute(query)]
 
     async def read_keyed_or_typed(self, after_seq: int, upto: int, types: Sequence[str],

@@ -125,6 +125,21 @@ async def test_read_filters_by_type_and_pages_by_seq(uow_factory):
     assert [e.seq for e in page] == [3, 4]
 
 
+async def test_history_is_one_objects_events_in_seq_order_without_messages(uow_factory):
+    about = [NewEvent(type=t, aggregate_type="todo", aggregate_id=a, payload={"n": i})
+             for i, (t, a) in enumerate([("todo.created", "t1"), ("todo.created", "t2"),
+                                         ("message.ingested", "t1"), ("todo.edited", "t1"),
+                                         ("todo.completed", "t1")])]
+    await append(uow_factory, *about)
+    async with uow_factory() as uow:
+        history = await uow.events.history("t1")
+        first = await uow.events.history("t1", limit=1)
+        assert await uow.events.history("nobody") == []
+    assert [(e.seq, e.type) for e in history] == [
+        (1, "todo.created"), (4, "todo.edited"), (5, "todo.completed")]
+    assert [e.seq for e in first] == [1]
+
+
 async def test_concurrent_appends_never_fork_the_chain(uow_factory):
     async def writer(n: int) -> None:
         for i in range(5):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -171,11 +171,11 @@ class _RefusingAfter:
         self._rules = RulesExtractor()
         self._left = limit
 
-    async def extract(self, text: str, *, today: date) -> Extraction:
+    async def extract(self, text: str, *, now: datetime) -> Extraction:
         self._left -= 1
         if self._left < 0:
             raise InvalidInput("the extractor gave up")
-        return await self._rules.extract(text, today=today)
+        return await self._rules.extract(text, now=now)
 
 
 async def test_a_batch_that_fails_to_prepare_stops_the_import_after_the_one_being_written(

@@ -134,6 +134,8 @@ async def test_reads_by_type_and_by_key_use_an_index_on_sqlite(tmp_path):
         "count by type": "SELECT type, count(*) FROM events "
                          "WHERE type <> 'message.ingested' GROUP BY type",
         "by key": "SELECT seq FROM events WHERE idempotency_key = 'k'",
+        "history": "SELECT seq FROM events WHERE aggregate_id = 'a' "
+                   "AND type <> 'message.ingested' ORDER BY seq LIMIT 200",
     }
     async with engine.connect() as conn:
         for name, query in plans.items():

@@ -6,8 +6,9 @@ import logging
 import socket
 import time
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -25,7 +26,7 @@ from domain.rules_extractor import RulesExtractor
 from infrastructure.extractors.llm import MAX_INPUT_CHARS, OpenAICompatibleExtractor
 from tests.support.llm_stub import LlmStub
 
-TODAY = date(2026, 11, 26)
+NOW = datetime(2026, 11, 26, 9, 30, tzinfo=ZoneInfo("Europe/Berlin"))  # a Thursday
 API_KEY = "sk-test-ONLY-never-leak-7f3a9c"
 MODEL = "stub-gpt-test"
 TEXT = "remind me to call the bank tomorrow, it is urgent"
@@ -48,10 +49,10 @@ class RecordingFallback:
     """Stands in for the rules so a test can see exactly what the fallback returned."""
 
     def __init__(self) -> None:
-        self.calls: list[tuple[str, date]] = []
+        self.calls: list[tuple[str, datetime]] = []
 
-    async def extract(self, text: str, *, today: date) -> Extraction:
-        self.calls.append((text, today))
+    async def extract(self, text: str, *, now: datetime) -> Extraction:
+        self.calls.append((text, now))
         return Extraction(items=(ExtractedNote("from fallback", text),), extractor="rules")
 
 
@@ -73,7 +74,7 @@ async def test_valid_items_come_back_from_the_llm(
         ]
     )
 
-    result = await extractor.extract(TEXT, today=TODAY)
+    result = await extractor.extract(TEXT, now=NOW)
 
     assert result == Extraction(
         items=(
@@ -93,13 +94,14 @@ async def test_valid_items_come_back_from_the_llm(
     assert request.body["response_format"] == {"type": "json_object"}
     system, user = request.body["messages"]
     assert system["role"] == "system" and "2026-11-26 (Thursday)" in system["content"]
+    assert "09:30 in Europe/Berlin" in system["content"]
     assert user == {"role": "user", "content": TEXT}
 
 
 async def test_no_authorization_header_without_a_key(stub: LlmStub) -> None:
     llm = OpenAICompatibleExtractor(stub.base_url, None, MODEL, 2.0, RulesExtractor())
     try:
-        result = await llm.extract(TEXT, today=TODAY)
+        result = await llm.extract(TEXT, now=NOW)
     finally:
         await llm.aclose()
     assert result.extractor == "llm"
@@ -110,7 +112,7 @@ async def test_output_is_capped(stub: LlmStub, extractor: OpenAICompatibleExtrac
     long_title = "word " * 100
     stub.respond_with_items([{"kind": "todo", "title": long_title}] * (MAX_ITEMS + 5))
 
-    result = await extractor.extract(TEXT, today=TODAY)
+    result = await extractor.extract(TEXT, now=NOW)
 
     assert result.extractor == "llm"
     assert len(result.items) == MAX_ITEMS
@@ -120,7 +122,7 @@ async def test_output_is_capped(stub: LlmStub, extractor: OpenAICompatibleExtrac
 async def test_prefixed_text_goes_to_the_rules_without_a_call(
     stub: LlmStub, extractor: OpenAICompatibleExtractor
 ) -> None:
-    result = await extractor.extract("todo: call the bank tomorrow", today=TODAY)
+    result = await extractor.extract("todo: call the bank tomorrow", now=NOW)
 
     assert result == Extraction(
         items=(ExtractedTodo("call the bank", due=date(2026, 11, 27)),), extractor="rules"
@@ -133,11 +135,11 @@ async def test_fallback_extraction_is_returned_with_the_reason(stub: LlmStub) ->
     llm = OpenAICompatibleExtractor(stub.base_url, API_KEY, MODEL, 2.0, fallback)
     stub.respond_with_content("not json")
     try:
-        result = await llm.extract(TEXT, today=TODAY)
+        result = await llm.extract(TEXT, now=NOW)
     finally:
         await llm.aclose()
 
-    assert fallback.calls == [(TEXT, TODAY)]
+    assert fallback.calls == [(TEXT, NOW)]
     assert result.items == (ExtractedNote("from fallback", TEXT),)
     assert result.extractor == "rules" and result.model is None
     assert result.fallback_reason == "invalid output: not json"
@@ -178,7 +180,7 @@ async def test_invalid_content_falls_back(
     stub: LlmStub, extractor: OpenAICompatibleExtractor, content: str | None
 ) -> None:
     stub.respond_with_content(content)
-    result = await extractor.extract(TEXT, today=TODAY)
+    result = await extractor.extract(TEXT, now=NOW)
     assert result.extractor == "rules" and result.items == ()
     assert result.fallback_reason is not None
     assert result.fallback_reason.startswith("invalid output")
@@ -189,7 +191,7 @@ async def test_one_invalid_item_falls_back(
     stub: LlmStub, extractor: OpenAICompatibleExtractor, item: dict[str, Any]
 ) -> None:
     stub.respond_with_items([todo(title="valid"), item])
-    result = await extractor.extract(TEXT, today=TODAY)
+    result = await extractor.extract(TEXT, now=NOW)
     assert (result.extractor, result.fallback_reason) == ("rules", "invalid output")
 
 
@@ -200,7 +202,7 @@ async def test_malformed_envelope_falls_back(
     stub: LlmStub, extractor: OpenAICompatibleExtractor, body: str
 ) -> None:
     stub.respond_with_body(body)
-    result = await extractor.extract(TEXT, today=TODAY)
+    result = await extractor.extract(TEXT, now=NOW)
     assert (result.extractor, result.fallback_reason) == ("rules", "invalid response")
 
 
@@ -209,7 +211,7 @@ async def test_error_status_falls_back_naming_it(
     stub: LlmStub, extractor: OpenAICompatibleExtractor, status: int
 ) -> None:
     stub.respond_with_status(status)
-    result = await extractor.extract(TEXT, today=TODAY)
+    result = await extractor.extract(TEXT, now=NOW)
     assert (result.extractor, result.fallback_reason) == ("rules", f"http {status}")
 
 
@@ -219,7 +221,7 @@ async def test_slow_server_falls_back_on_timeout_quickly(stub: LlmStub) -> None:
     stub.respond_slowly(10)
     started = time.perf_counter()
     try:
-        result = await llm.extract(TEXT, today=TODAY)
+        result = await llm.extract(TEXT, now=NOW)
     finally:
         await llm.aclose()
     assert time.perf_counter() - started < 1.5
@@ -233,7 +235,7 @@ async def test_unreachable_server_falls_back() -> None:
     base_url = f"http://127.0.0.1:{port}/v1"
     llm = OpenAICompatibleExtractor(base_url, API_KEY, MODEL, 2.0, RulesExtractor())
     try:
-        result = await llm.extract(TEXT, today=TODAY)
+        result = await llm.extract(TEXT, now=NOW)
     finally:
         await llm.aclose()
     assert (result.extractor, result.fallback_reason) == ("rules", "connection error")
@@ -243,14 +245,14 @@ async def test_oversized_response_falls_back(
     stub: LlmStub, extractor: OpenAICompatibleExtractor
 ) -> None:
     stub.respond_with_items([todo(description="x" * 2_000_000)])
-    result = await extractor.extract(TEXT, today=TODAY)
+    result = await extractor.extract(TEXT, now=NOW)
     assert (result.extractor, result.fallback_reason) == ("rules", "response too large")
 
 
 async def test_oversized_input_is_not_sent(
     stub: LlmStub, extractor: OpenAICompatibleExtractor
 ) -> None:
-    result = await extractor.extract("x" * (MAX_INPUT_CHARS + 1), today=TODAY)
+    result = await extractor.extract("x" * (MAX_INPUT_CHARS + 1), now=NOW)
     assert (result.extractor, result.fallback_reason) == ("rules", "input too long")
     assert stub.requests == []
 
@@ -267,7 +269,7 @@ async def test_api_key_never_leaks(
         lambda: stub.respond_with_items([{"kind": "todo", "title": API_KEY, "extra": 1}]),
     ):
         provoke()
-        outcomes.append(await extractor.extract(TEXT, today=TODAY))
+        outcomes.append(await extractor.extract(TEXT, now=NOW))
 
     assert all(outcome.fallback_reason for outcome in outcomes)
     assert API_KEY not in repr(outcomes)
@@ -283,4 +285,4 @@ async def test_an_injected_client_is_left_open(stub: LlmStub) -> None:
         )
         await llm.aclose()
         assert not client.is_closed
-        assert (await llm.extract(TEXT, today=TODAY)).extractor == "llm"
+        assert (await llm.extract(TEXT, now=NOW)).extractor == "llm"

@@ -68,6 +68,8 @@ async def test_supersede_links_both_ways(uow, factory):
     assert superseded.aggregate_id == old.id
     assert superseded.payload == {
         "number": 1,
+        "title": "Use SQLite",
+        "from": "active",
         "superseded_by": new.id,
         "superseded_by_number": 2,
     }
@@ -90,7 +92,8 @@ async def test_revoke(uow):
     decision, _ = await record_decision(uow, title="a")
     revoked, [event] = await revoke_decision(uow, decision.id, reason="changed my mind")
     assert event.type == "decision.revoked"
-    assert event.payload == {"number": 1, "reason": "changed my mind"}
+    assert event.payload == {
+        "number": 1, "title": "a", "from": "active", "reason": "changed my mind"}
     assert (revoked.status, revoked.superseded_by) == ("revoked", None)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
@@ -33,13 +33,13 @@ class CountingExtractor:
 
     def __init__(self, extraction: Extraction | None = None) -> None:
         self.extraction = extraction
-        self.calls: list[tuple[str, date]] = []
+        self.calls: list[tuple[str, datetime]] = []
 
-    async def extract(self, text: str, *, today: date) -> Extraction:
-        self.calls.append((text, today))
+    async def extract(self, text: str, *, now: datetime) -> Extraction:
+        self.calls.append((text, now))
         if self.extraction is not None:
             return self.extraction
-        return await RulesExtractor().extract(text, today=today)
+        return await RulesExtractor().extract(text, now=now)
 
 
 @pytest.fixture
@@ -127,7 +127,8 @@ async def test_ingest_derives_with_the_clock_date_in_the_same_transaction(factor
 
     result = await service.ingest(IncomingMessage("todo: buy milk tomorrow !high #home"))
 
-    assert extractor.calls == [("todo: buy milk tomorrow !high #home", date(2026, 11, 26))]
+    assert extractor.calls == [("todo: buy milk tomorrow !high #home", factory.clock.now())]
+    assert extractor.calls[0][1].date() == date(2026, 11, 26)
     assert result.event.type == "message.ingested"
     [created] = result.derived
     assert created.type == "todo.created"
@@ -173,9 +174,9 @@ async def test_a_replay_returns_the_original_derived_events_and_skips_the_extrac
 
 async def test_the_extractor_runs_before_the_write_lock_is_taken(factory):
     class LockSensingExtractor(CountingExtractor):
-        async def extract(self, text: str, *, today: date) -> Extraction:
+        async def extract(self, text: str, *, now: datetime) -> Extraction:
             self.locked = factory._lock.locked()
-            return await super().extract(text, today=today)
+            return await super().extract(text, now=now)
 
     extractor = LockSensingExtractor()
     await IngestService(factory, extractor, factory.clock).ingest(IncomingMessage("todo: x"))

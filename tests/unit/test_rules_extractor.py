@@ -1,9 +1,9 @@
-"""The rules extractor, case by case, against a fixed today (Thursday 2026-11-26)."""
+"""The rules extractor, case by case, against a fixed now (Thursday 2026-11-26 10:00 UTC)."""
 
 from __future__ import annotations
 
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -18,12 +18,13 @@ from domain.extraction import (
 )
 from domain.rules_extractor import RulesExtractor, explicit_prefix
 
-TODAY = date(2026, 11, 26)
+NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+TODAY = NOW.date()
 assert TODAY.strftime("%A") == "Thursday"
 
 
 async def extract_one(text: str) -> ExtractedItem | None:
-    extraction = await RulesExtractor().extract(text, today=TODAY)
+    extraction = await RulesExtractor().extract(text, now=NOW)
     assert extraction.extractor == "rules"
     assert extraction.model is None and extraction.fallback_reason is None
     assert len(extraction.items) <= 1
@@ -48,6 +49,14 @@ CASES: dict[str, tuple[str, ExtractedItem | None]] = {
     "normal": ("todo: read !normal", ExtractedTodo("read", priority="normal")),
     "first priority wins": ("todo: x !low !high", ExtractedTodo("x", priority="low")),
     "bang inside a word": ("todo: wow!high", ExtractedTodo("wow!high")),
+    "medium is normal": ("todo: read !Medium", ExtractedTodo("read", priority="normal")),
+    "p1 is high": ("todo: !p1 call bank", ExtractedTodo("call bank", priority="high")),
+    "p2 is normal": ("todo: !P2 call bank", ExtractedTodo("call bank", priority="normal")),
+    "p3 is low": ("todo: call bank !p3", ExtractedTodo("call bank", priority="low")),
+    "other bangs stay": (
+        "todo: !p0 !important !p12 x",
+        ExtractedTodo("!p0 !important !p12 x", priority="normal"),
+    ),
     # todo tags
     "tags": (
         "todo: buy #Home milk #errands #home",
@@ -66,7 +75,30 @@ CASES: dict[str, tuple[str, ExtractedItem | None]] = {
         "todo: file taxes by 2027-04-30",
         ExtractedTodo("file taxes", due=date(2027, 4, 30)),
     ),
-    "invalid iso stays": ("todo: pay 2026-02-30 bill", ExtractedTodo("pay 2026-02-30 bill")),
+    "invalid iso stays": (
+        "todo: pay 2026-02-30 bill",
+        ExtractedTodo("pay 2026-02-30 bill", unread_dates=("2026-02-30",)),
+    ),
+    "misspelt date stays": (
+        "todo: gym tommorow",
+        ExtractedTodo("gym tommorow", unread_dates=("tommorow",)),
+    ),
+    "time of day": (
+        "todo: tomorrow 9am gym",
+        ExtractedTodo("gym", due=datetime(2026, 11, 27, 9, 0, tzinfo=UTC)),
+    ),
+    "time alone": (
+        "todo: call bob at 5pm",
+        ExtractedTodo("call bob", due=datetime(2026, 11, 26, 17, 0, tzinfo=UTC)),
+    ),
+    "german": (
+        "todo: Zahnarzt am Freitag um 9 Uhr !p1",
+        ExtractedTodo("Zahnarzt", priority="high", due=datetime(2026, 11, 27, 9, 0, tzinfo=UTC)),
+    ),
+    "russian": (
+        "todo: отчёт к пятнице #работа",
+        ExtractedTodo("отчёт", due=date(2026, 11, 27), tags=("работа",)),
+    ),
     "today": ("todo: call mom today", ExtractedTodo("call mom", due=TODAY)),
     "tomorrow": ("todo: Tomorrow gym", ExtractedTodo("gym", due=date(2026, 11, 27))),
     "due tomorrow": ("todo: report due tomorrow", ExtractedTodo("report", due=date(2026, 11, 27))),

@@ -105,7 +105,7 @@ async def test_complete_then_reopen_then_cancel(uow, factory):
     done, [completed] = await complete_todo(uow, 1)
     assert completed.type == "todo.completed"
     assert completed.aggregate_id == todo.id
-    assert completed.payload == {"number": 1}
+    assert completed.payload == {"number": 1, "title": "t", "from": "open"}
     assert done.status == "done"
     assert done.completed_at == done.updated_at == factory.clock.now()
     assert done.created_at == todo.created_at
