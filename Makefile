@@ -10,7 +10,8 @@ $(error ENV must be one of dev, staging, live (got '$(ENV)'))
 endif
 
 .PHONY: install lock setup run migrate test test-unit test-integration test-e2e lint verify \
-        rebuild import-chatgpt accept-log status stop config bench backup restore clean
+        rebuild import-chatgpt accept-log status stop config bench backup restore clean \
+        export import-log
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,8 +54,8 @@ lint: install ## ruff and the import contract (domain/ imports only the standard
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 
-verify: install ## the chain, the rows, the digests and the idempotency records; exit 1 names every problem
-	$(PY) -m app.cli --env $(ENV) verify
+verify: install ## the chain, the rows, the digests and the idempotency records; exit 1 names every problem (FILE=export.jsonl: check an export offline)
+	$(PY) -m app.cli --env $(ENV) verify $(if $(FILE),--file "$(FILE)")
 
 accept-log: setup ## accept a contradicted log as it is now (after make verify): YES=1 REASON="..."
 	$(PY) -m app.cli --env $(ENV) accept-log $(if $(YES),--yes) $(if $(REASON),--reason "$(REASON)")
@@ -65,6 +66,13 @@ rebuild: setup ## replay the event log into empty read models (todos, notes, ...
 import-chatgpt: setup ## import a ChatGPT export: make import-chatgpt FILE=path/to/conversations.json
 	@test -n "$(FILE)" || { echo "FILE is required: make import-chatgpt FILE=path/to/conversations.json ENV=$(ENV)" >&2; exit 2; }
 	$(PY) -m app.cli --env $(ENV) import-chatgpt "$(FILE)"
+
+export: setup ## the log as JSON Lines (every column, hashes) or the objects as Markdown: [FORMAT=jsonl|markdown] [OUT=path, - for stdout]
+	$(PY) -m app.cli --env $(ENV) export $(if $(FORMAT),--format "$(FORMAT)") $(if $(OUT),--out "$(OUT)")
+
+import-log: setup ## load a JSON Lines export into the tier's empty database: make import-log FILE=export.jsonl
+	@test -n "$(FILE)" || { echo "FILE is required: make import-log FILE=var/exports/dev/helionyx-....jsonl ENV=$(ENV)" >&2; exit 2; }
+	$(PY) -m app.cli --env $(ENV) import-log "$(FILE)"
 
 status: install ## is the service running? health, database, event log head, bot
 	$(PY) -m app.cli --env $(ENV) status

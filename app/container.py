@@ -30,14 +30,19 @@ from infrastructure.database import create_engine
 from infrastructure.digest_file import DigestFiles
 from infrastructure.group_commit import GroupCommit
 from infrastructure.log_facts import SqlLogFacts
+from infrastructure.log_file.markdown import markdown_export
 from infrastructure.migrate import head_revision
 from infrastructure.unit_of_work import SqlUnitOfWorkFactory
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+    from datetime import datetime, tzinfo
+
     from fastapi import FastAPI
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from domain.event_log import ChainVerification
+    from domain.notifications import NotificationService
 
 
 def build_extractor(llm: LlmSettings, rules: RulesExtractor) -> Extractor:
@@ -64,6 +69,23 @@ def build_digest_files(settings: Settings) -> DigestFiles:
 def build_chain_verification(backend: Backend, url: str, engine: AsyncEngine,
                              event_log: EventLog) -> ChainVerification:
     return backend.chain_verification(make_url(url), engine, event_log)
+
+
+def reminders_of(service: NotificationService | None
+                 ) -> Callable[[datetime], Awaitable[str]] | None:
+    """What /reminders answers: nothing is pushed without the bot, so then nothing."""
+    return None if service is None else service.reminders
+
+
+def markdown_for_chat(uow_factory: SqlUnitOfWorkFactory, clock: SystemClock, zone: tzinfo
+                      ) -> Callable[[], Awaitable[bytes]]:
+    """What /export sends: the Markdown export, whole (the read models, not the log)."""
+
+    async def export() -> bytes:
+        return b"".join([chunk async for chunk in markdown_export(uow_factory, clock,
+                                                                  zone=zone)])
+
+    return export
 
 
 def create_http_app(container: Container) -> FastAPI:
@@ -107,9 +129,15 @@ class Container(containers.DeclarativeContainer):
         IngestService, uow_factory=uow_factory, extractor=extractor, clock=clock,
         writes=writes, zone=owner_zone,
     )
+    telegram_bot = providers.Singleton(build_bot, settings.provided.telegram)
+    notification_service = providers.Singleton(
+        build_notifications, telegram_bot, settings.provided.telegram,
+        settings.provided.notifications, uow_factory, clock,
+    )
     conversation_service = providers.Singleton(
         ConversationService, uow_factory=uow_factory, ingest=ingest_service, clock=clock,
-        zone=owner_zone,
+        zone=owner_zone, reminders=providers.Singleton(reminders_of, notification_service),
+        export=providers.Singleton(markdown_for_chat, uow_factory, clock, owner_zone),
     )
     objects_service = providers.Singleton(ObjectsService, uow_factory=uow_factory)
     event_log = providers.Singleton(EventLog, uow_factory=uow_factory)
@@ -124,11 +152,6 @@ class Container(containers.DeclarativeContainer):
         clock=clock, guard=write_guard,
     )
 
-    telegram_bot = providers.Singleton(build_bot, settings.provided.telegram)
-    notification_service = providers.Singleton(
-        build_notifications, telegram_bot, settings.provided.telegram,
-        settings.provided.notifications, uow_factory, clock,
-    )
     telegram = providers.Singleton(
         build_telegram, settings=settings.provided.telegram, bot=telegram_bot,
         conversation=conversation_service, notifications=notification_service,

@@ -24,7 +24,7 @@ from prometheus_client.registry import Collector
 
 from domain.chain import ChainReport
 from domain.events import RecordedEvent
-from domain.notifications import NOTIFICATION_SENT
+from domain.notifications import NOTIFICATION_DELIVERED, NOTIFICATION_EXPIRED
 
 _TYPE = operator.attrgetter("type")
 TELEGRAM_OUTCOMES = ("handled", "refused", "failed")
@@ -70,10 +70,15 @@ class Metrics:
         )
         for outcome in TELEGRAM_OUTCOMES:
             self.telegram_updates.labels(outcome)
-        self.notifications_sent = Counter(
-            "helionyx_notifications_sent",
-            "Notifications claimed for sending "
-            "(notification.sent events; a failed send also appends notification.failed)",
+        self.notifications_delivered = Counter(
+            "helionyx_notifications_delivered",
+            "Notifications Telegram confirmed (notification.delivered events)",
+            registry=registry,
+        )
+        self.notifications_expired = Counter(
+            "helionyx_notifications_expired",
+            "Notifications given up on, undelivered, once no longer worth sending "
+            "(notification.expired events; the next daily summary lists them)",
             registry=registry,
         )
         # Labelled children by their label values: `labels()` builds and checks its key on
@@ -106,8 +111,10 @@ class Metrics:
             if appended is None:
                 appended = self._appended_series[type_] = self.events_appended.labels(type_)
             appended.inc(count)
-            if type_ == NOTIFICATION_SENT:
-                self.notifications_sent.inc(count)
+            if type_ == NOTIFICATION_DELIVERED:
+                self.notifications_delivered.inc(count)
+            elif type_ == NOTIFICATION_EXPIRED:
+                self.notifications_expired.inc(count)
 
     def observe_batch(self, size: int) -> None:
         self.ingest_batch_size.observe(size)

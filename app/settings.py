@@ -147,6 +147,9 @@ class NotificationSettings(_Section):
     waking_end_hour: int = Field(ge=1, le=24)
     daily_summary_hour: int = Field(ge=0, le=23)
     check_every_s: float = Field(gt=0)
+    # The longest a reminder's sendMessage may take before it counts as failed and is
+    # retried (domain/notification_policy.py); under the 120 s taken as a lost send.
+    send_timeout_s: float = Field(default=15, gt=0, lt=120)
 
 
 class LlmSettings(_Section):

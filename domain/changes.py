@@ -13,6 +13,7 @@ from typing import Any, Final, Protocol, TypeVar
 
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.events import NewEvent, RecordedEvent
+from domain.ports import EventStore
 from domain.projections import project
 from domain.repositories import ObjectUnitOfWork
 
@@ -20,6 +21,20 @@ Ref = str | int
 """An object named by its id (a uuid string) or its short number (3 or "3")."""
 
 T = TypeVar("T", covariant=True)
+
+
+async def whole_history(events: EventStore, aggregate_id: str) -> list[RecordedEvent]:
+    """Every event about one object, in seq order, page by page."""
+    found: list[RecordedEvent] = []
+    while page := await events.history(aggregate_id, after_seq=found[-1].seq if found else 0,
+                                       limit=_HISTORY_PAGE):
+        found += page
+        if len(page) < _HISTORY_PAGE:
+            break
+    return found
+
+
+_HISTORY_PAGE = 500
 
 
 class _Lookup(Protocol[T]):

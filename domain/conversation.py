@@ -22,6 +22,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from domain import decisions, notes, todos, tracks
+from domain.agenda import agenda_reply, read_agenda
 from domain.derivation import CAUSED_BY_SEQ, FollowUp, deriving
 from domain.errors import (
     Conflict,
@@ -56,6 +57,7 @@ from domain.replies import (
 )
 from domain.repositories import ObjectUnitOfWork
 from domain.rules_extractor import extract_item
+from domain.search import search, search_reply
 from domain.stats import read_stats
 from domain.todo_edits import read_todo_edit
 from domain.undo import undo_last
@@ -63,6 +65,7 @@ from domain.undo import undo_last
 # The rules' own prefix for each creating command ("/decide x" reads as "decide: x").
 CREATING = ("todo", "note", "track", "decide")
 LIST_LIMIT = 200
+SEARCH_LIMIT = 30
 MAX_NUMBER = 2**31 - 1  # numbers are 32-bit integers in the read models
 
 Action = Callable[[ObjectUnitOfWork, RecordedEvent, dict[str, Any]],
@@ -73,10 +76,19 @@ before appending anything when it cannot be done."""
 
 
 @dataclass(frozen=True)
+class Document:
+    """A file to send with the reply (the chat's `/export`)."""
+
+    filename: str
+    content: bytes
+
+
+@dataclass(frozen=True)
 class ConversationReply:
     reply: str
     events: list[RecordedEvent] = field(default_factory=list)
     replayed: bool = False
+    document: Document | None = None
 
 
 @dataclass(frozen=True)
@@ -113,13 +125,16 @@ class ConversationService:
         clock: Clock,
         zone: tzinfo = UTC,
         reminders: Callable[[datetime], Awaitable[str]] | None = None,
+        export: Callable[[], Awaitable[bytes]] | None = None,
     ) -> None:
-        """`zone`: the owner's; `reminders`: what /reminders answers, given the time."""
+        """`zone`: the owner's; `reminders`: what /reminders answers, given the time;
+        `export`: the Markdown export /export sends."""
         self._uow_factory = uow_factory
         self._ingest = ingest
         self._clock = clock
         self._zone = zone
         self._reminders = reminders
+        self._export = export
 
     async def handle(
         self,
@@ -151,13 +166,18 @@ class ConversationService:
             raise  # not the owner's mistake: the adapter must not confirm the message
         except DomainError as e:
             return ConversationReply(sentence(str(e)))
+        document = None
         try:
-            reply = await plan.reply(result)
+            if command.name == "export":
+                reply, document = await self._exported()
+            else:
+                reply = await plan.reply(result)
         except StorageUnavailable:
             raise
         except DomainError as e:
             reply = sentence(str(e))
-        return ConversationReply(reply, [result.event, *result.derived], result.replayed)
+        return ConversationReply(reply, [result.event, *result.derived], result.replayed,
+                                 document)
 
     def _now(self) -> datetime:
         """Now in the owner's zone: what "today" and "9am" mean."""
@@ -196,10 +216,15 @@ class ConversationService:
             "decisions": self._decisions,
             "stats": self._stats,
             "reminders": self._reminders_text,
+            "search": self._search,
+            "today": lambda _: self._agenda(1),
+            "week": lambda _: self._agenda(7),
         }
         if name in queries:
             query = queries[name]
             return _Plan(_nothing, lambda _: query(argument))
+        if name == "export":
+            return _Plan(_nothing, lambda _: _constant(""))  # answered in handle()
         if name in ("start", "help"):
             text = GREETING if name == "start" else HELP
         else:
@@ -371,6 +396,26 @@ class ConversationService:
                     numbers[d.superseded_by] = by.number
         total = sum(counts.values()) if status == "all" else counts[status]
         return decision_list(listed, status, total, numbers)
+
+    async def _exported(self) -> tuple[str, Document | None]:
+        if self._export is None:
+            return "Export is not available here; use make export.", None
+        content = await self._export()
+        name = f"helionyx-{self._now().date().isoformat()}.md"
+        return (f"Your todos, notes, tracks and decisions: {name} ({len(content):,} bytes). "
+                "The whole log, every event: GET /api/v1/export?format=jsonl.",
+                Document(name, content))
+
+    async def _search(self, argument: str) -> str:
+        async with self._uow_factory() as uow:
+            page = await search(uow, argument, limit=SEARCH_LIMIT)  # type: ignore[arg-type]
+        return search_reply(page, argument)
+
+    async def _agenda(self, days: int) -> str:
+        now = self._now()
+        async with self._uow_factory() as uow:
+            agenda = await read_agenda(uow, now, days)  # type: ignore[arg-type]
+        return agenda_reply(agenda, now)
 
     async def _stats(self, argument: str) -> str:
         async with self._uow_factory() as uow:

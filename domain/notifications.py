@@ -1,105 +1,80 @@
-"""Pushed notifications: todo reminders, track check-in nudges and a daily summary.
+"""Pushed notifications: todo reminders (in the morning, or at a todo's own time), track
+check-in nudges and a daily summary, retried until they arrive or stop being worth sending.
 
 The service decides what is due *now* in the owner's timezone and hands each text to a
-`Notifier` (the outbound Telegram adapter). Each notification is sent at most once, ever,
-across restarts and concurrent runners, because it is claimed in the event log before it
-is sent; see `NotificationService`.
+`Notifier` (the outbound Telegram adapter); `domain.due_notifications` says what to send,
+`domain.notification_log` what the log says happened so far. See `NotificationService`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, tzinfo
-from typing import Any, Protocol, Self
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime
+from typing import Protocol, Self
 
+from domain.agenda import read_agenda
 from domain.due_notifications import (
     Notification,
-    check_in_due,
     daily_summary,
+    day_notifications,
     local_date,
     summary_key,
-    todo_reminders,
-    track_nudges,
 )
-from domain.errors import Conflict, InvalidInput
-from domain.events import NewEvent
-from domain.objects import DECISION_STATUSES, Decision, Todo, Track
+from domain.errors import Conflict
+from domain.events import NewEvent, RecordedEvent
+from domain.notification_log import (
+    NOTIFICATION,
+    NOTIFICATION_DELIVERED,
+    NOTIFICATION_EXPIRED,
+    NOTIFICATION_FAILED,
+    NOTIFICATION_RETRIED,
+    NOTIFICATION_SCHEDULED,
+    NOTIFICATION_SENT,
+    Ledger,
+    NotificationRecord,
+    as_missed,
+    attempt_key,
+    claim_key,
+    delivered,
+    delivered_key,
+    expired,
+    expired_key,
+    failed,
+    read_decisions,
+    read_ledger,
+    read_open,
+    retried,
+    scheduled,
+)
+from domain.notification_policy import NotificationPolicy
 from domain.ports import Clock
+from domain.reminders import reminders_overview
 from domain.repositories import ObjectUnitOfWork
 
 __all__ = [
     "NOTIFICATION",
+    "NOTIFICATION_DELIVERED",
+    "NOTIFICATION_EXPIRED",
     "NOTIFICATION_FAILED",
+    "NOTIFICATION_RETRIED",
+    "NOTIFICATION_SCHEDULED",
     "NOTIFICATION_SENT",
     "Notification",
     "NotificationPolicy",
     "NotificationService",
     "Notifier",
     "claim_key",
+    "reminders_overview",
 ]
-
-NOTIFICATION = "notification"
-NOTIFICATION_SENT = "notification.sent"
-NOTIFICATION_FAILED = "notification.failed"
 
 logger = logging.getLogger(__name__)
 
 
-def claim_key(key: str) -> str:
-    """The idempotency key of the `notification.sent` event that claims `key`."""
-    return f"{NOTIFICATION}:{key}"
-
-
-@dataclass(frozen=True)
-class NotificationPolicy:
-    """When the owner may be notified, in their own timezone (an IANA name).
-
-    Waking hours run from `waking_start_hour`:00 up to, not including, `waking_end_hour`:00;
-    nothing is sent outside them. The daily summary goes out at or after
-    `daily_summary_hour`, which must therefore lie within waking hours.
-    """
-
-    timezone: str = "UTC"
-    waking_start_hour: int = 8
-    waking_end_hour: int = 22
-    daily_summary_hour: int = 8
-    zone: tzinfo = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        for name in ("waking_start_hour", "waking_end_hour", "daily_summary_hour"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 23:
-                raise InvalidInput(f"{name} must be a whole hour from 0 to 23, not {value!r}")
-        if self.waking_start_hour >= self.waking_end_hour:
-            raise InvalidInput("waking_start_hour must be before waking_end_hour")
-        if not self.waking_start_hour <= self.daily_summary_hour < self.waking_end_hour:
-            raise InvalidInput("daily_summary_hour must lie within waking hours")
-        object.__setattr__(self, "zone", _zone(self.timezone))
-
-    def is_waking(self, local: datetime) -> bool:
-        return self.waking_start_hour <= local.hour < self.waking_end_hour
-
-    def summary_due(self, local: datetime) -> bool:
-        return self.is_waking(local) and local.hour >= self.daily_summary_hour
-
-
-def _zone(name: object) -> tzinfo:
-    if not isinstance(name, str) or not name:
-        raise InvalidInput("timezone must be a zone name like Europe/Berlin")
-    if name == "UTC":
-        return UTC  # needs no tz database, so the default works on a bare image too
-    try:
-        return ZoneInfo(name)
-    except (LookupError, ValueError, OSError) as e:
-        raise InvalidInput(f"unknown timezone {name!r}; use a name like Europe/Berlin") from e
-
-
 class Notifier(Protocol):
-    """Sends a text to the owner; raises on any failure."""
+    """Sends a text to the owner and returns the sent message's id; raises on any failure."""
 
-    async def send(self, text: str) -> None: ...
+    async def send(self, text: str) -> int: ...
 
 
 class NotificationUnitOfWork(ObjectUnitOfWork, Protocol):
@@ -117,16 +92,27 @@ class NotificationUnitOfWorkFactory(Protocol):
 
 
 class NotificationService:
-    """Sends what is due now, each notification at most once, ever.
+    """Sends what is due now, and retries what did not arrive while it still matters.
 
-    A notification is claimed by appending `notification.sent` (idempotency key
-    `notification:<key>`) and committing *before* it is sent; a key already in the log is
-    skipped, so restarts and concurrent runners never send it twice. If sending then fails,
-    `notification.failed` records the error type (never the message, which may carry a
-    token) and the key is not retried: a reminder missed is better than one sent twice,
-    and a crash between claim and send can only ever lose, never repeat, a message.
-    Nothing is sent outside waking hours; each run reads the clock once, so all its
-    decisions share one local moment.
+    The rule: record the intent, send, then record the delivery. A notification is taken by
+    appending `notification.scheduled` (idempotency key `notification:<key>`) and
+    committing before it is sent, so concurrent runners never both take it; a successful
+    send appends `notification.delivered` with Telegram's message id. A failed send
+    (an error or a timeout) appends `notification.failed` with the error's type only (never
+    its message, which may carry the bot token), and a later run tries again after 1, 2,
+    4, 8, ... minutes (at most 30; `NotificationPolicy`), each retry claimed by its own
+    `notification.retried` so it too is taken once. A send with no recorded outcome (the
+    process died between sending and recording) is tried again after a grace period: *a
+    crash between send and record may repeat one message*, the price of never silently
+    losing one. A notification stays worth sending while the rules that made it would
+    still make it today (the todo still open and due, the track still due a check-in, the
+    same local day); after that it is recorded as `notification.expired`, once, and the
+    next daily summary lists it under "Not delivered:". Everything is decided from the log
+    alone (`domain.notification_log`), so a restart keeps the schedule; old logs'
+    `notification.sent` counts as delivered and is never sent again.
+
+    Nothing but a timed todo's reminder is sent outside waking hours; each run reads the
+    clock once, so all its decisions share one local moment.
     """
 
     def __init__(
@@ -142,100 +128,147 @@ class NotificationService:
         self._policy = policy
 
     async def run_due(self) -> list[str]:
-        """Send every notification due now and not yet claimed; returns the keys sent."""
-        now = self._clock.now()
-        local = (now if now.tzinfo else now.replace(tzinfo=UTC)).astimezone(self._policy.zone)
-        if not self._policy.is_waking(local):
-            return []
-        sent: list[str] = []
-        for notification in await self._due(local):
-            if await self._claim(notification) and await self._send(notification):
+        """Retry or give up on what is still open, then send what is newly due; returns
+        the keys delivered by this run."""
+        now = self._now()
+        local = self._policy.local(now)
+        today = local.date()
+        async with self._uow_factory() as uow:
+            todos, tracks = await read_open(uow)
+            ledger = await read_ledger(uow.events, today)
+        current = {n.key: n for n in day_notifications(todos, tracks, today, self._policy.zone)}
+        sent = await self._follow_up(ledger, current, today, local, now)
+        due = [n for n in current.values()
+               if n.key not in ledger.records and self._may_send(n, local, now)]
+        if self._policy.summary_due(local) and summary_key(today) not in ledger.records:
+            summary = await self._summary(ledger, local)
+            due = [summary, *due] if summary is not None else due
+        for notification in await self._unclaimed(due):
+            if await self._first_attempt(notification, ledger):
                 sent.append(notification.key)
         return sent
 
-    async def _due(self, local: datetime) -> list[Notification]:
-        today, zone = local.date(), self._policy.zone
+    async def reminders(self, now: datetime | None = None) -> str:
+        """What `/reminders` answers (`reminders_overview`), at `now` or the clock's now."""
         async with self._uow_factory() as uow:
-            todos: list[Todo] = await _every(uow.todos, "open")
-            tracks: list[Track] = await _every(uow.tracks, "active")
-            due: list[Notification] = []
-            # The summary reads every decision, so it is built only while still unsent.
-            if self._policy.summary_due(local) and not await _claimed(uow, summary_key(today)):
-                decided = [d for d in await _decisions(uow) if _on(d.decided_at, today, zone)]
-                checks = [t for t in tracks if check_in_due(t, today, zone)]
-                # The head as a witness outside the database: a log later rewritten or
-                # cut short cannot match what the owner's chat already holds.
-                head = await uow.events.head()
-                due.append(daily_summary(today, todos, decided, checks, head))
-            due += todo_reminders(todos, today)
-            due += track_nudges(tracks, today, zone)
-            # A cheap read-only filter, so a quiet minute takes no writer lock; the claim
-            # below is what actually decides.
-            return [n for n in due if not await _claimed(uow, n.key)]
+            return await reminders_overview(uow, now or self._now(), self._policy)
 
-    async def _claim(self, notification: Notification) -> bool:
-        claim = NewEvent(
-            type=NOTIFICATION_SENT,
-            aggregate_type=NOTIFICATION,
-            aggregate_id=notification.key,
-            payload={
-                "kind": notification.kind,
-                "key": notification.key,
-                "text": notification.text,
-                "targets": {kind: list(ids) for kind, ids in notification.targets.items()},
-            },
-            metadata={"source": "notifications"},
-            idempotency_key=claim_key(notification.key),
+    def _may_send(self, notification: Notification | None, local: datetime,
+                  now: datetime) -> bool:
+        """A timed reminder from its time on, at any hour; the rest within waking hours."""
+        if notification is not None and notification.not_before is not None:
+            return now >= notification.not_before
+        return self._policy.is_waking(local)
+
+    async def _follow_up(self, ledger: Ledger, current: dict[str, Notification], today: date,
+                         local: datetime, now: datetime) -> list[str]:
+        sent: list[str] = []
+        for record in ledger.unsettled():
+            in_flight = record.failed_at is None and now < record.next_try(self._policy)
+            if record.key not in current and record.key != summary_key(today):
+                if not in_flight:
+                    await self._expire(record)
+            elif (now >= record.next_try(self._policy)
+                  and self._may_send(current.get(record.key), local, now)
+                  and await self._retry(record)):
+                sent.append(record.key)
+        return sent
+
+    async def _summary(self, ledger: Ledger, local: datetime) -> Notification | None:
+        """Today's agenda (the same query as /today and GET /api/v1/agenda), what was
+        decided today, what was not delivered, and the log's head."""
+        today = local.date()
+        async with self._uow_factory() as uow:
+            # The summary reads every decision, so it is built only while still untaken.
+            if await uow.events.get_by_idempotency_key(claim_key(summary_key(today))):
+                return None
+            agenda = await read_agenda(uow, local, 1)
+            decisions = await read_decisions(uow)
+            # The head as a witness outside the database: a log later rewritten or cut
+            # short cannot match what the owner's chat already holds.
+            head = await uow.events.head()
+        return daily_summary(
+            agenda,
+            [d for d in decisions if local_date(d.decided_at, agenda.zone) == today],
+            head,
+            missed=[as_missed(r) for r in ledger.missed()],
         )
-        async with self._uow_factory(write=True) as uow:
-            if await _claimed(uow, notification.key):
-                return False
-            try:
-                await uow.events.append([claim])
-            except Conflict:  # another runner claimed it between our check and append
-                return False
-            await uow.commit()
-        return True
 
-    async def _send(self, notification: Notification) -> bool:
+    async def _unclaimed(self, due: list[Notification]) -> list[Notification]:
+        # A cheap read-only filter, so a quiet minute takes no writer lock; the claim is
+        # what actually decides.
+        async with self._uow_factory() as uow:
+            return [n for n in due
+                    if await uow.events.get_by_idempotency_key(claim_key(n.key)) is None]
+
+    # Claims and outcomes carry the time they are recorded at, not the run's moment: a run
+    # that spent a while on slow sends must not make a fresh claim look stale to others.
+
+    async def _first_attempt(self, notification: Notification, ledger: Ledger) -> bool:
+        # A summary reports the expiries listed in it, and where the next run must start
+        # reading (domain/notification_log.py).
+        intent = scheduled(notification, self._now(), open_from=ledger.open_from(),
+                           reported=[r.key for r in ledger.missed()])
+        if await self._claim(intent) is None:
+            return False
+        return await self._send(notification.key, notification.kind, notification.text, 1)
+
+    async def _retry(self, record: NotificationRecord) -> bool:
+        attempt = record.attempt + 1
+        claim = retried(record.key, attempt, self._now())
+        if await self._claim(claim, expired_key(record.key), delivered_key(record.key)) is None:
+            return False
+        return await self._send(record.key, record.kind, record.text, attempt)
+
+    async def _expire(self, record: NotificationRecord) -> None:
+        # Not while a next attempt is claimed: that one is sending, and may yet arrive.
+        next_claim = attempt_key(record.key, record.attempt + 1)
+        found = await self._claim(expired(record, self._now()), next_claim,
+                                  delivered_key(record.key))
+        if found is not None:
+            record.expired_at, record.expired_seq = found.occurred_at, found.seq
+            logger.warning("notification %s expired undelivered after %d attempt(s)",
+                           record.key, record.attempt)
+
+    async def _send(self, key: str, kind: str, text: str, attempt: int) -> bool:
         try:
-            await self._notifier.send(notification.text)
+            # Bounded below the unconfirmed grace, so a slow send is never retried as lost.
+            async with asyncio.timeout(self._policy.send_timeout_s):
+                message_id = await self._notifier.send(text)
         except Exception as e:
             # Only the type: an HTTP client's message can include the bot token in a URL.
             error = type(e).__name__
-            logger.warning("notification %s was not sent: %s", notification.key, error)
-            await self._record_failure(notification, error)
+            at = self._now()
+            retry_after = at + self._policy.backoff(attempt)
+            logger.warning("notification %s attempt %d was not delivered (%s); next try "
+                           "after %s", key, attempt, error, retry_after.isoformat())
+            await self._record(failed(key, kind, error, attempt, retry_after, at))
             return False
+        await self._record(delivered(key, message_id, attempt, self._now()))
         return True
 
-    async def _record_failure(self, notification: Notification, error: str) -> None:
-        failure = NewEvent(
-            type=NOTIFICATION_FAILED,
-            aggregate_type=NOTIFICATION,
-            aggregate_id=notification.key,
-            payload={"kind": notification.kind, "key": notification.key, "error": error},
-            metadata={"source": "notifications"},
-        )
+    async def _claim(self, event: NewEvent, *blockers: str) -> RecordedEvent | None:
+        """Append `event` unless its idempotency key, or any of `blockers`, is taken."""
+        assert event.idempotency_key is not None
         async with self._uow_factory(write=True) as uow:
-            await uow.events.append([failure])
+            for key in (event.idempotency_key, *blockers):
+                if await uow.events.get_by_idempotency_key(key) is not None:
+                    return None
+            try:
+                [recorded] = await uow.events.append([event])
+            except Conflict:  # another runner took it between our check and append
+                return None
+            await uow.commit()
+        return recorded
+
+    async def _record(self, event: NewEvent) -> None:
+        async with self._uow_factory(write=True) as uow:
+            try:
+                await uow.events.append([event])
+            except Conflict:
+                return  # already recorded
             await uow.commit()
 
-
-async def _claimed(uow: ObjectUnitOfWork, key: str) -> bool:
-    return await uow.events.get_by_idempotency_key(claim_key(key)) is not None
-
-
-async def _every(models: Any, status: str) -> list[Any]:
-    """Every row with `status`: the repositories page by limit, so ask for exactly all."""
-    count = (await models.count_by_status())[status]
-    return await models.list(status, limit=count) if count else []
-
-
-async def _decisions(uow: ObjectUnitOfWork) -> list[Decision]:
-    counts = await uow.decisions.count_by_status()
-    total = sum(counts.get(status, 0) for status in DECISION_STATUSES)
-    return await uow.decisions.list(None, limit=total) if total else []
-
-
-def _on(moment: datetime, day: date, zone: tzinfo) -> bool:
-    return local_date(moment, zone) == day
+    def _now(self) -> datetime:
+        now = self._clock.now()
+        return now if now.tzinfo is not None else now.replace(tzinfo=UTC)

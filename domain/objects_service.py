@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any, TypeVar
 
 from domain import decisions, notes, todos, tracks
-from domain.changes import UNSET, Due, Ref, _Unset
+from domain.changes import UNSET, Due, Ref, _Unset, whole_history
 from domain.events import RecordedEvent
 from domain.objects import Decision, Note, Todo, Track
 from domain.ports import UnitOfWorkFactory
@@ -151,7 +151,7 @@ class ObjectsService:
     ) -> tuple[T, list[RecordedEvent]]:
         async with self._uow_factory() as uow:
             found = await get(uow)
-            return found, await uow.events.history(found.id)  # type: ignore[attr-defined]
+            return found, await whole_history(uow.events, found.id)  # type: ignore[attr-defined]
 
     async def notes(self, search: str | None = None, limit: int = 100,
                     status: str | None = "active") -> list[Note]:

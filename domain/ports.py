@@ -31,8 +31,11 @@ class EventStore(Protocol):
         self, *, after_seq: int = 0, limit: int = 100, types: Sequence[str] | None = None
     ) -> list[RecordedEvent]: ...
 
-    async def history(self, aggregate_id: str, limit: int = 200) -> list[RecordedEvent]:
-        """The first `limit` events about one object (never a message), in seq order."""
+    async def history(
+        self, aggregate_id: str, *, after_seq: int = 0, limit: int = 200
+    ) -> list[RecordedEvent]:
+        """Events about one object (never a message) after `after_seq`, in seq order, at
+        most `limit` (domain.changes.whole_history pages through them all)."""
         ...
 
     async def head(self) -> LogHead: ...

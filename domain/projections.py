@@ -43,6 +43,7 @@ from domain.objects import (
     due_fields,
 )
 from domain.repositories import ReadModels
+from domain.search_index import entry_of, kind_of
 
 
 class ProjectionError(Exception):
@@ -81,23 +82,23 @@ def _missing(event: RecordedEvent) -> ProjectionError:
 async def _todo_created(event: RecordedEvent, models: ReadModels) -> None:
     p, at = event.payload, event.occurred_at
     due, due_at = due_fields(p.get("due"))
-    await models.todos.add(
-        Todo(
-            id=event.aggregate_id,
-            number=int(p["number"]),
-            title=p["title"],
-            description=p.get("description"),
-            status="open",
-            priority=p["priority"],
-            due=due,
-            tags=tuple(p.get("tags", ())),
-            created_at=at,
-            updated_at=at,
-            completed_at=None,
-            source_event_seq=_source_seq(event),
-            due_at=due_at,
-        )
+    todo = Todo(
+        id=event.aggregate_id,
+        number=int(p["number"]),
+        title=p["title"],
+        description=p.get("description"),
+        status="open",
+        priority=p["priority"],
+        due=due,
+        tags=tuple(p.get("tags", ())),
+        created_at=at,
+        updated_at=at,
+        completed_at=None,
+        source_event_seq=_source_seq(event),
+        due_at=due_at,
     )
+    await models.todos.add(todo)
+    await _index(models, todo)
 
 
 async def _todo_changed(event: RecordedEvent, models: ReadModels) -> None:
@@ -111,42 +112,44 @@ async def _todo_changed(event: RecordedEvent, models: ReadModels) -> None:
         todo = replace(todo, status="open", completed_at=None)
     else:
         todo = replace(todo, status="cancelled", completed_at=None)
-    await models.todos.update(replace(todo, updated_at=at))
+    todo = replace(todo, updated_at=at)
+    await models.todos.update(todo)
+    await _index(models, todo)
 
 
 async def _note_recorded(event: RecordedEvent, models: ReadModels) -> None:
     p = event.payload
-    await models.notes.add(
-        Note(
-            id=event.aggregate_id,
-            number=int(p["number"]),
-            title=p["title"],
-            content=p.get("content", ""),
-            tags=tuple(p.get("tags", ())),
-            created_at=event.occurred_at,
-            source_event_seq=_source_seq(event),
-            status="active",
-            updated_at=event.occurred_at,
-        )
+    note = Note(
+        id=event.aggregate_id,
+        number=int(p["number"]),
+        title=p["title"],
+        content=p.get("content", ""),
+        tags=tuple(p.get("tags", ())),
+        created_at=event.occurred_at,
+        source_event_seq=_source_seq(event),
+        status="active",
+        updated_at=event.occurred_at,
     )
+    await models.notes.add(note)
+    await _index(models, note)
 
 
 async def _track_started(event: RecordedEvent, models: ReadModels) -> None:
     p, at = event.payload, event.occurred_at
-    await models.tracks.add(
-        Track(
-            id=event.aggregate_id,
-            number=int(p["number"]),
-            title=p["title"],
-            description=p.get("description"),
-            status="active",
-            check_in_every=int(p["check_in_every"]),
-            last_check_in_at=None,
-            created_at=at,
-            updated_at=at,
-            source_event_seq=_source_seq(event),
-        )
+    track = Track(
+        id=event.aggregate_id,
+        number=int(p["number"]),
+        title=p["title"],
+        description=p.get("description"),
+        status="active",
+        check_in_every=int(p["check_in_every"]),
+        last_check_in_at=None,
+        created_at=at,
+        updated_at=at,
+        source_event_seq=_source_seq(event),
     )
+    await models.tracks.add(track)
+    await _index(models, track)
 
 
 async def _track_changed(event: RecordedEvent, models: ReadModels) -> None:
@@ -163,27 +166,30 @@ async def _track_changed(event: RecordedEvent, models: ReadModels) -> None:
     else:
         status = {TRACK_PAUSED: "paused", TRACK_RESUMED: "active", TRACK_FINISHED: "done"}
         track = replace(track, status=status[event.type])
-    await models.tracks.update(replace(track, updated_at=at))
+    track = replace(track, updated_at=at)
+    await models.tracks.update(track)
+    if event.type != TRACK_CHECKED_IN:  # a check-in changes nothing searchable
+        await _index(models, track)
 
 
 async def _decision_recorded(event: RecordedEvent, models: ReadModels) -> None:
     p, at = event.payload, event.occurred_at
-    await models.decisions.add(
-        Decision(
-            id=event.aggregate_id,
-            number=int(p["number"]),
-            title=p["title"],
-            rationale=p.get("rationale"),
-            options=tuple(p.get("options", ())),
-            status="active",
-            decided_at=at,
-            supersedes=p.get("supersedes"),
-            superseded_by=None,
-            source_event_seq=_source_seq(event),
-            updated_at=at,
-            review_on=date.fromisoformat(p["review_on"]) if p.get("review_on") else None,
-        )
+    decision = Decision(
+        id=event.aggregate_id,
+        number=int(p["number"]),
+        title=p["title"],
+        rationale=p.get("rationale"),
+        options=tuple(p.get("options", ())),
+        status="active",
+        decided_at=at,
+        supersedes=p.get("supersedes"),
+        superseded_by=None,
+        source_event_seq=_source_seq(event),
+        updated_at=at,
+        review_on=date.fromisoformat(p["review_on"]) if p.get("review_on") else None,
     )
+    await models.decisions.add(decision)
+    await _index(models, decision)
 
 
 async def _decision_changed(event: RecordedEvent, models: ReadModels) -> None:
@@ -198,7 +204,9 @@ async def _decision_changed(event: RecordedEvent, models: ReadModels) -> None:
         changes = {"outcome": p["outcome"], "reviewed_at": at}
     else:
         changes = {"status": "revoked", "revoke_reason": p.get("reason")}
-    await models.decisions.update(replace(decision, **changes, updated_at=at))
+    decision = replace(decision, **changes, updated_at=at)
+    await models.decisions.update(decision)
+    await _index(models, decision)
 
 
 async def _edited(event: RecordedEvent, models: ReadModels) -> None:
@@ -236,7 +244,18 @@ async def _set(event: RecordedEvent, models: ReadModels, values: dict[str, Any])
             fields[name] = value
     if hasattr(found, "updated_at"):
         fields["updated_at"] = event.occurred_at
-    await repository.update(replace(found, **fields))
+    changed = replace(found, **fields)
+    await repository.update(changed)
+    await _index(models, changed)
+
+
+async def _index(models: ReadModels, obj: Todo | Note | Track | Decision) -> None:
+    """Keep the object's search entry as the object now is (an archived note has none)."""
+    entry = entry_of(obj)
+    if entry is None:
+        await models.search.remove(kind_of(obj), obj.number)
+    else:
+        await models.search.put(entry)
 
 
 _HANDLERS: dict[str, Callable[[RecordedEvent, ReadModels], Awaitable[None]]] = {

@@ -68,7 +68,12 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
      "/supersede 1 use SQLite because one user", "replace decision 1"),
     ("/revoke <n> [reason]", "/revoke 1 the project was dropped", "withdraw a decision"),
     ("/outcome <n> <text>", "/outcome 1 worked well", "record how a decision turned out"),
+    ("/search <words>", "/search wifi password", "find any todo, note, track, decision or "
+     "message"),
+    ("/today", "/today", "overdue and due today, check-ins and reviews"),
+    ("/week", "/week", "the same for the next 7 days"),
     ("/undo", "/undo", "reverse your last change (15 minutes)"),
+    ("/export", "/export", "everything as a Markdown file"),
     ("/reminders", "/reminders", "scheduled, delivered and failed reminders"),
     ("/stats", "/stats", "counts of everything"),
     ("/help", "/help", "this text"),

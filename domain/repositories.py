@@ -8,10 +8,12 @@ Numbers are per object kind, 1, 2, 3..., assigned once at creation.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from typing import Protocol
 
 from domain.objects import Decision, Note, Todo, Track
 from domain.ports import EventStore
+from domain.search_index import Found, SearchEntry, SearchQuery
 
 
 class TodoRepository(Protocol):
@@ -102,13 +104,41 @@ class DecisionRepository(Protocol):
         ...
 
 
+class SearchIndex(Protocol):
+    """The search index: objects' entries, kept by the projections in the transaction
+    that changes them, and the messages of the log, which the storage indexes in the
+    transaction that appends them (domain/search.py says how it ranks)."""
+
+    async def put(self, entry: SearchEntry) -> None:
+        """Add the entry, or replace the one with the same kind and number."""
+        ...
+
+    async def remove(self, kind: str, number: int) -> None:
+        """Forget that object's entry, if there is one."""
+        ...
+
+    async def find_objects(self, query: SearchQuery, kinds: Sequence[str], offset: int,
+                           limit: int) -> tuple[builtins.list[Found], int]:
+        """Up to `limit` objects of `kinds` after the first `offset`, best first (by the
+        database's relevance, a title hit far above a body hit; ties by kind, number),
+        and how many match in all."""
+        ...
+
+    async def find_messages(self, query: SearchQuery, offset: int, limit: int
+                            ) -> tuple[builtins.list[Found], int]:
+        """Up to `limit` (0: none, only the count) messages after the first `offset`,
+        newest first, and how many match in all."""
+        ...
+
+
 class ReadModels(Protocol):
-    """The four read models; a unit of work exposes them under the same names."""
+    """The read models; a unit of work exposes them under the same names."""
 
     todos: TodoRepository
     notes: NoteRepository
     tracks: TrackRepository
     decisions: DecisionRepository
+    search: SearchIndex
 
 
 class ObjectUnitOfWork(ReadModels, Protocol):

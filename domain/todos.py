@@ -29,6 +29,7 @@ from domain.changes import (
     text_list,
     title_of,
     transition,
+    whole_history,
 )
 from domain.errors import InvalidInput
 from domain.events import RecordedEvent
@@ -156,7 +157,7 @@ async def _due_as_recorded(uow: ObjectUnitOfWork, todo: Todo) -> str | None:
     if todo.due_at is None:
         return due_text(todo.due)
     due = None
-    for change in await uow.events.history(todo.id):
+    for change in await whole_history(uow.events, todo.id):
         p = change.payload
         if change.type == TODO_CREATED:
             due = p.get("due")

@@ -20,6 +20,7 @@ from domain.changes import (
 )
 from domain.errors import Conflict, InvalidInput
 from domain.events import RecordedEvent
+from domain.extraction import MAX_CHECK_IN_DAYS
 from domain.ids import new_uuid
 from domain.objects import (
     DEFAULT_CHECK_IN_EVERY,
@@ -64,8 +65,8 @@ async def start_track(
         check_in_every = DEFAULT_CHECK_IN_EVERY
     if isinstance(check_in_every, bool) or not isinstance(check_in_every, int):
         raise InvalidInput("check_in_every must be a whole number of days")
-    if check_in_every < 1:
-        raise InvalidInput("check_in_every must be at least 1 day")
+    if not 1 <= check_in_every <= MAX_CHECK_IN_DAYS:
+        raise InvalidInput(f"check_in_every must be from 1 to {MAX_CHECK_IN_DAYS} days")
     title = title_of(title, TRACK)
     if (same := await find_active_by_name(uow, title, exact=True)) is not None:
         raise Conflict(f"already tracking {same.title} as #{same.number}")

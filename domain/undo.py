@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from domain.changes import event, record
+from domain.changes import event, record, whole_history
 from domain.derivation import CAUSED_BY_SEQ
 from domain.errors import Conflict, NotFound
 from domain.events import RecordedEvent
@@ -160,7 +160,7 @@ def _still(current: Any, name: str, expected: Any, done: RecordedEvent) -> None:
 
 
 async def _completed_at(uow: ObjectUnitOfWork, reopened: RecordedEvent) -> str | None:
-    completed = [e for e in await uow.events.history(reopened.aggregate_id)
+    completed = [e for e in await whole_history(uow.events, reopened.aggregate_id)
                  if e.type == TODO_COMPLETED and e.seq < reopened.seq]
     return completed[-1].occurred_at.isoformat() if completed else None
 

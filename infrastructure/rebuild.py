@@ -8,6 +8,12 @@ from the same `idempotency_records_of`, so a rebuild reproduces them exactly. On
 writing is batched: each page of events is projected into memory, the objects it changes
 that earlier pages created are loaded with one query per table, and what the page made
 is written with one multi-row statement per table, instead of a round trip per event.
+
+The search index is emptied too: objects' entries come back through `project` (staged as
+the rows are), the messages' through the backend's `reindex_messages`, a window at a time,
+with the words their appends gave them. Messages are not a projected type (most of a log
+is messages, and nothing else of them is a read model): only their seq and text are read,
+and no event is built of them.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from domain.objects import (
     TRACK_STARTED,
 )
 from domain.projections import PROJECTED_TYPES, project
+from domain.search_index import SearchEntry
 from infrastructure.read_models import (
     DECISION_ROWS,
     NOTE_ROWS,
@@ -42,7 +49,7 @@ from infrastructure.read_models import (
     RowCodec,
 )
 from infrastructure.tables import idempotency_records
-from infrastructure.unit_of_work import SqlUnitOfWorkFactory
+from infrastructure.unit_of_work import SqlUnitOfWorkFactory, StoredSearch
 
 Progress = Callable[[int], None]
 
@@ -79,6 +86,7 @@ async def rebuild_read_models(
         conn = uow.connection
         for table in tables:
             await conn.execute(table.delete())
+        await uow.search.clear()
         # Pages are windows of `page_size` seqs (seq is gap-free), of which only the
         # events that change a read model are read.
         replayed = (await uow.events.head()).last_seq
@@ -87,7 +95,8 @@ async def rebuild_read_models(
             upto = min(after + page_size, replayed)
             if page := await uow.events.read_keyed_or_typed(after, upto, _MATTERS,
                                                              MESSAGE_INGESTED):
-                await _replay(conn, page)
+                await _replay(conn, uow.search, page)
+            await uow.search.reindex_messages(after, upto)
             if progress is not None:
                 progress(upto - after)
             after = upto
@@ -102,8 +111,9 @@ async def rebuild_read_models(
 _MATTERS = tuple(sorted(PROJECTED_TYPES))
 
 
-async def _replay(conn: AsyncConnection, page: list[RecordedEvent]) -> None:
-    models = _PageModels()
+async def _replay(conn: AsyncConnection, search: StoredSearch,
+                  page: list[RecordedEvent]) -> None:
+    models = _PageModels(search)
     await models.preload(conn, page)
     records: list[dict[str, Any]] = []
     for event in page:
@@ -164,10 +174,32 @@ class _Staged(Generic[Model]):
             await conn.execute(table.update().where(table.c.id == bindparam("_id")), rows)
 
 
-class _PageModels:
-    """The four staged models under the names `project` expects of ReadModels."""
+class _StagedSearch:
+    """The search index for one page: entries put and removed, by kind and number, the
+    last word kept; written at the end of the page."""
 
     def __init__(self) -> None:
+        self._entries: dict[tuple[str, int], SearchEntry | None] = {}
+
+    async def put(self, entry: SearchEntry) -> None:
+        self._entries[entry.kind, entry.number] = entry
+
+    async def remove(self, kind: str, number: int) -> None:
+        self._entries[kind, number] = None
+
+    async def flush(self, search: StoredSearch) -> None:
+        for (kind, number), entry in self._entries.items():
+            if entry is None:
+                await search.remove(kind, number)
+        await search.put_many([entry for entry in self._entries.values() if entry is not None])
+
+
+class _PageModels:
+    """The staged models under the names `project` expects of ReadModels."""
+
+    def __init__(self, search: StoredSearch) -> None:
+        self._index = search
+        self.search = _StagedSearch()
         self.todos = _Staged(TODO_ROWS)
         self.notes = _Staged(NOTE_ROWS)
         self.tracks = _Staged(TRACK_ROWS)
@@ -191,3 +223,4 @@ class _PageModels:
     async def flush(self, conn: AsyncConnection) -> None:
         for staged in self._by_kind.values():
             await staged.flush(conn)
+        await self.search.flush(self._index)

@@ -23,7 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 
 from infrastructure.fast_json import canonical_json
 
@@ -203,4 +203,30 @@ decisions = Table(
     Column("revoke_reason", Text, nullable=True),
     UniqueConstraint("number", name="uq_decisions_number"),
     Index("ix_decisions_status_number", "status", "number"),
+)
+
+# The search index (migration 20261207_0009), as PostgreSQL holds it: `document` is the
+# tsvector of the words infrastructure/postgres/search.py makes of the texts, with a GIN
+# index each. SQLite holds the same two names as FTS5 virtual tables
+# (infrastructure/sqlite/search.py), which these definitions do not describe.
+
+search_objects = Table(
+    "search_objects",
+    metadata,
+    Column("kind", String(20), primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("status", String(20), nullable=False),
+    # As shown (snippets); `document` holds their words.
+    Column("title", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("document", TSVECTOR, nullable=False),
+    Index("ix_search_objects_document", "document", postgresql_using="gin"),
+)
+
+search_messages = Table(
+    "search_messages",
+    metadata,
+    Column("seq", Seq, primary_key=True, autoincrement=False),  # the message's event
+    Column("document", TSVECTOR, nullable=False),
+    Index("ix_search_messages_document", "document", postgresql_using="gin"),
 )

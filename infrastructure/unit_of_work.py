@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -17,6 +18,8 @@ from domain.errors import StorageUnavailable
 from domain.events import RecordedEvent
 from domain.log_guard import WriteGuard
 from domain.ports import Clock, EventStore, IdempotencyRecords
+from domain.repositories import SearchIndex
+from domain.search_index import SearchEntry
 from infrastructure.database import cause
 
 log = logging.getLogger("helionyx.storage")
@@ -49,14 +52,30 @@ class WriteHealth:
 WRITER_WAIT_S = 30.0
 
 
+class StoredSearch(SearchIndex, Protocol):
+    """A backend's search index: the domain's port, and a rebuild's bulk work. (Each
+    backend's unit of work also indexes the messages its transaction appended, its own
+    way: infrastructure/<backend>/search.py.)"""
+
+    async def clear(self) -> None: ...
+
+    async def put_many(self, entries: Sequence[SearchEntry]) -> None: ...
+
+    async def reindex_messages(self, after: int, upto: int) -> None:
+        """Index the messages with a seq in (after, upto], as their appends did."""
+        ...
+
+
 class SqlUnitOfWork:
     """A backend's unit of work implements `_begin` (open the transaction and its stores),
-    `_commit` and `_end` (roll back whatever is still open), and names in `driver_errors`
-    what its driver raises when the database, not the request, is at fault."""
+    `_commit` (the messages it appended indexed for search first) and `_end` (roll back
+    whatever is still open), and names in `driver_errors` what its driver raises when the
+    database, not the request, is at fault."""
 
     driver_errors: tuple[type[BaseException], ...] = (DBAPIError, OSError)
     events: EventStore
     idempotency: IdempotencyRecords
+    search: StoredSearch
 
     def __init__(self, engine: AsyncEngine, clock: Clock, *, write: bool,
                  on_appended: OnAppended | None = None,

@@ -78,8 +78,9 @@ class InMemoryEventStore:
         found = [e for e in self._events[after_seq:] if not types or e.type in types]
         return found[:limit]
 
-    async def history(self, aggregate_id: str, limit: int = 200) -> list[RecordedEvent]:
-        found = [e for e in self._events
+    async def history(self, aggregate_id: str, *, after_seq: int = 0, limit: int = 200
+                      ) -> list[RecordedEvent]:
+        found = [e for e in self._events[after_seq:]
                  if e.aggregate_id == aggregate_id and e.type != "message.ingested"]
         return found[:limit]
 

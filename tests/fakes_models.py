@@ -1,13 +1,16 @@
 """In-memory read models for unit tests: the four repositories over plain dicts keyed by
-id, with the ordering and filtering their Protocols in `domain.repositories` promise."""
+id, and the search index, with the ordering and filtering their Protocols in
+`domain.repositories` promise."""
 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 from domain.errors import Conflict
+from domain.events import RecordedEvent
+from domain.messages import MESSAGE_INGESTED
 from domain.objects import (
     DECISION_STATUSES,
     TODO_STATUSES,
@@ -17,6 +20,8 @@ from domain.objects import (
     Todo,
     Track,
 )
+from domain.search_index import MESSAGE, SEARCH_KINDS, Found, SearchEntry, SearchQuery
+from domain.snippets import matches
 
 Row = TypeVar("Row", Todo, Note, Track, Decision)
 
@@ -104,6 +109,54 @@ class InMemoryDecisions(_Rows[Decision]):
         return self._count(DECISION_STATUSES)
 
 
+class InMemorySearch:
+    """Objects' entries in a dict by (kind, number); messages straight from the log's
+    list. Ranked as the databases rank (a title hit worth ten in a body; messages newest
+    first), by counting matches instead of bm25 or ts_rank."""
+
+    def __init__(self, entries: dict[tuple[str, int], SearchEntry] | None = None,
+                 events: list[RecordedEvent] | None = None) -> None:
+        self.entries: dict[tuple[str, int], SearchEntry] = {} if entries is None else entries
+        self._events = [] if events is None else events
+
+    async def put(self, entry: SearchEntry) -> None:
+        self.entries[entry.kind, entry.number] = entry
+
+    async def remove(self, kind: str, number: int) -> None:
+        self.entries.pop((kind, number), None)
+
+    async def find_objects(self, query: SearchQuery, kinds: Sequence[str], offset: int,
+                           limit: int) -> tuple[builtins.list[Found], int]:
+        ranked: list[tuple[tuple[int, int, int], Found]] = []
+        for entry in self.entries.values():
+            score = _score(query, entry.title, entry.body)
+            if entry.kind in kinds and score is not None:
+                found = Found(entry.kind, entry.number, entry.title, entry.body, entry.status)
+                ranked.append(((score, SEARCH_KINDS.index(entry.kind), entry.number), found))
+        ranked.sort(key=lambda pair: pair[0])
+        return [found for _, found in ranked[offset : offset + limit]], len(ranked)
+
+    async def find_messages(self, query: SearchQuery, offset: int, limit: int
+                            ) -> tuple[builtins.list[Found], int]:
+        newest_first = [
+            Found(MESSAGE, event.seq, "", text, None) for event in reversed(self._events)
+            if event.type == MESSAGE_INGESTED and isinstance(text := event.payload.get("text"), str)
+            and _score(query, "", text) is not None]
+        return newest_first[offset : offset + limit], len(newest_first)
+
+
+def _score(query: SearchQuery, title: str, body: str) -> int | None:
+    """Lower is better; None when a phrase is in neither field."""
+    score = 0
+    for phrase in query.phrases:
+        alone = SearchQuery((phrase,))
+        in_title, in_body = len(matches(title, alone)), len(matches(body, alone))
+        if not in_title and not in_body:
+            return None
+        score -= 10 * in_title + in_body
+    return score
+
+
 class _HoldsRows(Protocol):
     todos: dict[str, Todo]
     notes: dict[str, Note]
@@ -112,13 +165,16 @@ class _HoldsRows(Protocol):
 
 
 class InMemoryReadModels:
-    """The four repositories, over the given dicts or fresh empty ones."""
+    """The four repositories and the search index, over the given state's dicts (and its
+    log, for the messages) or fresh empty ones."""
 
     def __init__(self, state: _HoldsRows | None = None) -> None:
         self.todos = InMemoryTodos(state.todos if state else None)
         self.notes = InMemoryNotes(state.notes if state else None)
         self.tracks = InMemoryTracks(state.tracks if state else None)
         self.decisions = InMemoryDecisions(state.decisions if state else None)
+        self.search = InMemorySearch(_search_entries(state),
+                                     getattr(state, "events", None) if state else None)
 
     def snapshot(self) -> dict[str, dict[str, Any]]:
         """Every row of every model, for comparing a rebuild with the live path."""
@@ -131,7 +187,21 @@ class InMemoryReadModels:
 
 
 def attach_read_models(uow: Any, state: _HoldsRows) -> None:
-    """Give a fake unit of work the four repositories over `state`'s dicts."""
+    """Give a fake unit of work the four repositories and the search index over `state`'s
+    dicts."""
     models = InMemoryReadModels(state)
     uow.todos, uow.notes = models.todos, models.notes
     uow.tracks, uow.decisions = models.tracks, models.decisions
+    uow.search = models.search
+
+
+def _search_entries(state: _HoldsRows | None) -> dict[tuple[str, int], SearchEntry] | None:
+    """The state's search entries, kept on it (and so copied and committed with it) from
+    the first unit of work that asks."""
+    if state is None:
+        return None
+    entries = getattr(state, "search", None)
+    if entries is None:
+        entries = {}
+        state.search = entries  # type: ignore[attr-defined]
+    return entries

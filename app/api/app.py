@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from fastapi import Depends, FastAPI, Request
 
 import app as package
-from app.api import problems
+from app.api import docs, problems
 from app.api.edge import guard_bearer
 from app.api.middleware import (
     BodyLimitMiddleware,
@@ -18,15 +18,37 @@ from app.api.middleware import (
     MetricsMiddleware,
     RequestIdMiddleware,
 )
-from app.api.openapi import GUARDED, describe
-from app.api.routes import events, health, ingest, interactions, metrics, objects, telegram
+from app.api.openapi import GUARDED, TAGS, describe
+from app.api.routes import (
+    agenda,
+    decisions,
+    events,
+    export,
+    health,
+    ingest,
+    interactions,
+    metrics,
+    notes,
+    objects,
+    search,
+    telegram,
+    todos,
+    tracks,
+)
 from app.gc_tuning import tune_after_startup
 
 if TYPE_CHECKING:
     from app.container import Container
 
 
-ROUTE_MODULES = (events, health, ingest, interactions, metrics, objects, telegram)
+ROUTE_MODULES = (events, health, ingest, interactions, metrics, objects, todos, notes, tracks,
+                 decisions, telegram, export, agenda, search)
+API_PREFIX = "/api/v1"
+# Each module's /api/v1 router and its tag in the document (openapi.TAGS describes each).
+API_ROUTERS = ((health, "state"), (events, "events"), (interactions, "conversation"),
+               (objects, "state"), (todos, "todos"), (notes, "notes"), (tracks, "tracks"),
+               (decisions, "decisions"), (agenda, "agenda"), (export, "export"),
+               (search, "search"))
 
 
 def create_app(container: Container) -> FastAPI:
@@ -58,26 +80,28 @@ def create_app(container: Container) -> FastAPI:
             # After the last request and update: commit what is still queued.
             await container.ingest_service().close()
 
-    app = FastAPI(title="Helionyx", version=package.__version__, docs_url="/docs",
-                  redoc_url=None, lifespan=lifespan)
+    # No docs_url: FastAPI's /docs loads its files from a CDN; docs.install serves them.
+    app = FastAPI(title="Helionyx", version=package.__version__, docs_url=None,
+                  redoc_url=None, openapi_tags=TAGS, lifespan=lifespan)
     app.state.started_monotonic = time.monotonic()
     problems.install(app)
-    describe(app)
+    describe(app, guarded=API_PREFIX)
 
     # Each /api/v1 router straight into the app, not into an /api/v1 router of its own:
     # FastAPI 0.16x matches a request again at each level of nesting it passes, against
     # every router on that level (and recounts their versions each time). Nested, that
     # was a third of the app's work per ingest; one level deep, as the bench's bare
     # reference is, it is small. Single-message ingest, the hot path, is matched first.
-    api = {"prefix": "/api/v1", "dependencies": [Depends(require_token)], "responses": GUARDED}
-    app.include_router(ingest.router, **api)
-    app.include_router(health.router)
+    api = {"prefix": API_PREFIX, "dependencies": [Depends(require_token)], "responses": GUARDED}
+    app.include_router(ingest.router, tags=["ingest"], **api)
+    app.include_router(health.router, tags=["health"])
     app.include_router(telegram.router)
-    for module in (health, events, interactions, objects):
-        app.include_router(getattr(module, "api_router", None) or module.router, **api)
+    for module, tag in API_ROUTERS:
+        app.include_router(getattr(module, "api_router", None) or module.router, tags=[tag], **api)
     # Open on a dev machine; elsewhere the counts say too much to show to anyone.
     guard = [] if settings.tier == "dev" else [Depends(require_token)]
     app.include_router(metrics.router, dependencies=guard)
+    docs.install(app)  # last: no API request is matched against it first
 
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.service.max_body_bytes)
     # Around the body limit, which reads chunked bodies itself: every read is timed.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import math
 import sys
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -141,3 +142,23 @@ def check_text(value: str) -> str:
     if (why := unstorable(value)) is not None:
         raise ValueError(why)
     return value
+
+
+def reject_unknown_query(*allowed: str) -> Callable[[Request], Awaitable[None]]:
+    """A route dependency that refuses query parameters the route does not take, 422
+    problem+json naming each (FastAPI itself ignores them, so a misspelt `limt=5` would
+    quietly give the default). Add it to any route, with the names it declares:
+    `dependencies=[Depends(reject_unknown_query("q", "limit"))]`."""
+    known = frozenset(allowed)
+    choices = ", ".join(sorted(known)) or "none"
+
+    async def check(request: Request) -> None:  # async: FastAPI runs a plain one in a thread
+        unknown = [name[:50] for name in sorted(set(request.query_params) - known)[:10]]
+        if unknown:
+            raise ProblemError(
+                422, f"unknown query parameter {', '.join(unknown)}: this route takes "
+                     f"{choices}", "validation-error",
+                errors=[{"loc": f"query.{name}", "msg": "unknown query parameter"}
+                        for name in unknown])
+
+    return check

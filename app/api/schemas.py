@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from app.api.edge import check_storable, check_text
 from domain.events import RecordedEvent
@@ -36,7 +45,25 @@ def _utc_can_hold(value: datetime) -> datetime:
     return value
 
 
-Moment = Annotated[AwareDatetime, AfterValidator(_utc_can_hold)]
+_WRITTEN_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ]")
+
+
+def _written_as_a_time(value: object) -> object:
+    # Read here: pydantic reads a string of digits as a Unix timestamp ("86400" is
+    # 1970-01-02), even in strict mode. What this returns, the field's type then checks.
+    if not isinstance(value, str):
+        return value
+    text = value.upper()  # RFC 3339 allows a lowercase t and z
+    try:
+        if _WRITTEN_TIME.match(text) is None:
+            raise ValueError
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError("write a time like 2026-12-31T09:00:00+01:00") from None
+
+
+Moment = Annotated[AwareDatetime, BeforeValidator(_written_as_a_time),
+                   AfterValidator(_utc_can_hold)]
 
 
 class Strict(BaseModel):

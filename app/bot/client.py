@@ -51,9 +51,9 @@ def build_notifications(bot: Bot | None, telegram: TelegramSettings,
     policy = NotificationPolicy(
         timezone=settings.timezone, waking_start_hour=settings.waking_start_hour,
         waking_end_hour=settings.waking_end_hour,
-        daily_summary_hour=settings.daily_summary_hour)
-    return NotificationService(uow_factory, TelegramNotifier(bot, telegram.owner_chat_id),
-                               clock, policy)
+        daily_summary_hour=settings.daily_summary_hour, send_timeout_s=settings.send_timeout_s)
+    notifier = TelegramNotifier(bot, telegram.owner_chat_id, timeout_s=settings.send_timeout_s)
+    return NotificationService(uow_factory, notifier, clock, policy)
 
 
 def build_telegram(settings: TelegramSettings, bot: Bot | None, conversation: Any,

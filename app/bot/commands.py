@@ -1,15 +1,15 @@
+"""The menu Telegram shows: every command of the conversation (domain/replies.py COMMANDS),
+described as /help describes it."""
+
 from aiogram.types import BotCommand
 
+from domain.replies import COMMANDS as CONVERSATION_COMMANDS
+
+# Telegram allows 3-256 characters of description and 100 commands.
+# https://core.telegram.org/bots/api#botcommand
 COMMANDS = [
-    BotCommand(command="todo", description="add a todo: /todo buy milk tomorrow !high #home"),
-    BotCommand(command="todos", description="list todos: /todos [open|done|all]"),
-    BotCommand(command="done", description="complete todo number n: /done 3"),
-    BotCommand(command="note", description="record a note"),
-    BotCommand(command="notes", description="list or search notes: /notes [search]"),
-    BotCommand(command="track", description="start tracking something"),
-    BotCommand(command="tracks", description="list what you track"),
-    BotCommand(command="decide", description="record a decision: /decide X because Y"),
-    BotCommand(command="decisions", description="list active decisions"),
-    BotCommand(command="stats", description="counts of everything"),
-    BotCommand(command="help", description="what I understand"),
+    BotCommand(command=usage.split()[0].removeprefix("/"),
+               description=f"{what}: {example}"[:256])
+    for usage, example, what in CONVERSATION_COMMANDS
+    if not usage.startswith("/edit note")  # one menu entry for /edit
 ]

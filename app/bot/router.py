@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 
 from aiogram import F, Router
-from aiogram.types import Message, Update
+from aiogram.types import BufferedInputFile, Message, Update
 
 from domain.errors import StorageUnavailable
 
@@ -23,6 +23,7 @@ REFUSAL = "Sorry, this is a private assistant."
 TEXT_ONLY = "I can only read text messages for now."
 FAILED = "Sorry, something went wrong handling that; it has been logged."
 TELEGRAM_LIMIT = 4096
+CAPTION_LIMIT = 1024  # https://core.telegram.org/bots/api#senddocument
 
 
 def update_key(bot_id: int, update_id: int) -> str:
@@ -51,7 +52,11 @@ def build_router(owner_chat_id: int, on_update: Callable[[str], None] | None = N
             await message.answer(FAILED)
             report("failed")
             return
-        await message.answer(answer.reply[:TELEGRAM_LIMIT] or "OK")
+        if answer.document is not None:
+            document = BufferedInputFile(answer.document.content, answer.document.filename)
+            await message.answer_document(document, caption=answer.reply[:CAPTION_LIMIT])
+        else:
+            await message.answer(answer.reply[:TELEGRAM_LIMIT] or "OK")
         report("handled")
 
     @router.message(from_owner)

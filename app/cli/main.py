@@ -13,7 +13,18 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.exc import DBAPIError
 
-from app.cli import backup, config, import_chatgpt, migrate, rebuild, status, stop, verify
+from app.cli import (
+    backup,
+    config,
+    export,
+    import_chatgpt,
+    import_log,
+    migrate,
+    rebuild,
+    status,
+    stop,
+    verify,
+)
 from app.cli.preflight import database_problem
 from app.config import ConfigError, load_settings
 from app.container import Container, build_container, close_container
@@ -33,16 +44,19 @@ COMMANDS: dict[str, Callable[[Container, Settings, argparse.Namespace], Awaitabl
     stop.COMMAND: stop.cmd_stop,
     backup.BACKUP: backup.cmd_backup,
     backup.RESTORE: backup.cmd_restore,
+    export.COMMAND: export.cmd_export,
+    import_log.COMMAND: import_log.cmd_import_log,
 }
 
 
 # Checked before they run (app/cli/preflight.py): a missing database is not created, and
 # one that a command would write to is refused unless the service could serve it
 # (migrated to head, this tier), rather than failing on a missing table.
-WRITE_THE_LOG = frozenset({rebuild.COMMAND, import_chatgpt.COMMAND})
-READ_THE_LOG = WRITE_THE_LOG | {verify.VERIFY, verify.ACCEPT}
+WRITE_THE_LOG = frozenset({rebuild.COMMAND, import_chatgpt.COMMAND, import_log.COMMAND})
+READ_THE_LOG = WRITE_THE_LOG | {verify.VERIFY, verify.ACCEPT, export.COMMAND}
 # What they do is written as audit lines on stderr, in the tier's log format (app/audit.py).
-AUDITED = frozenset({backup.BACKUP, backup.RESTORE, verify.ACCEPT})
+AUDITED = frozenset({backup.BACKUP, backup.RESTORE, verify.ACCEPT, export.COMMAND,
+                     import_log.COMMAND})
 
 
 def parser() -> argparse.ArgumentParser:
@@ -54,6 +68,8 @@ def parser() -> argparse.ArgumentParser:
     rebuild.add_parser(sub)
     config.add_parser(sub)
     import_chatgpt.add_parser(sub)
+    export.add_parser(sub)
+    import_log.add_parser(sub)
     status.add_parser(sub)
     stop.add_parser(sub)
     backup.add_parsers(sub)
@@ -63,6 +79,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     keep_private()  # backups, manifests, digests and a new SQLite file: 0600
+    if args.command == verify.VERIFY and args.file is not None:
+        return verify.verify_file(args.file)  # offline: no tier, no database
     try:
         settings = load_settings(args.env)
     except ConfigError as e:

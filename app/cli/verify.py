@@ -1,11 +1,14 @@
 """`make verify` and `make accept-log`: the whole integrity audit, and the operator's
-explicit acceptance of a log that contradicts its anchors (domain/log_guard.py)."""
+explicit acceptance of a log that contradicts its anchors (domain/log_guard.py).
+`make verify FILE=export.jsonl` checks an export instead, offline: no database, no tier
+configuration (infrastructure/log_file/reading.py)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import time
+from pathlib import Path
 
 from app.audit import audit as audit_line  # `audit` is the integrity audit here
 from app.cli.progress import Progress
@@ -14,6 +17,7 @@ from app.settings import Settings
 from domain.errors import LogContradicted, StorageUnavailable
 from domain.integrity import Audit
 from infrastructure.connection_problems import explain
+from infrastructure.log_file.reading import FileProblem, check_file
 
 VERIFY = "verify"
 ACCEPT = "accept-log"
@@ -35,6 +39,25 @@ async def cmd_verify(container: Container, settings: Settings, _: argparse.Names
     elapsed = time.perf_counter() - started
     report(audit, where, elapsed)
     return 0 if audit.intact else 1
+
+
+def verify_file(path: Path) -> int:
+    """One line: the summary (exit 0), or the first bad line and what is wrong (exit 1)."""
+    started = time.perf_counter()
+    try:
+        summary = check_file(path)
+    except FileProblem as e:
+        print(f"verify: {path} {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"verify: cannot read {path}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    elapsed = time.perf_counter() - started
+    head = summary.head
+    print(f"export intact: {path}: {summary.events} events, head seq {head.last_seq}, head "
+          f"hash {head.last_hash}, log {summary.header.log_id}, exported "
+          f"{summary.header.exported_at} ({elapsed:.2f} s)")
+    return 0
 
 
 def report(audit: Audit, digest_file: str, elapsed: float) -> None:
@@ -96,7 +119,10 @@ async def cmd_accept_log(container: Container, settings: Settings,
 
 
 def add_parsers(sub) -> None:
-    sub.add_parser(VERIFY, help="check the chain, the digests and the idempotency records")
+    verify = sub.add_parser(VERIFY, help="check the chain, the digests and the idempotency "
+                                         "records; or, with --file, an export")
+    verify.add_argument("--file", type=Path,
+                        help="check this JSON Lines export instead (offline, no database)")
     accept = sub.add_parser(ACCEPT, help="accept a contradicted log as it is now")
     accept.add_argument("--yes", action="store_true", help="write the acceptance")
     accept.add_argument("--reason", default="accepted by the operator",

@@ -85,11 +85,12 @@ class PostgresEventStore:
         query = query.order_by(events.c.seq).limit(limit)
         return [to_event(row) for row in await self._conn.execute(query)]
 
-    async def history(self, aggregate_id: str, limit: int = 200) -> list[RecordedEvent]:
+    async def history(self, aggregate_id: str, *, after_seq: int = 0, limit: int = 200
+                      ) -> list[RecordedEvent]:
         # The type condition matches the partial ix_events_aggregate_seq.
         query = (select(*COLUMNS)
                  .where(events.c.aggregate_id == aggregate_id,
-                        events.c.type != NOT_INDEXED_TYPE)
+                        events.c.type != NOT_INDEXED_TYPE, events.c.seq > after_seq)
                  .order_by(events.c.seq).limit(limit))
         return [to_event(row) for row in await self._conn.execute(query)]
 

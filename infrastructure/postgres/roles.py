@@ -43,6 +43,8 @@ GRANTS: dict[str, tuple[str, ...]] = {
     "notes": READ_WRITE,
     "tracks": READ_WRITE,
     "decisions": READ_WRITE,
+    "search_objects": READ_WRITE,
+    "search_messages": READ_WRITE,
     # Written by migrations and restores only (the tier fence, the log id).
     "helionyx_meta": READ_ONLY,
     "alembic_version": READ_ONLY,

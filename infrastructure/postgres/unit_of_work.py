@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from infrastructure.postgres.errors import DRIVER_ERRORS
 from infrastructure.postgres.event_store import PostgresEventStore
 from infrastructure.postgres.idempotency import PostgresIdempotencyRecords
+from infrastructure.postgres.search import PostgresSearch
 from infrastructure.read_models import CoreDecisions, CoreNotes, CoreTodos, CoreTracks
 from infrastructure.unit_of_work import SqlUnitOfWork
 
@@ -32,8 +33,11 @@ class PostgresUnitOfWork(SqlUnitOfWork):
         self.notes = CoreNotes(conn)
         self.tracks = CoreTracks(conn)
         self.decisions = CoreDecisions(conn)
+        self.search = PostgresSearch(conn)
 
     async def _commit(self, conn: AsyncConnection) -> None:
+        if self._write:  # the messages appended, findable from their acknowledgement on
+            await self.search.index_messages(self.events.appended)  # type: ignore[attr-defined]
         await conn.commit()
 
     async def _end(self, conn: AsyncConnection) -> None:

@@ -84,11 +84,12 @@ class SqliteEventStore:
             f"seq > ? AND type IN ({', '.join('?' * len(types))}){indexed} "
             "ORDER BY seq LIMIT ?", (after_seq, *types, limit))
 
-    async def history(self, aggregate_id: str, limit: int = 200) -> list[RecordedEvent]:
+    async def history(self, aggregate_id: str, *, after_seq: int = 0, limit: int = 200
+                      ) -> list[RecordedEvent]:
         # Spelled out so that the planner may use the partial ix_events_aggregate_seq.
         return await self._select(
-            f"aggregate_id = ? AND type <> '{NOT_INDEXED_TYPE}' ORDER BY seq LIMIT ?",
-            (aggregate_id, limit))
+            f"aggregate_id = ? AND type <> '{NOT_INDEXED_TYPE}' AND seq > ? "
+            "ORDER BY seq LIMIT ?", (aggregate_id, after_seq, limit))
 
     async def read_keyed_or_typed(self, after_seq: int, upto: int, types: Sequence[str],
                                   keyed_type: str) -> list[RecordedEvent]:

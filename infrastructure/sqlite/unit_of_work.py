@@ -30,6 +30,7 @@ from infrastructure.sqlite.read_models import (
     SqliteTodos,
     SqliteTracks,
 )
+from infrastructure.sqlite.search import SqliteSearch
 from infrastructure.unit_of_work import SqlUnitOfWork
 
 
@@ -55,9 +56,13 @@ class SqliteUnitOfWork(SqlUnitOfWork):
         self.notes = SqliteNotes(conn)
         self.tracks = SqliteTracks(conn)
         self.decisions = SqliteDecisions(conn)
+        self.search = SqliteSearch(conn, self._pending)
 
     async def _commit(self, conn: AsyncConnection) -> None:
         if self._pending is not None:
+            # The messages appended are indexed with the held rows (infrastructure/sqlite/
+            # search.py): findable from the moment they are acknowledged.
+            self.search.index_messages(self.events.appended)  # type: ignore[attr-defined]
             await self._pending.write_and_commit()  # the held rows and COMMIT, one trip
         else:
             await self._driver.commit()

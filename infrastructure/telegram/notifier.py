@@ -11,9 +11,17 @@ TELEGRAM_LIMIT = 4096
 
 
 class TelegramNotifier:
-    def __init__(self, bot: Bot, owner_chat_id: int) -> None:
+    """Sends with its own request timeout (`timeout_s`): the bot's session default suits
+    long polls, and a reminder that hangs must fail in time to be retried."""
+
+    def __init__(self, bot: Bot, owner_chat_id: int, timeout_s: float | None = None) -> None:
         self._bot = bot
         self._chat_id = owner_chat_id
+        self._timeout_s = timeout_s
 
-    async def send(self, text: str) -> None:
-        await self._bot.send_message(self._chat_id, text[:TELEGRAM_LIMIT])
+    async def send(self, text: str) -> int:
+        """The sent message's id (https://core.telegram.org/bots/api#sendmessage returns
+        the Message)."""
+        message = await self._bot.send_message(
+            self._chat_id, text[:TELEGRAM_LIMIT], request_timeout=self._timeout_s)
+        return message.message_id

@@ -190,3 +190,23 @@ def test_webhook_mode_without_a_secret_refuses_to_start(migrated_sqlite: str, tm
     svc.start(wait_ready=False)
     assert svc.wait(timeout=20) == 2
     assert "TELEGRAM_WEBHOOK_SECRET" in svc.log()
+
+
+def test_export_arrives_as_a_markdown_document(polling_service: Service, bot_api: BotApiProcess):
+    polling_service.start()
+    bot_api.queue("/todo pay rent friday #home")
+    bot_api.queue("/decide use SQLite because one user")
+    bot_api.queue("/export")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        documents = [m for m in bot_api.sent() if m.get("document")]
+        if documents:
+            break
+        time.sleep(0.05)
+    [document] = documents
+    assert int(document["chat_id"]) == OWNER
+    assert document["document"].startswith("helionyx-") and document["document"].endswith(".md")
+    assert "pay rent" in document["content"] and "use SQLite" in document["content"]
+    assert "helionyx-" in document["caption"]
+    commands = {c["command"] for c in bot_api.read("commands")["result"]}
+    assert {"edit", "undo", "checkin", "supersede", "today", "export"} <= commands

@@ -106,6 +106,8 @@ BAD_BODIES = [
     ("lone surrogate", b'{"text": "\\ud800"}', 400),
     ("naive occurred_at", b'{"text": "a", "occurred_at": "2026-11-20T08:30:00"}', 422),
     ("bad occurred_at", b'{"text": "a", "occurred_at": "yesterday"}', 422),
+    # pydantic alone reads a string of digits as a Unix timestamp (1970-01-02)
+    ("timestamp occurred_at", b'{"text": "a", "occurred_at": "86400"}', 422),
     ("bad source", b'{"text": "a", "source": "Not A Source!"}', 422),
     ("too long text", b'{"text": "' + b"x" * 16_001 + b'"}', 422),
     ("empty body", b"", 400),

@@ -3,10 +3,13 @@ extractor the container wires in (rules, or the LLM falling back to the rules)."
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from dependency_injector import providers
 
 from app.container import build_container, close_container
+from domain.replies import day
 from domain.rules_extractor import RulesExtractor
 from infrastructure.extractors.llm import OpenAICompatibleExtractor
 from tests.conftest import make_settings
@@ -57,7 +60,9 @@ async def test_a_conversation(client):
         "Notes matching “wifi” (1):\n#1 wifi is on the router"
     )
     assert (await say(client, "/track running daily"))["reply"] == "Track #1: running (daily)"
-    assert (await say(client, "/tracks"))["reply"] == "Tracks (1):\n#1 running - daily, active"
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date()  # the dev tier's zone is UTC
+    assert (await say(client, "/tracks"))["reply"] == (
+        f"Tracks (1):\n#1 running - daily, next check-in {day(tomorrow)}")
 
     free = await say(client, "the garden needs water")
     assert free["reply"] == "Noted."

@@ -50,7 +50,9 @@ async def test_metrics_follow_what_the_service_does(client, container, caplog):
     assert (await client.get("/api/v1/state", headers={"Authorization": "x"})).status_code == 401
     async with container.uow_factory()(write=True) as uow:  # what a notification run appends
         await uow.events.append(
-            [NewEvent(type="notification.sent", aggregate_type="n", aggregate_id="k", payload={})]
+            [NewEvent(type=t, aggregate_type="n", aggregate_id="k", payload={})
+             for t in ("notification.scheduled", "notification.delivered",
+                       "notification.expired")]
         )
         await uow.commit()
     async with container.uow_factory()(write=True) as uow:  # rolled back: never counted
@@ -71,13 +73,14 @@ async def test_metrics_follow_what_the_service_does(client, container, caplog):
 
     appended = "helionyx_events_appended_total"
     assert value(after, appended, type="message.ingested") == 5
-    assert value(after, appended, type="notification.sent") == 1
+    assert value(after, appended, type="notification.delivered") == 1
     assert value(after, appended, type="note.recorded") == 0
-    assert value(after, "helionyx_notifications_sent_total") == 1
+    assert value(after, "helionyx_notifications_delivered_total") == 1
+    assert value(after, "helionyx_notifications_expired_total") == 1
     assert value(after, "helionyx_ingest_batch_size_count") == 1
     assert value(after, "helionyx_ingest_batch_size_sum") == 3
     head = await container.event_log().head()
-    assert value(after, "helionyx_event_head_seq") == head.last_seq == 6
+    assert value(after, "helionyx_event_head_seq") == head.last_seq == 8
 
     lines = [r.getMessage() for r in caplog.records if r.name == "helionyx.access"]
     assert "POST /api/v1/ingest/message 201" in lines[0] and lines[0].endswith(" ms")

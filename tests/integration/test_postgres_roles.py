@@ -51,6 +51,8 @@ EXPECTED = {
     "notes": {"SELECT", "INSERT", "UPDATE", "DELETE"},
     "tracks": {"SELECT", "INSERT", "UPDATE", "DELETE"},
     "decisions": {"SELECT", "INSERT", "UPDATE", "DELETE"},
+    "search_objects": {"SELECT", "INSERT", "UPDATE", "DELETE"},
+    "search_messages": {"SELECT", "INSERT", "UPDATE", "DELETE"},
     "helionyx_meta": {"SELECT"},
     "alembic_version": {"SELECT"},
 }

@@ -112,9 +112,11 @@ async def read_params(request: web.Request) -> dict[str, Any]:
         params.update(body)
     elif request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
         for key, value in (await request.post()).items():
-            # For uploads the file name is enough to assert on.
-            is_text = isinstance(value, str)
-            params[key] = decode_form_value(key, value) if is_text else value.filename
+            if isinstance(value, str):
+                params[key] = decode_form_value(key, value)
+            else:  # an upload: its name, and what it holds under "<key>_content"
+                params[key] = value.filename
+                params[f"{key}_content"] = value.file.read()
     return params
 
 

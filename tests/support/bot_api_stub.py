@@ -10,6 +10,12 @@ In-process::
 As a process (the /_control/... HTTP routes then drive it from another process)::
 
     python -m tests.support.bot_api_stub --port 0 --token TOKEN --port-file PATH
+
+Failures on demand: ``stub.fail("sendMessage", times=2, mode="502")``, or
+``POST /_control/fail {"method": "sendMessage", "times": 2, "mode": "502" | "timeout"}``,
+makes the next calls of that method answer 502 Bad Gateway, or hang (``hang_s``, default
+60 s, past any client's request timeout) and then answer 504; a failed call records
+nothing but itself in ``calls`` (with its "failure").
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ GET_UPDATES_CONFLICT = (
     "Conflict: can't use getUpdates method while webhook is active; "
     "use deleteWebhook to delete the webhook first"
 )
+FAILURE_MODES = ("502", "timeout")
 # Calls that only need to succeed.  Anything not modelled is a 404, so a test notices a new
 # call instead of the bot quietly getting a made-up answer.
 TRUE_METHODS = ("answerCallbackQuery", "sendChatAction", "deleteMessage", "setChatMenuButton")
@@ -79,6 +86,7 @@ class BotApiStub:
         self._pending: list[dict[str, Any]] = []
         self._next_update_id = first_update_id
         self._next_message_id = 1
+        self._failures: dict[str, list[tuple[str, float]]] = {}
         self._changed = asyncio.Event()
         self._closing = False
         self._runner: web.AppRunner | None = None
@@ -86,6 +94,7 @@ class BotApiStub:
             "getMe": self._get_me,
             "getUpdates": self._get_updates,
             "sendMessage": self._send_message,
+            "sendDocument": self._send_document,
             "setWebhook": self._set_webhook,
             "deleteWebhook": self._delete_webhook,
             "getWebhookInfo": self._get_webhook_info,
@@ -113,6 +122,7 @@ class BotApiStub:
         for http_method in ("GET", "POST"):
             app.router.add_route(http_method, "/bot{token}/{method}", self._handle_api)
         add_control_routes(app, self)
+        app.router.add_post("/_control/fail", self._control_fail)
         # handler_cancellation: a client that gives up on a long poll must not leave a
         # handler behind; the short shutdown_timeout keeps close() prompt regardless.
         self._runner = web.AppRunner(
@@ -173,6 +183,18 @@ class BotApiStub:
         """Wait for any state, e.g. ``lambda: stub.confirmed_offset > update_id``."""
         if not await self._wait_until(condition, seconds):
             raise TimeoutError(f"condition not met within {seconds}s")
+
+    def fail(self, method: str, times: int = 1, mode: str = "502", hang_s: float = 60.0) -> None:
+        """The next `times` calls of `method` fail (see the module docstring); queued after
+        failures already asked for."""
+        if mode not in FAILURE_MODES:
+            raise ValueError(f"mode must be one of {', '.join(FAILURE_MODES)}")
+        if isinstance(times, bool) or not isinstance(times, int) or times < 0:
+            raise ValueError("times must be a whole number, 0 or more")
+        self._failures.setdefault(method.lower(), []).extend([(mode, float(hang_s))] * times)
+
+    def failures_left(self, method: str) -> int:
+        return len(self._failures.get(method.lower(), []))
 
     async def deliver_webhook(
         self, update: dict[str, Any], url: str | None = None, secret: str | None = None
@@ -246,7 +268,26 @@ class BotApiStub:
             call["params"] = await read_params(request)
         except ValueError as exc:
             return 400, error(400, f"Bad Request: can't parse parameters: {exc}")
+        queued = self._failures.get(call["method"].lower())
+        if queued:
+            call["failure"], hang_s = queued.pop(0)
+            return await self._failed(call["failure"], hang_s)
         return await handler(call["params"])
+
+    async def _failed(self, mode: str, hang_s: float) -> Reply:
+        if mode == "timeout":
+            # The client gives up first and hangs up, which cancels this handler; close()
+            # ends the wait early.
+            await self._wait_until(lambda: False, hang_s)
+            return 504, error(504, "Gateway Timeout")
+        return 502, error(502, "Bad Gateway")
+
+    async def _control_fail(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        method, times = str(body["method"]), body.get("times", 1)
+        self.fail(method, times, str(body.get("mode", "502")), float(body.get("hang_s", 60.0)))
+        result = {"method": method, "failures_left": self.failures_left(method)}
+        return web.json_response(ok(result))
 
     async def _get_me(self, params: Params) -> Reply:
         return 200, ok(bot_user(self.token, capabilities=True))
@@ -279,6 +320,31 @@ class BotApiStub:
         if isinstance(markup, dict) and "inline_keyboard" in markup:
             message["reply_markup"] = markup  # Telegram echoes inline keyboards only
         record = {**params, "chat_id": chat_id, "message_id": message["message_id"]}
+        self.sent_messages.append(record)
+        return 200, ok(message)
+
+    async def _send_document(self, params: Params) -> Reply:
+        """A document upload (multipart): recorded with `sent_messages`, its content as
+        text under "content"."""
+        chat_id = as_chat_id(params.get("chat_id"))
+        if chat_id is None:
+            return 400, error(400, "Bad Request: chat not found")
+        field = "document"
+        if str(params.get(field, "")).startswith("attach://"):  # aiogram's way to upload
+            field = str(params[field]).removeprefix("attach://")
+            params["document"] = params.pop(field, None)
+        content = params.pop(f"{field}_content", None)
+        if not params.get("document") or content is None:
+            return 400, error(400, "Bad Request: there is no document in the request")
+        message = text_message(self._take_message_id(), chat_id, bot_user(self.token), "")
+        del message["text"]
+        message["document"] = {"file_name": params["document"], "file_size": len(content),
+                               "file_id": f"doc-{message['message_id']}",
+                               "file_unique_id": f"u{message['message_id']}"}
+        if params.get("caption"):
+            message["caption"] = str(params["caption"])
+        record = {**params, "chat_id": chat_id, "message_id": message["message_id"],
+                  "content": content.decode("utf-8", "replace")}
         self.sent_messages.append(record)
         return 200, ok(message)
 

@@ -165,3 +165,30 @@ async def test_replaying_the_day_gives_the_same_rows(chat, factory):
     replayed = InMemoryReadModels()
     await project_all(factory.state.events, replayed)
     assert replayed.snapshot() == InMemoryReadModels(factory.state).snapshot()
+
+
+async def test_reminders_answers_from_the_notification_service(factory):
+    asked = []
+
+    async def reminders(now: datetime) -> str:
+        asked.append(now)
+        return "Scheduled: nothing."
+
+    ingest = IngestService(factory, RulesExtractor(), factory.clock, zone=BERLIN)
+    with_bot = ConversationService(factory, ingest, factory.clock, zone=BERLIN,
+                                   reminders=reminders)
+    without = ConversationService(factory, ingest, factory.clock, zone=BERLIN)
+    assert (await with_bot.handle("/reminders", channel="http")).reply == "Scheduled: nothing."
+    assert asked == [factory.clock.now()]
+    assert (await without.handle("/reminders", channel="http")).reply.startswith(
+        "Reminders are off")
+
+
+async def test_today_and_week_read_the_agenda_in_the_owners_zone(chat, factory):
+    await chat("/todo call the dentist tomorrow 9am")
+    await chat("/todo pay rent today")
+    today = await chat("/today")
+    assert today.startswith("Today, Sun 2026-12-06") and "pay rent" in today
+    assert "dentist" not in today
+    week = await chat("/week")
+    assert "dentist at 09:00" in week and "pay rent" in week

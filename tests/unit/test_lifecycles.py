@@ -150,3 +150,38 @@ async def test_replaying_every_change_gives_the_same_rows(uow, factory):
     live = {name: dict(getattr(uow, name).rows)
             for name in ("todos", "notes", "tracks", "decisions")}
     assert replayed.snapshot() == live
+
+
+async def test_a_long_history_is_read_whole(uow, factory):
+    from domain.changes import whole_history
+
+    track, _ = await start_track(uow, title="run", check_in_every=1)
+    for _ in range(1100):
+        factory.clock.advance(days=1)
+        await check_in_track(uow, 1)
+    history = await whole_history(uow.events, track.id)
+    assert len(history) == 1101 and history[-1].payload["before"]["check_ins"] == 1099
+    assert [e.seq for e in history] == sorted(e.seq for e in history)
+
+
+async def test_objects_from_an_old_message_keep_its_time(factory):
+    from zoneinfo import ZoneInfo
+
+    from domain.ingest import IngestService
+    from domain.messages import IncomingMessage
+    from domain.rules_extractor import RulesExtractor
+
+    said = datetime(2024, 3, 9, 23, 30, tzinfo=UTC)  # Sunday 00:30 on the 10th in Berlin
+    ingest = IngestService(factory, RulesExtractor(), factory.clock,
+                           zone=ZoneInfo("Europe/Berlin"))
+    results = await ingest.ingest_batch([
+        IncomingMessage("decide: move to Berlin because the job", occurred_at=said),
+        IncomingMessage("todo: sign the lease tomorrow 9am", occurred_at=said),
+    ])
+    assert all(r.error is None for r in results)
+    [decision] = factory.state.decisions.values()
+    [todo] = factory.state.todos.values()
+    assert decision.decided_at == said and todo.created_at == said
+    # "tomorrow" was Monday 2024-03-11 where and when it was said: long overdue now.
+    assert todo.due == date(2024, 3, 11)
+    assert todo.due_at == datetime(2024, 3, 11, 8, tzinfo=UTC)

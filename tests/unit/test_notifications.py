@@ -7,33 +7,25 @@ from domain.decisions import record_decision, supersede_decision
 from domain.errors import InvalidInput
 from domain.events import NewEvent
 from domain.notifications import (
-    NOTIFICATION_FAILED,
-    NOTIFICATION_SENT,
+    NOTIFICATION_DELIVERED,
+    NOTIFICATION_SCHEDULED,
     NotificationPolicy,
     NotificationService,
 )
-from domain.todos import complete_todo, create_todo
+from domain.todos import complete_todo
 from domain.tracks import check_in_track, pause_track, start_track
 from tests.fakes import FakeClock, InMemoryUnitOfWork, InMemoryUnitOfWorkFactory
-
-THU = datetime(2026, 11, 26, 6, 0, tzinfo=UTC)  # a Thursday, before waking hours in UTC
-
-
-class RecordingNotifier:
-    def __init__(self) -> None:
-        self.texts: list[str] = []
-        self.fail_with: Exception | None = None
-
-    async def send(self, text: str) -> None:
-        await asyncio.sleep(0)  # a real send yields; let concurrent runs interleave
-        if self.fail_with is not None:
-            raise self.fail_with
-        self.texts.append(text)
-
-
-class MustNotSend:
-    async def send(self, text: str) -> None:
-        raise AssertionError(f"unexpected send: {text}")
+from tests.unit.notification_support import (
+    THU,
+    MustNotSend,
+    RecordingNotifier,
+    add_todos,
+    all_events,
+    at,
+    kinds,
+    service,
+    write,
+)
 
 
 @pytest.fixture
@@ -46,44 +38,6 @@ def notifier():
     return RecordingNotifier()
 
 
-def service(factory, notifier, **policy) -> NotificationService:
-    return NotificationService(factory, notifier, factory.clock, NotificationPolicy(**policy))
-
-
-def at(factory, *args) -> None:
-    factory.clock.current = datetime(*args, tzinfo=UTC)
-
-
-async def write(factory, change):
-    async with factory(write=True) as uow:
-        result = await change(uow)
-        await uow.commit()
-    return result
-
-
-async def all_events(factory, type=None):
-    async with factory() as uow:
-        events = await uow.events.read(limit=10_000)
-    return [e for e in events if type is None or e.type == type]
-
-
-def kinds(keys, kind):
-    return sorted(key.split(":")[1] for key in keys if key.startswith(kind + ":"))
-
-
-async def add_todos(factory, **dues):
-    """Todos titled by the keyword, due on the date given (or None); returns title → id."""
-
-    async def create(uow):
-        ids = {}
-        for title, due in dues.items():
-            todo, _ = await create_todo(uow, title=title, due=due)
-            ids[title] = todo.id
-        return ids
-
-    return await write(factory, create)
-
-
 # --- policy -------------------------------------------------------------------------------
 
 
@@ -92,6 +46,8 @@ def test_policy_defaults():
     assert (policy.timezone, policy.waking_start_hour, policy.waking_end_hour) == ("UTC", 8, 22)
     assert policy.daily_summary_hour == 8
     assert NotificationPolicy(timezone="Europe/Berlin").zone.key == "Europe/Berlin"
+    assert (policy.retry_first_s, policy.retry_cap_s, policy.unconfirmed_grace_s) == (
+        60, 1800, 120)
 
 
 @pytest.mark.parametrize(
@@ -109,6 +65,11 @@ def test_policy_defaults():
         {"waking_start_hour": 23, "waking_end_hour": 7},
         {"daily_summary_hour": 7},
         {"daily_summary_hour": 22},
+        {"send_timeout_s": 0},
+        {"send_timeout_s": 120},
+        {"retry_first_s": -1},
+        {"retry_first_s": 3600},
+        {"unconfirmed_grace_s": True},
     ],
 )
 def test_policy_refuses_bad_values(kwargs):
@@ -172,25 +133,32 @@ async def test_nothing_outside_waking_hours(factory, notifier):
     assert await notifications.run_due() == []
     at(factory, 2026, 11, 27, 3, 0)
     assert await notifications.run_due() == []
-    assert await all_events(factory, NOTIFICATION_SENT) == []
+    assert await all_events(factory, NOTIFICATION_SCHEDULED) == []
     at(factory, 2026, 11, 27, 21, 59)
     assert len(await notifications.run_due()) == 2  # the reminder and the summary
 
 
-async def test_sent_event_claims_the_key(factory, notifier):
+async def test_the_intent_is_recorded_then_the_delivery(factory, notifier):
     ids = await add_todos(factory, milk=date(2026, 11, 27))
     at(factory, 2026, 11, 26, 9, 0)
     await service(factory, notifier, daily_summary_hour=20).run_due()
-    [event] = await all_events(factory, NOTIFICATION_SENT)
+    intent, delivery = (await all_events(factory))[-2:]
     key = f"todo-due:{ids['milk']}:2026-11-26"
-    assert (event.aggregate_type, event.aggregate_id) == ("notification", key)
-    assert event.idempotency_key == f"notification:{key}"
-    assert event.payload == {
+    assert intent.type == NOTIFICATION_SCHEDULED
+    assert (intent.aggregate_type, intent.aggregate_id) == ("notification", key)
+    assert intent.idempotency_key == f"notification:{key}"
+    assert intent.occurred_at == datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+    assert intent.payload == {
         "kind": "todo-due",
         "key": key,
         "text": "Reminder: todo #1 milk is due tomorrow (Fri 2026-11-27)",
         "targets": {"todo": [ids["milk"]]},
+        "attempt": 1,
     }
+    assert delivery.type == NOTIFICATION_DELIVERED
+    assert delivery.aggregate_id == key
+    assert delivery.payload == {"key": key, "message_id": 101, "attempt": 1}
+    assert delivery.idempotency_key == f"notification:{key}:delivered"
 
 
 # --- track nudges -------------------------------------------------------------------------
@@ -256,19 +224,20 @@ async def test_daily_summary_once_a_day_at_the_hour(factory, notifier):
         [
             "Daily summary, Thu 2026-11-26",
             "",
-            "Open todos (5):",
-            "#1 milk (due today)",
-            "#2 taxes (due Tue 2026-12-15)",
-            "#3 read",
-            "#4 bills (overdue, was due Tue 2026-11-24)",
-            "#5 call (due tomorrow)",
+            "Overdue:",
+            "#4 bills (was due Tue 2026-11-24)",
+            "",
+            "Due today:",
+            "#1 milk",
+            "",
+            "3 more open todos (/todos)",
+            "",
+            "Check-ins:",
+            "#1 Greek",
             "",
             "Decided today:",
             "#2 use PostgreSQL (superseded)",
             "#3 use SQLite",
-            "",
-            "Tracks due for check-in:",
-            "#1 Greek",
         ]
     )
     at(factory, 2026, 11, 26, 21, 0)
@@ -285,15 +254,24 @@ async def test_an_empty_summary_still_says_so(factory, notifier):
 
 
 async def test_a_long_todo_list_is_cut_at_twenty(factory, notifier):
-    await add_todos(factory, **{f"t{n}": None for n in range(1, 26)})
+    await add_todos(factory, **{f"t{n}": date(2026, 11, 26) for n in range(1, 26)})
     at(factory, 2026, 11, 26, 8, 0)
     await service(factory, notifier).run_due()
-    lines = notifier.texts[0].splitlines()
-    assert lines[2] == "Open todos (25):"
+    lines = notifier.texts[0].splitlines()  # the summary, then the reminders
+    assert lines[2] == "Due today:"
     assert lines[3] == "#1 t1" and lines[22] == "#20 t20"
     assert lines[23] == "… and 5 more (/todos)"
-    [event] = await all_events(factory, NOTIFICATION_SENT)
-    assert len(event.payload["targets"]["todo"]) == 20
+    summary = next(e for e in await all_events(factory, NOTIFICATION_SCHEDULED)
+                   if e.payload["kind"] == "daily-summary")
+    assert len(summary.payload["targets"]["todo"]) == 20
+
+
+async def test_todos_due_later_are_counted_not_listed(factory, notifier):
+    await add_todos(factory, read=None, taxes=date(2026, 12, 15))
+    at(factory, 2026, 11, 26, 8, 0)
+    await service(factory, notifier).run_due()
+    assert notifier.texts[0].startswith(
+        "Daily summary, Thu 2026-11-26\n\n2 open todos, none due today (/todos)\n\nLog digest")
 
 
 # --- timezones ----------------------------------------------------------------------------
@@ -338,26 +316,7 @@ async def test_decisions_today_means_the_owners_today(factory, notifier):
     assert text.startswith("Daily summary, Fri 2026-11-27\n\nDecided today:\n#2 early Friday\n\n")
 
 
-# --- at most once -------------------------------------------------------------------------
-
-
-async def test_a_failed_send_is_recorded_and_not_retried(factory, notifier):
-    ids = await add_todos(factory, milk=date(2026, 11, 27))
-    notifier.fail_with = RuntimeError("POST https://api.telegram.org/bot123:SECRET/sendMessage")
-    notifications = service(factory, notifier, daily_summary_hour=20)
-    at(factory, 2026, 11, 26, 9, 0)
-    assert await notifications.run_due() == []
-
-    key = f"todo-due:{ids['milk']}:2026-11-26"
-    [failed] = await all_events(factory, NOTIFICATION_FAILED)
-    assert (failed.aggregate_type, failed.aggregate_id) == ("notification", key)
-    assert failed.payload == {"kind": "todo-due", "key": key, "error": "RuntimeError"}
-    assert all("SECRET" not in str(e.payload) for e in await all_events(factory))
-
-    notifier.fail_with = None
-    at(factory, 2026, 11, 26, 10, 0)
-    assert await notifications.run_due() == []
-    assert notifier.texts == []
+# --- claims ------------------------------------------------------------------------------
 
 
 async def test_a_restarted_service_sends_nothing_twice(factory, notifier):
@@ -367,22 +326,28 @@ async def test_a_restarted_service_sends_nothing_twice(factory, notifier):
     assert len(await service(factory, notifier).run_due()) == 3
 
     again = RecordingNotifier()
-    assert await service(factory, again).run_due() == []
+    for hour, minute in ((9, 0), (9, 5), (10, 0)):
+        at(factory, 2026, 11, 27, hour, minute)
+        assert await service(factory, again).run_due() == []
     assert again.texts == []
 
 
-async def test_a_claim_left_by_a_crash_is_not_sent(factory, notifier):
+async def test_an_old_sent_event_still_claims_its_key(factory, notifier):
+    """Logs from before retries: `notification.sent` was claim and send in one, and a key
+    with one is never sent again, even with a `notification.failed` after it."""
     at(factory, 2026, 11, 26, 9, 0)
-    claim = NewEvent(
-        type=NOTIFICATION_SENT,
-        aggregate_type="notification",
-        aggregate_id="daily-summary:2026-11-26",
-        payload={},
-        idempotency_key="notification:daily-summary:2026-11-26",
-    )
-    await write(factory, lambda uow: uow.events.append([claim]))
-    assert await service(factory, notifier).run_due() == []
+    key = "daily-summary:2026-11-26"
+    claim = NewEvent(type="notification.sent", aggregate_type="notification",
+                     aggregate_id=key, payload={}, idempotency_key=f"notification:{key}")
+    failure = NewEvent(type="notification.failed", aggregate_type="notification",
+                       aggregate_id=key, payload={"kind": "daily-summary", "key": key,
+                                                  "error": "TelegramNetworkError"})
+    await write(factory, lambda uow: uow.events.append([claim, failure]))
+    for hour in (9, 12, 21):
+        at(factory, 2026, 11, 26, hour, 0)
+        assert await service(factory, notifier).run_due() == []
     assert notifier.texts == []
+    assert await all_events(factory, "notification.expired") == []
 
 
 async def test_concurrent_runners_send_each_key_once(factory, notifier):
@@ -392,11 +357,13 @@ async def test_concurrent_runners_send_each_key_once(factory, notifier):
     keys = [key for run in runs for key in run]
     assert len(keys) == len(set(keys)) == 3
     assert len(notifier.texts) == 3
-    assert len(await all_events(factory, NOTIFICATION_SENT)) == 3
+    assert len(await all_events(factory, NOTIFICATION_SCHEDULED)) == 3
+    assert len(await all_events(factory, NOTIFICATION_DELIVERED)) == 3
 
 
 class ForgetfulUnitOfWork(InMemoryUnitOfWork):
-    """Misses every claim on lookup, as a runner racing another one would."""
+    """Sees none of the notifications' events on reading, as a runner racing another one
+    would: only the append's idempotency key stands in its way."""
 
     async def __aenter__(self):
         await super().__aenter__()
@@ -404,7 +371,11 @@ class ForgetfulUnitOfWork(InMemoryUnitOfWork):
         async def not_found(key):
             return None
 
+        async def nothing(**kwargs):
+            return []
+
         self.events.get_by_idempotency_key = not_found
+        self.events.read = nothing
         return self
 
 
@@ -418,4 +389,4 @@ async def test_a_claim_lost_to_a_racing_runner_is_skipped(factory, notifier):
     racing = NotificationService(forgetful, notifier, factory.clock, NotificationPolicy())
     assert await racing.run_due() == []
     assert len(notifier.texts) == 1
-    assert len(await all_events(factory, NOTIFICATION_SENT)) == 1
+    assert len(await all_events(factory, NOTIFICATION_SCHEDULED)) == 1

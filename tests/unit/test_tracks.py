@@ -75,7 +75,8 @@ async def test_check_in_pause_resume_finish(uow, factory):
 
     factory.clock.advance(days=1)
     paused, [event] = await pause_track(uow, track.id)
-    assert (event.type, event.payload) == ("track.paused", {"number": 1, "title": "run", "from": "active"})
+    assert (event.type, event.payload) == (
+        "track.paused", {"number": 1, "title": "run", "from": "active"})
     assert paused.status == "paused"
     assert paused.last_check_in_at == checked.last_check_in_at
     assert paused.updated_at == factory.clock.now()

@@ -6,6 +6,7 @@ from typing import Any
 from dependency_injector.wiring import inject
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 import app as package
 from app.api.openapi import problems
@@ -36,7 +37,32 @@ async def ready(readiness: Readiness = Depends(AsyncProvide[Container.readiness]
     return problem(503, f"not ready: {failing}", "not-ready", checks=report.checks)
 
 
-@api_router.get("/state")
+class DatabaseStateOut(BaseModel):
+    dialect: str = Field(description="sqlite or postgresql")
+    revision: str | None = Field(description="the schema's migration revision")
+
+
+class EventsStateOut(BaseModel):
+    count: int
+    last_seq: int
+    last_hash: str
+
+
+class TelegramStateOut(BaseModel):
+    mode: str = Field(description="off, polling or webhook")
+    running: bool
+
+
+class StateOut(BaseModel):
+    environment: str = Field(description="the tier: dev, staging or live")
+    version: str
+    uptime_s: float
+    database: DatabaseStateOut
+    events: EventsStateOut
+    telegram: TelegramStateOut
+
+
+@api_router.get("/state", response_model=StateOut)
 @inject
 async def state(
     request: Request,

@@ -30,6 +30,7 @@ router = APIRouter()
 IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
                    "description": "1 to 255 printable ASCII characters",
                    "schema": {"type": "string", "pattern": "^[!-~]([ -~]{0,253}[!-~])?$"}}
+MESSAGE_EXAMPLE = {"text": "todo: call the dentist tomorrow", "source": "api"}
 
 
 def _key(request: Request) -> str | None:
@@ -68,7 +69,8 @@ def _refs(result: IngestResult) -> list[EventRef]:
 @router.post("/ingest/message", response_model=IngestResultOut, status_code=201,
              responses={200: {"description": "replay of an already recorded message",
                               "model": IngestResultOut}, **READS_BODY, **problems(409)},
-             openapi_extra={**json_body(IngestMessage), "parameters": [IDEMPOTENCY_KEY]})
+             openapi_extra={**json_body(IngestMessage, example=MESSAGE_EXAMPLE),
+                            "parameters": [IDEMPOTENCY_KEY]})
 @inject
 async def ingest_message(
     request: Request, response: Response,
@@ -84,7 +86,10 @@ async def ingest_message(
 
 
 @router.post("/ingest/batch", status_code=200, response_model=IngestBatchOut,
-             responses=READS_BODY, openapi_extra=json_body(IngestBatch))
+             responses=READS_BODY,
+             openapi_extra=json_body(IngestBatch, example={"messages": [
+                 MESSAGE_EXAMPLE, {"text": "note: the code is 4711", "source": "import",
+                                   "source_id": "2026-12-01/17"}]}))
 @inject
 async def ingest_batch(
     request: Request, service: IngestService = Depends(AsyncProvide[Container.ingest_service]),
