@@ -1,10 +1,11 @@
 """The search index: `search_objects` (todos, notes, tracks, decisions) and
 `search_messages` (the messages of the log), filled from what the database holds.
 
-SQLite: two FTS5 virtual tables with the `ascii` tokenizer, the messages' contentless
-(infrastructure/sqlite/search.py says why). PostgreSQL: two tables with a tsvector
-`document` each under a GIN index (infrastructure/postgres/search.py). Both are read
-models: filled here from the read-model tables and the log as `make rebuild` fills them.
+SQLite: two FTS5 virtual tables with the `ascii` tokenizer, the messages' contentless and
+without their lengths (infrastructure/sqlite/search.py says why). PostgreSQL: two tables
+with a tsvector `document` each under a GIN index (infrastructure/postgres/search.py).
+Both are read models: filled here from the read-model tables and the log as
+`make rebuild` fills them.
 
 Revision ID: 20261207_0009
 Revises: 20261207_0008
@@ -32,7 +33,8 @@ _SQLITE = [
     "CREATE VIRTUAL TABLE search_objects USING fts5(title, body, kind UNINDEXED, "
     "number UNINDEXED, status UNINDEXED, shown_title UNINDEXED, shown_body UNINDEXED, "
     "tokenize = 'ascii')",
-    "CREATE VIRTUAL TABLE search_messages USING fts5(body, content = '', tokenize = 'ascii')",
+    "CREATE VIRTUAL TABLE search_messages USING fts5(body, content = '', columnsize = 0, "
+    "tokenize = 'ascii')",
 ]
 
 

@@ -68,7 +68,7 @@ def test_sqlite_tokenizes_what_it_is_given_into_the_domains_words(db, text):
 def test_sqlite_reindexes_a_messages_words_as_its_append_did(db):
     db.execute("CREATE TABLE events (seq INTEGER PRIMARY KEY, type TEXT, payload TEXT)")
     db.execute("CREATE VIRTUAL TABLE search_messages USING fts5(body, content = '', "
-               "tokenize = 'ascii')")
+               "columnsize = 0, tokenize = 'ascii')")
     # Cut after MAX_INDEXED_CHARS both ways. (A word of over 32 KiB is cut by FTS5 itself,
     # and one of over 2047 bytes left out by PostgreSQL: nothing a query can ask for.)
     long = "ab " * (MAX_INDEXED_CHARS // 3) + "cd efgh"
