@@ -157,7 +157,9 @@ def note_entry(number: int, title: str, content: str, tags: Sequence[str], statu
                ) -> SearchEntry | None:
     if status == "archived":
         return None
-    return SearchEntry(NOTE, number, title, _lines(content, _tags(tags)), status)
+    # Tags written in the text already are not repeated.
+    unwritten = [tag for tag in tags if f"#{tag}" not in content.casefold()]
+    return SearchEntry(NOTE, number, title, _lines(content, _tags(unwritten)), status)
 
 
 def track_entry(number: int, title: str, description: str | None, status: str
@@ -172,6 +174,12 @@ def decision_entry(number: int, title: str, rationale: str | None, outcome: str 
 
 def kind_of(obj: Todo | Note | Track | Decision) -> str:
     return {Todo: TODO, Note: NOTE, Track: TRACK, Decision: DECISION}[type(obj)]
+
+
+def searchable_message(text: object) -> bool:
+    """A message is searched for what the owner said: free text. A command (`/done 3`,
+    `/search wifi`) is not; what one created is found as the object itself."""
+    return isinstance(text, str) and not text.lstrip().startswith("/")
 
 
 def _tags(tags: Sequence[str]) -> str:

@@ -20,7 +20,14 @@ from domain.objects import (
     Todo,
     Track,
 )
-from domain.search_index import MESSAGE, SEARCH_KINDS, Found, SearchEntry, SearchQuery
+from domain.search_index import (
+    MESSAGE,
+    SEARCH_KINDS,
+    Found,
+    SearchEntry,
+    SearchQuery,
+    searchable_message,
+)
 from domain.snippets import matches
 
 Row = TypeVar("Row", Todo, Note, Track, Decision)
@@ -140,7 +147,8 @@ class InMemorySearch:
                             ) -> tuple[builtins.list[Found], int]:
         newest_first = [
             Found(MESSAGE, event.seq, "", text, None) for event in reversed(self._events)
-            if event.type == MESSAGE_INGESTED and isinstance(text := event.payload.get("text"), str)
+            if event.type == MESSAGE_INGESTED
+            and searchable_message(text := event.payload.get("text"))
             and _score(query, "", text) is not None]
         return newest_first[offset : offset + limit], len(newest_first)
 

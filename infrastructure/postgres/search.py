@@ -25,7 +25,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.events import RecordedEvent
 from domain.messages import MESSAGE_INGESTED
-from domain.search_index import MESSAGE, SEARCH_KINDS, Found, SearchEntry, SearchQuery, words
+from domain.search_index import (
+    MESSAGE,
+    SEARCH_KINDS,
+    Found,
+    SearchEntry,
+    SearchQuery,
+    searchable_message,
+    words,
+)
 from infrastructure.postgres.errors import translated
 
 # PostgreSQL's limits: a lexeme of up to 2047 bytes (a longer word is not indexed, as
@@ -122,7 +130,7 @@ def stored_message_rows(found: Iterable[Any]) -> dict[str, list[Any]]:
 def _rows(texts: Iterable[tuple[int, Any]]) -> dict[str, list[Any]]:
     seqs, documents = [], []
     for seq, said in texts:
-        if isinstance(said, str):
+        if searchable_message(said):
             seqs.append(seq)
             documents.append(tsvector((said, "B")))
     return {"seqs": seqs, "documents": documents}

@@ -51,6 +51,7 @@ from domain.search_index import (
     SearchEntry,
     SearchQuery,
     fold,
+    searchable_message,
     words,
 )
 from infrastructure.sqlite.driver import driver_of, in_driver_thread
@@ -108,12 +109,12 @@ def message_rows(events: Iterable[RecordedEvent]) -> list[tuple[int, str]]:
     """INSERT_MESSAGE's values for the messages among `events`."""
     return [(event.seq, message_document(text)) for event in events
             if event.type == MESSAGE_INGESTED
-            and isinstance(text := event.payload.get("text"), str)]
+            and searchable_message(text := event.payload.get("text"))]
 
 
 def stored_message_rows(found: Iterable[tuple[int, Any]]) -> list[tuple[int, str]]:
     """INSERT_MESSAGE's values for SELECT_MESSAGES' rows."""
-    return [(seq, message_document(text)) for seq, text in found if isinstance(text, str)]
+    return [(seq, message_document(text)) for seq, text in found if searchable_message(text)]
 
 
 def match_expression(query: SearchQuery) -> str:

@@ -192,3 +192,13 @@ async def test_today_and_week_read_the_agenda_in_the_owners_zone(chat, factory):
     assert "dentist" not in today
     week = await chat("/week")
     assert "dentist at 09:00" in week and "pay rent" in week
+
+
+async def test_search_finds_objects_and_what_was_said_not_commands(chat):
+    await chat("/note the wifi password is on the router #home")
+    await chat("remember to change the wifi")
+    await chat("/search wifi")
+    found = await chat("/search wifi")
+    assert found.startswith("Found 2 for “wifi”:\nnote #1 the wifi password is on the router")
+    assert "message 3: remember to change the «wifi»" in found  # seq 2 is the note
+    assert "/search" not in found and "#home #home" not in found
