@@ -6,7 +6,7 @@ in the same unit of work, through the same `project` a rebuild uses.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 from datetime import date, datetime
 from enum import Enum
 from typing import Any, Final, Protocol, TypeVar
@@ -184,16 +184,18 @@ async def record(uow: ObjectUnitOfWork, events: list[NewEvent]) -> list[Recorded
     return recorded
 
 
-class _Listing(Protocol[T]):
-    async def list(self, status: str | None, limit: int) -> list[T]: ...
+def status_asked(status: str | None, statuses: tuple[str, ...]) -> str | None:
+    """The status a list asks for: "all" or None is every one (None); anything else must
+    be one of `statuses`."""
+    if status is None or status.strip().lower() == "all":
+        return None
+    return choice(status, statuses, "status")
 
 
-async def list_by_status(repository: _Listing[T], status: str | None,
-                         statuses: tuple[str, ...], limit: int) -> list[T]:
-    """Status "all" or None lists every one; anything else must be a known status."""
-    if status is None or status == "all":
-        return await repository.list(None, limit)
-    return await repository.list(choice(status, statuses, "status"), limit)
+async def total_of_status(counts: Awaitable[Mapping[str, int]], status: str | None) -> int:
+    """How many have this status (every one when None), from a count_by_status."""
+    counted = await counts
+    return sum(counted.values()) if status is None else counted.get(status, 0)
 
 
 async def transition(

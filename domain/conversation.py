@@ -60,6 +60,7 @@ from domain.rules_extractor import extract_item
 from domain.search import search, search_reply
 from domain.stats import read_stats
 from domain.todo_edits import read_todo_edit
+from domain.todo_filter import TodoFilter
 from domain.undo import undo_last
 
 # The rules' own prefix for each creating command ("/decide x" reads as "decide: x").
@@ -353,33 +354,33 @@ class ConversationService:
     # Queries ---------------------------------------------------------------------------
 
     async def _todos(self, argument: str) -> str:
-        status = argument.lower() or "open"
-        if status not in (*TODO_STATUSES, "all"):
-            return USAGE["todos"]
+        """`/todos [open|done|cancelled|all] [#tag] [due]`: `due` lists soonest first."""
+        status, tag, sort = "open", None, "number"
+        for word in argument.lower().split():
+            if word in (*TODO_STATUSES, "all"):
+                status = word
+            elif word.startswith("#") and len(word) > 1:
+                tag = word
+            elif word in ("due", "by-due"):
+                sort = "due"
+            else:
+                return USAGE["todos"]
+        wanted = TodoFilter.asked(status, tag, sort=sort)
         async with self._uow_factory() as uow:
-            counts = await uow.todos.count_by_status()  # type: ignore[attr-defined]
-            listed = await uow.todos.list(  # type: ignore[attr-defined]
-                None if status == "all" else status, LIST_LIMIT)
-        total = sum(counts.values()) if status == "all" else counts[status]
-        return todo_list(listed, status, total, self._now())
+            page = await todos.page_todos(uow, wanted, limit=LIST_LIMIT)  # type: ignore[arg-type]
+        label = status if wanted.tag is None else f"{status} #{wanted.tag}"
+        return todo_list(page.items, label, page.total, self._now(), every=status == "all")
 
     async def _notes(self, argument: str) -> str:
         search = argument or None
         async with self._uow_factory() as uow:
-            models: Any = uow
-            if search is None:
-                return note_list(
-                    await models.notes.list(None, LIST_LIMIT), None, await models.notes.count()
-                )
-            found = await models.notes.list(search, 1000)
-        return note_list(found, search, len(found))
+            page = await notes.page_notes(uow, search, limit=LIST_LIMIT)  # type: ignore[arg-type]
+        return note_list(page.items, search, page.total)
 
     async def _tracks(self, argument: str) -> str:
         async with self._uow_factory() as uow:
-            models: Any = uow
-            counts = await models.tracks.count_by_status()
-            listed = await models.tracks.list(None, LIST_LIMIT)
-        return track_list(listed, sum(counts.values()), self._now())
+            page = await tracks.page_tracks(uow, limit=LIST_LIMIT)  # type: ignore[arg-type]
+        return track_list(page.items, page.total, self._now())
 
     async def _decisions(self, argument: str) -> str:
         status = argument.lower() or "active"
@@ -387,15 +388,12 @@ class ConversationService:
             return USAGE["decisions"]
         async with self._uow_factory() as uow:
             models: Any = uow
-            counts = await models.decisions.count_by_status()
-            listed = await models.decisions.list(None if status == "all" else status,
-                                                 LIST_LIMIT)
+            page = await decisions.page_decisions(models, status, limit=LIST_LIMIT)
             numbers = {}
-            for d in listed:
+            for d in page.items:
                 if d.superseded_by and (by := await models.decisions.get(d.superseded_by)):
                     numbers[d.superseded_by] = by.number
-        total = sum(counts.values()) if status == "all" else counts[status]
-        return decision_list(listed, status, total, numbers)
+        return decision_list(page.items, status, page.total, numbers)
 
     async def _exported(self) -> tuple[str, Document | None]:
         if self._export is None:

@@ -14,18 +14,20 @@ from domain.changes import (
     Ref,
     event,
     find,
-    list_by_status,
     optional_text,
     record,
     reload,
     require_status,
     source_seq,
+    status_asked,
     text_list,
     title_of,
+    total_of_status,
 )
 from domain.errors import InvalidInput
 from domain.events import NewEvent, RecordedEvent
 from domain.ids import new_uuid
+from domain.listing import BY_NUMBER, Page, page_of
 from domain.objects import (
     DECISION,
     DECISION_RECORDED,
@@ -40,7 +42,7 @@ from domain.repositories import ObjectUnitOfWork
 __all__ = [
     "Decision",
     "get_decision",
-    "list_decisions",
+    "page_decisions",
     "record_decision",
     "review_decision",
     "revoke_decision",
@@ -154,11 +156,18 @@ async def get_decision(uow: ObjectUnitOfWork, decision: Ref) -> Decision:
     return await find(uow.decisions, decision, DECISION)
 
 
-async def list_decisions(
-    uow: ObjectUnitOfWork, status: str | None = "active", limit: int = 100
-) -> list[Decision]:
+async def page_decisions(
+    uow: ObjectUnitOfWork, status: str | None = "active", after: str | None = None,
+    limit: int = 100,
+) -> Page[Decision]:
     """Newest first; status "all" or None lists every one."""
-    return await list_by_status(uow.decisions, status, DECISION_STATUSES, limit)
+    status = status_asked(status, DECISION_STATUSES)
+    return await page_of(
+        "decisions", BY_NUMBER, after, limit,
+        lambda key, n: uow.decisions.list(status, n,
+                                          before=None if key is None else int(key[0])),
+        lambda decision: (decision.number,),
+        lambda: total_of_status(uow.decisions.count_by_status(), status))
 
 
 def _review_day(value: date | str | None) -> date | None:

@@ -8,6 +8,7 @@ from typing import Protocol
 from domain.chain import ChainReport, ChainVerifier
 from domain.errors import NotFound
 from domain.events import LogHead, RecordedEvent
+from domain.listing import BY_NUMBER, Key, Page, page_of
 from domain.ports import UnitOfWorkFactory
 
 Progress = Callable[[int], None]
@@ -34,6 +35,26 @@ class EventLog:
     ) -> list[RecordedEvent]:
         async with self._uow_factory() as uow:
             return await uow.events.read(after_seq=after_seq, limit=limit, types=types)
+
+    async def listed(
+        self, *, after: str | None = None, after_seq: int = 0, limit: int = 100,
+        types: Sequence[str] | None = None,
+    ) -> Page[RecordedEvent]:
+        """By seq, after the cursor `after` or else after `after_seq`; `total` counts the
+        events of `types` (every event when none: the head's seq, as seq has no gaps)."""
+        async with self._uow_factory() as uow:
+            async def read(key: Key | None, n: int) -> list[RecordedEvent]:
+                start = after_seq if key is None else int(key[0])  # type: ignore[arg-type]
+                return await uow.events.read(after_seq=start, limit=n, types=types)
+
+            async def total() -> int:
+                if not types:
+                    return (await uow.events.head()).count
+                counts = await uow.events.count_by_type()
+                return sum(counts.get(name, 0) for name in set(types))
+
+            return await page_of("events", BY_NUMBER, after, limit, read,
+                                 lambda event: (event.seq,), total)
 
     async def get(self, seq: int) -> RecordedEvent:
         async with self._uow_factory() as uow:

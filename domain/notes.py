@@ -11,13 +11,13 @@ from domain.changes import (
     UNSET,
     Ref,
     _Unset,
-    choice,
     edit,
     event,
     find,
     record,
     reload,
     source_seq,
+    status_asked,
     text_list,
     title_of,
     transition,
@@ -25,6 +25,7 @@ from domain.changes import (
 from domain.errors import InvalidInput
 from domain.events import RecordedEvent
 from domain.ids import new_uuid
+from domain.listing import BY_NUMBER, Page, page_of
 from domain.objects import (
     NOTE,
     NOTE_ARCHIVED,
@@ -35,7 +36,7 @@ from domain.objects import (
 )
 from domain.repositories import ObjectUnitOfWork
 
-__all__ = ["Note", "archive_note", "edit_note", "get_note", "list_notes", "record_note"]
+__all__ = ["Note", "archive_note", "edit_note", "get_note", "page_notes", "record_note"]
 
 
 async def record_note(
@@ -94,17 +95,19 @@ async def get_note(uow: ObjectUnitOfWork, note: Ref) -> Note:
     return await find(uow.notes, note, NOTE)
 
 
-async def list_notes(
-    uow: ObjectUnitOfWork, search: str | None = None, limit: int = 100,
-    status: str | None = "active",
-) -> list[Note]:
+async def page_notes(
+    uow: ObjectUnitOfWork, search: str | None = None, status: str | None = "active",
+    after: str | None = None, limit: int = 100,
+) -> Page[Note]:
     """Newest first; `search` matches title or content, ignoring case; archived notes
-    only when asked for (status "archived", or None for every note)."""
-    if status == "all":
-        status = None
-    elif status is not None:
-        status = choice(status, NOTE_STATUSES, "status")
-    return await uow.notes.list((search or "").strip() or None, limit, status)
+    only when asked for (status "archived", or "all" / None for every note)."""
+    status = status_asked(status, NOTE_STATUSES)
+    needle = (search or "").strip() or None
+    return await page_of(
+        "notes", BY_NUMBER, after, limit,
+        lambda key, n: uow.notes.list(needle, n, status,
+                                      before=None if key is None else int(key[0])),
+        lambda note: (note.number,), lambda: uow.notes.count(status, needle))
 
 
 def _content(content: object) -> str:

@@ -14,10 +14,12 @@ from typing import Any, TypeVar
 from domain import decisions, notes, todos, tracks
 from domain.changes import UNSET, Due, Ref, _Unset, whole_history
 from domain.events import RecordedEvent
+from domain.listing import Page
 from domain.objects import Decision, Note, Todo, Track
 from domain.ports import UnitOfWorkFactory
 from domain.repositories import ObjectUnitOfWork
 from domain.stats import Stats, read_stats
+from domain.todo_filter import TodoFilter
 
 Context = Mapping[str, Any] | None
 T = TypeVar("T")
@@ -28,9 +30,10 @@ class ObjectsService:
     def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
         self._uow_factory = uow_factory
 
-    async def todos(self, status: str | None = "open", limit: int = 100) -> list[Todo]:
+    async def todos(self, filter: TodoFilter = TodoFilter(), *, after: str | None = None,
+                    limit: int = 100) -> Page[Todo]:
         async with self._uow_factory() as uow:
-            return await todos.list_todos(uow, status, limit)
+            return await todos.page_todos(uow, filter, after, limit)
 
     async def create_todo(
         self,
@@ -153,19 +156,21 @@ class ObjectsService:
             found = await get(uow)
             return found, await whole_history(uow.events, found.id)  # type: ignore[attr-defined]
 
-    async def notes(self, search: str | None = None, limit: int = 100,
-                    status: str | None = "active") -> list[Note]:
+    async def notes(self, search: str | None = None, status: str | None = "active", *,
+                    after: str | None = None, limit: int = 100) -> Page[Note]:
         """Newest first; archived notes only with status "archived" or "all"."""
         async with self._uow_factory() as uow:
-            return await notes.list_notes(uow, search, limit, status)
+            return await notes.page_notes(uow, search, status, after, limit)
 
-    async def tracks(self, status: str | None = None, limit: int = 100) -> list[Track]:
+    async def tracks(self, status: str | None = None, *, after: str | None = None,
+                     limit: int = 100) -> Page[Track]:
         async with self._uow_factory() as uow:
-            return await tracks.list_tracks(uow, status, limit)
+            return await tracks.page_tracks(uow, status, after, limit)
 
-    async def decisions(self, status: str | None = "active", limit: int = 100) -> list[Decision]:
+    async def decisions(self, status: str | None = "active", *, after: str | None = None,
+                        limit: int = 100) -> Page[Decision]:
         async with self._uow_factory() as uow:
-            return await decisions.list_decisions(uow, status, limit)
+            return await decisions.page_decisions(uow, status, after, limit)
 
     async def record_decision(
         self,

@@ -46,7 +46,8 @@ MAX_LINE = 300
 # table lists the same commands (tests/unit/test_help.py).
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("/todo <text>", "/todo call the dentist tomorrow 9am !high #health", "add a todo"),
-    ("/todos [open|done|cancelled|all]", "/todos", "list todos"),
+    ("/todos [open|done|cancelled|all] [#tag] [due]", "/todos #home due",
+     "list todos; due: soonest first"),
     ("/done <n>", "/done 3", "complete todo 3"),
     ("/edit <n> <text>", "/edit 3 friday 17:30", "change what the text states"),
     ("/cancel <n>", "/cancel 3", "cancel a todo"),
@@ -112,7 +113,7 @@ USAGE = {
     "supersede": "Usage: /supersede <number> <new decision> [because <why>]",
     "revoke": "Usage: /revoke <number> [reason], e.g. /revoke 1 plans changed",
     "outcome": "Usage: /outcome <number> <how it turned out>, e.g. /outcome 1 worked well",
-    "todos": "Usage: /todos [open|done|cancelled|all]",
+    "todos": "Usage: /todos [open|done|cancelled|all] [#tag] [due], e.g. /todos #home due",
     "decisions": "Usage: /decisions [active|superseded|revoked|all]",
 }
 
@@ -245,13 +246,14 @@ def _unread(words: Iterable[str] | None) -> str:
     return f"\n(I could not read {quoted} as a date; set one with /edit.)"
 
 
-def todo_list(todos: list[Todo], status: str, total: int, now: datetime) -> str:
-    """`now` in the owner's zone: overdue and today are their days."""
-    label = "" if status == "all" else f"{status} "
+def todo_list(todos: list[Todo], label: str, total: int, now: datetime, *,
+              every: bool = False) -> str:
+    """`now` in the owner's zone: overdue and today are their days. `label` says which
+    ("open", "all #home"); `every`: of every status, so each line shows its own."""
     if not todos:
-        return f"No {label}todos."
-    lines = [_todo_line(todo, status == "all", now) for todo in todos]
-    return fit(f"{label.capitalize() or 'All '}todos ({total}):", lines, total)
+        return f"No {label} todos." if label != "all" else "No todos."
+    header = f"{label[0].upper()}{label[1:]} todos ({total}):"
+    return fit(header, [_todo_line(todo, every, now) for todo in todos], total)
 
 
 def note_list(notes: list[Note], search: str | None, total: int) -> str:

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from domain.listing import Key
 from domain.objects import Decision, Note, Todo, Track
 from domain.ports import EventStore
 from domain.search_index import Found, SearchEntry, SearchQuery
+
+if TYPE_CHECKING:  # domain.todo_filter reads choices with domain.changes, which needs this
+    from domain.todo_filter import TodoFilter
 
 
 class TodoRepository(Protocol):
@@ -29,6 +33,16 @@ class TodoRepository(Protocol):
 
     async def list(self, status: str | None = None, limit: int = 100) -> builtins.list[Todo]:
         """Todos with this status (every status when None), by number ascending."""
+        ...
+
+    async def find(self, filter: TodoFilter, after: Key | None, limit: int
+                   ) -> builtins.list[Todo]:
+        """Up to `limit` todos the filter keeps, in its order (domain/todo_filter.py),
+        after the one whose `filter.key_of` is `after` (from the first when None)."""
+        ...
+
+    async def count(self, filter: TodoFilter) -> int:
+        """How many todos the filter keeps."""
         ...
 
     async def next_number(self) -> int:
@@ -50,16 +64,18 @@ class NoteRepository(Protocol):
     async def update(self, note: Note) -> None: ...
 
     async def list(
-        self, search: str | None = None, limit: int = 100, status: str | None = "active"
+        self, search: str | None = None, limit: int = 100, status: str | None = "active",
+        *, before: int | None = None,
     ) -> builtins.list[Note]:
         """Notes with this status (every one when None) whose title or content contains
-        `search`, ignoring case (all when None or empty), newest first (number descending)."""
+        `search`, ignoring case (all when None or empty), newest first (number descending),
+        numbered below `before` when given."""
         ...
 
     async def next_number(self) -> int: ...
 
-    async def count(self, status: str | None = "active") -> int:
-        """How many notes have this status (every one when None)."""
+    async def count(self, status: str | None = "active", search: str | None = None) -> int:
+        """How many notes `list` would give with no limit."""
         ...
 
 
@@ -72,8 +88,10 @@ class TrackRepository(Protocol):
 
     async def update(self, track: Track) -> None: ...
 
-    async def list(self, status: str | None = None, limit: int = 100) -> builtins.list[Track]:
-        """Tracks with this status (every status when None), by number ascending."""
+    async def list(self, status: str | None = None, limit: int = 100, *,
+                   after: int | None = None) -> builtins.list[Track]:
+        """Tracks with this status (every status when None), by number ascending,
+        numbered above `after` when given."""
         ...
 
     async def next_number(self) -> int: ...
@@ -92,9 +110,10 @@ class DecisionRepository(Protocol):
 
     async def update(self, decision: Decision) -> None: ...
 
-    async def list(self, status: str | None = None, limit: int = 100) -> builtins.list[Decision]:
+    async def list(self, status: str | None = None, limit: int = 100, *,
+                   before: int | None = None) -> builtins.list[Decision]:
         """Decisions with this status (every status when None), newest first (by number
-        descending)."""
+        descending), numbered below `before` when given."""
         ...
 
     async def next_number(self) -> int: ...

@@ -21,7 +21,6 @@ from domain.changes import (
     edit,
     event,
     find,
-    list_by_status,
     optional_text,
     record,
     reload,
@@ -34,6 +33,7 @@ from domain.changes import (
 from domain.errors import InvalidInput
 from domain.events import RecordedEvent
 from domain.ids import new_uuid
+from domain.listing import Page, page_of
 from domain.objects import (
     TODO,
     TODO_CANCELLED,
@@ -42,10 +42,10 @@ from domain.objects import (
     TODO_EDITED,
     TODO_PRIORITIES,
     TODO_REOPENED,
-    TODO_STATUSES,
     Todo,
 )
 from domain.repositories import ObjectUnitOfWork
+from domain.todo_filter import TodoFilter
 
 __all__ = [
     "Todo",
@@ -54,7 +54,7 @@ __all__ = [
     "create_todo",
     "edit_todo",
     "get_todo",
-    "list_todos",
+    "page_todos",
     "reopen_todo",
 ]
 
@@ -144,11 +144,14 @@ async def get_todo(uow: ObjectUnitOfWork, todo: Ref) -> Todo:
     return await find(uow.todos, todo, TODO)
 
 
-async def list_todos(
-    uow: ObjectUnitOfWork, status: str | None = "open", limit: int = 100
-) -> list[Todo]:
-    """Todos by number; status "all" or None lists every one."""
-    return await list_by_status(uow.todos, status, TODO_STATUSES, limit)
+async def page_todos(
+    uow: ObjectUnitOfWork, filter: TodoFilter, after: str | None = None, limit: int = 100
+) -> Page[Todo]:
+    """The todos the filter keeps, in its order (domain/todo_filter.py), a page at a time."""
+    return await page_of(
+        filter.ordering, filter.key_readers, after, limit,
+        lambda key, n: uow.todos.find(filter, key, n), filter.key_of,
+        lambda: uow.todos.count(filter))
 
 
 async def _due_as_recorded(uow: ObjectUnitOfWork, todo: Todo) -> str | None:

@@ -10,18 +10,20 @@ from domain.changes import (
     Ref,
     event,
     find,
-    list_by_status,
     optional_text,
     record,
     reload,
     source_seq,
+    status_asked,
     title_of,
+    total_of_status,
     transition,
 )
 from domain.errors import Conflict, InvalidInput
 from domain.events import RecordedEvent
 from domain.extraction import MAX_CHECK_IN_DAYS
 from domain.ids import new_uuid
+from domain.listing import BY_NUMBER, Page, page_of
 from domain.objects import (
     DEFAULT_CHECK_IN_EVERY,
     TRACK,
@@ -41,7 +43,7 @@ __all__ = [
     "finish_track",
     "get_track",
     "find_active_by_name",
-    "list_tracks",
+    "page_tracks",
     "pause_track",
     "resume_track",
     "start_track",
@@ -129,11 +131,17 @@ async def get_track(uow: ObjectUnitOfWork, track: Ref) -> Track:
     return await find(uow.tracks, track, TRACK)
 
 
-async def list_tracks(
-    uow: ObjectUnitOfWork, status: str | None = None, limit: int = 100
-) -> list[Track]:
+async def page_tracks(
+    uow: ObjectUnitOfWork, status: str | None = None, after: str | None = None,
+    limit: int = 100,
+) -> Page[Track]:
     """Tracks by number; status "all" or None lists every one."""
-    return await list_by_status(uow.tracks, status, TRACK_STATUSES, limit)
+    status = status_asked(status, TRACK_STATUSES)
+    return await page_of(
+        "tracks", BY_NUMBER, after, limit,
+        lambda key, n: uow.tracks.list(status, n, after=None if key is None else int(key[0])),
+        lambda track: (track.number,),
+        lambda: total_of_status(uow.tracks.count_by_status(), status))
 
 
 async def find_active_by_name(

@@ -16,11 +16,27 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import fields
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Row, Select, Table, bindparam, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    Row,
+    Select,
+    String,
+    Table,
+    bindparam,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.errors import Conflict
+from domain.listing import Key
 from domain.objects import (
     DECISION_STATUSES,
     TODO_STATUSES,
@@ -30,7 +46,8 @@ from domain.objects import (
     Todo,
     Track,
 )
-from infrastructure.tables import decisions, notes, todos, tracks
+from domain.todo_filter import LAST_DAY, FIRST_INSTANT, TodoFilter, sort_key
+from infrastructure.tables import UtcDateTime, decisions, notes, todos, tracks
 
 Model = TypeVar("Model", Todo, Note, Track, Decision)
 
@@ -155,8 +172,12 @@ class CoreRows(Generic[Model]):
         row = (await self._conn.execute(query, params)).first()
         return None if row is None else self.codec.from_row(row)
 
-    async def _select(self, *where: ColumnElement[bool], limit: int) -> builtins.list[Model]:
+    async def _select(self, *where: ColumnElement[bool], limit: int,
+                      beyond: int | None = None) -> builtins.list[Model]:
+        """By number (descending when newest first), past the number `beyond`."""
         number = self.codec.table.c.number
+        if beyond is not None:
+            where = (*where, number < beyond if self.newest_first else number > beyond)
         query = (
             select(*self.codec.columns)
             .where(*where)
@@ -174,6 +195,11 @@ class CoreRows(Generic[Model]):
         return counts
 
 
+# The due ordering (domain/todo_filter.py): blank days last, blank times first on a day.
+_DUE_DAY = func.coalesce(todos.c.due, literal(LAST_DAY, Date))
+_DUE_INSTANT = func.coalesce(todos.c.due_at, literal(FIRST_INSTANT, UtcDateTime))
+
+
 class CoreTodos(CoreRows[Todo]):
     codec = TODO_ROWS
 
@@ -181,6 +207,45 @@ class CoreTodos(CoreRows[Todo]):
         if status is None:
             return await self._select(limit=limit)
         return await self._select(todos.c.status == status, limit=limit)
+
+    async def find(self, filter: TodoFilter, after: Key | None, limit: int
+                   ) -> builtins.list[Todo]:
+        where = self._kept_by(filter)
+        if filter.sort == "number":
+            return await self._select(*where, limit=limit,
+                                      beyond=None if after is None else int(after[0]))
+        if after is not None:
+            day, moment, number = sort_key(after)
+            where.append(tuple_(_DUE_DAY, _DUE_INSTANT, todos.c.number) > tuple_(
+                literal(day, Date), literal(moment, UtcDateTime), literal(number, Integer)))
+        query = (select(*self.codec.columns).where(*where)
+                 .order_by(_DUE_DAY, _DUE_INSTANT, todos.c.number).limit(limit))
+        return [self.codec.from_row(row) for row in await self._conn.execute(query)]
+
+    async def count(self, filter: TodoFilter) -> int:
+        query = select(func.count()).select_from(todos).where(*self._kept_by(filter))
+        return int(await self._conn.scalar(query))
+
+    def _kept_by(self, filter: TodoFilter) -> list[ColumnElement[bool]]:
+        where: list[ColumnElement[bool]] = []
+        if filter.status is not None:
+            where.append(todos.c.status == filter.status)
+        if filter.tag is not None:
+            where.append(self._tagged(filter.tag))
+        if filter.priority is not None:
+            where.append(todos.c.priority == filter.priority)
+        if filter.due_before is not None:
+            where.append(todos.c.due < filter.due_before)
+        if filter.due_after is not None:
+            where.append(todos.c.due > filter.due_after)
+        return where
+
+    def _tagged(self, tag: str) -> ColumnElement[bool]:
+        """The todo's tags (a JSON array) hold this one."""
+        if self._conn.dialect.name == "postgresql":  # JSONB containment
+            return todos.c.tags.op("@>")(func.jsonb_build_array(literal(tag, String)))
+        each = func.json_each(todos.c.tags).table_valued("value")
+        return exists(select(1).select_from(each).where(each.c.value == tag))
 
     async def count_by_status(self) -> dict[str, int]:
         return await self._count_by_status(TODO_STATUSES)
@@ -191,8 +256,17 @@ class CoreNotes(CoreRows[Note]):
     newest_first = True
 
     async def list(
-        self, search: str | None = None, limit: int = 100, status: str | None = "active"
+        self, search: str | None = None, limit: int = 100, status: str | None = "active",
+        *, before: int | None = None,
     ) -> builtins.list[Note]:
+        return await self._select(*self._kept_by(search, status), limit=limit, beyond=before)
+
+    async def count(self, status: str | None = "active", search: str | None = None) -> int:
+        query = select(func.count()).select_from(notes).where(*self._kept_by(search, status))
+        return int(await self._conn.scalar(query))
+
+    @staticmethod
+    def _kept_by(search: str | None, status: str | None) -> list[ColumnElement[bool]]:
         """Title or content contains `search`, ignoring case; `%`, `_` and `/` in it are
         literal (autoescape escapes them for LIKE)."""
         where = [] if status is None else [notes.c.status == status]
@@ -202,22 +276,16 @@ class CoreNotes(CoreRows[Note]):
                 notes.c.title_folded.contains(needle, autoescape=True),
                 notes.c.content_folded.contains(needle, autoescape=True),
             ))
-        return await self._select(*where, limit=limit)
-
-    async def count(self, status: str | None = "active") -> int:
-        query = select(func.count()).select_from(notes)
-        if status is not None:
-            query = query.where(notes.c.status == status)
-        return int(await self._conn.scalar(query))
+        return where
 
 
 class CoreTracks(CoreRows[Track]):
     codec = TRACK_ROWS
 
-    async def list(self, status: str | None = None, limit: int = 100) -> builtins.list[Track]:
-        if status is None:
-            return await self._select(limit=limit)
-        return await self._select(tracks.c.status == status, limit=limit)
+    async def list(self, status: str | None = None, limit: int = 100, *,
+                   after: int | None = None) -> builtins.list[Track]:
+        where = [] if status is None else [tracks.c.status == status]
+        return await self._select(*where, limit=limit, beyond=after)
 
     async def count_by_status(self) -> dict[str, int]:
         return await self._count_by_status(TRACK_STATUSES)
@@ -227,10 +295,10 @@ class CoreDecisions(CoreRows[Decision]):
     codec = DECISION_ROWS
     newest_first = True
 
-    async def list(self, status: str | None = None, limit: int = 100) -> builtins.list[Decision]:
-        if status is None:
-            return await self._select(limit=limit)
-        return await self._select(decisions.c.status == status, limit=limit)
+    async def list(self, status: str | None = None, limit: int = 100, *,
+                   before: int | None = None) -> builtins.list[Decision]:
+        where = [] if status is None else [decisions.c.status == status]
+        return await self._select(*where, limit=limit, beyond=before)
 
     async def count_by_status(self) -> dict[str, int]:
         return await self._count_by_status(DECISION_STATUSES)

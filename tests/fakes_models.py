@@ -10,6 +10,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from domain.errors import Conflict
 from domain.events import RecordedEvent
+from domain.listing import Key
 from domain.messages import MESSAGE_INGESTED
 from domain.objects import (
     DECISION_STATUSES,
@@ -29,6 +30,7 @@ from domain.search_index import (
     searchable_message,
 )
 from domain.snippets import matches
+from domain.todo_filter import TodoFilter, sort_key
 
 Row = TypeVar("Row", Todo, Note, Track, Decision)
 
@@ -60,9 +62,15 @@ class _Rows(Generic[Row]):
     async def next_number(self) -> int:
         return max((row.number for row in self.rows.values()), default=0) + 1
 
-    def _select(self, keep: Callable[[Row], bool], limit: int) -> builtins.list[Row]:
+    def _select(self, keep: Callable[[Row], bool], limit: int,
+                beyond: int | None = None) -> builtins.list[Row]:
+        def past(row: Row) -> bool:
+            if beyond is None:
+                return True
+            return row.number < beyond if self.newest_first else row.number > beyond
+
         found = sorted(
-            (row for row in self.rows.values() if keep(row)),
+            (row for row in self.rows.values() if keep(row) and past(row)),
             key=lambda row: row.number,
             reverse=self.newest_first,
         )
@@ -79,6 +87,20 @@ class InMemoryTodos(_Rows[Todo]):
     async def list(self, status: str | None = None, limit: int = 100) -> builtins.list[Todo]:
         return self._select(lambda t: status is None or t.status == status, limit)
 
+    async def find(self, filter: TodoFilter, after: Key | None, limit: int
+                   ) -> builtins.list[Todo]:
+        if filter.sort == "number":
+            return self._select(filter.keeps, limit,
+                                None if after is None else int(after[0]))  # type: ignore[arg-type]
+        found = sorted((t for t in self.rows.values() if filter.keeps(t)),
+                       key=lambda t: sort_key(filter.key_of(t)))
+        if after is not None:
+            found = [t for t in found if sort_key(filter.key_of(t)) > sort_key(after)]
+        return found[:limit]
+
+    async def count(self, filter: TodoFilter) -> int:
+        return sum(1 for t in self.rows.values() if filter.keeps(t))
+
     async def count_by_status(self) -> dict[str, int]:
         return self._count(TODO_STATUSES)
 
@@ -87,20 +109,25 @@ class InMemoryNotes(_Rows[Note]):
     newest_first = True
 
     async def list(self, search: str | None = None, limit: int = 100,
-                   status: str | None = "active") -> builtins.list[Note]:
-        needle = (search or "").casefold()
-        return self._select(
-            lambda n: (status is None or n.status == status)
-            and (needle in n.title.casefold() or needle in n.content.casefold()), limit
-        )
+                   status: str | None = "active", *,
+                   before: int | None = None) -> builtins.list[Note]:
+        return self._select(self._keeps(search, status), limit, before)
 
-    async def count(self, status: str | None = "active") -> int:
-        return sum(1 for n in self.rows.values() if status is None or n.status == status)
+    async def count(self, status: str | None = "active", search: str | None = None) -> int:
+        keep = self._keeps(search, status)
+        return sum(1 for n in self.rows.values() if keep(n))
+
+    @staticmethod
+    def _keeps(search: str | None, status: str | None) -> Callable[[Note], bool]:
+        needle = (search or "").casefold()
+        return lambda n: ((status is None or n.status == status)
+                          and (needle in n.title.casefold() or needle in n.content.casefold()))
 
 
 class InMemoryTracks(_Rows[Track]):
-    async def list(self, status: str | None = None, limit: int = 100) -> builtins.list[Track]:
-        return self._select(lambda t: status is None or t.status == status, limit)
+    async def list(self, status: str | None = None, limit: int = 100, *,
+                   after: int | None = None) -> builtins.list[Track]:
+        return self._select(lambda t: status is None or t.status == status, limit, after)
 
     async def count_by_status(self) -> dict[str, int]:
         return self._count(TRACK_STATUSES)
@@ -109,8 +136,9 @@ class InMemoryTracks(_Rows[Track]):
 class InMemoryDecisions(_Rows[Decision]):
     newest_first = True
 
-    async def list(self, status: str | None = None, limit: int = 100) -> builtins.list[Decision]:
-        return self._select(lambda d: status is None or d.status == status, limit)
+    async def list(self, status: str | None = None, limit: int = 100, *,
+                   before: int | None = None) -> builtins.list[Decision]:
+        return self._select(lambda d: status is None or d.status == status, limit, before)
 
     async def count_by_status(self) -> dict[str, int]:
         return self._count(DECISION_STATUSES)

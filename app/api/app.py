@@ -11,7 +11,7 @@ from fastapi import Depends, FastAPI, Request
 
 import app as package
 from app.api import docs, problems
-from app.api.edge import guard_bearer
+from app.api.edge import guard_bearer, refuse_unknown_query
 from app.api.middleware import (
     BodyLimitMiddleware,
     BodyTimeoutMiddleware,
@@ -92,9 +92,11 @@ def create_app(container: Container) -> FastAPI:
     # every router on that level (and recounts their versions each time). Nested, that
     # was a third of the app's work per ingest; one level deep, as the bench's bare
     # reference is, it is small. Single-message ingest, the hot path, is matched first.
-    api = {"prefix": API_PREFIX, "dependencies": [Depends(require_token)], "responses": GUARDED}
+    api = {"prefix": API_PREFIX, "responses": GUARDED,
+           "dependencies": [Depends(require_token), Depends(refuse_unknown_query)]}
     app.include_router(ingest.router, tags=["ingest"], **api)
-    app.include_router(health.router, tags=["health"])
+    app.include_router(health.router, tags=["health"],
+                       dependencies=[Depends(refuse_unknown_query)])
     app.include_router(telegram.router)
     for module, tag in API_ROUTERS:
         app.include_router(getattr(module, "api_router", None) or module.router, tags=[tag], **api)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import hmac
 import math
 import sys
-from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from fastapi import Request
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
 
 from app.api.auth_throttle import AuthThrottle
@@ -144,21 +144,53 @@ def check_text(value: str) -> str:
     return value
 
 
-def reject_unknown_query(*allowed: str) -> Callable[[Request], Awaitable[None]]:
-    """A route dependency that refuses query parameters the route does not take, 422
-    problem+json naming each (FastAPI itself ignores them, so a misspelt `limt=5` would
-    quietly give the default). Add it to any route, with the names it declares:
-    `dependencies=[Depends(reject_unknown_query("q", "limit"))]`."""
-    known = frozenset(allowed)
-    choices = ", ".join(sorted(known)) or "none"
+async def refuse_unknown_query(request: Request) -> None:
+    """Refuse query parameters the route does not declare: 422 problem+json naming each,
+    as unknown body fields are (FastAPI itself ignores them, so a misspelt `limt=5` would
+    quietly give the default). What a route declares is what FastAPI reads for it, and
+    what /docs shows. A dependency of the routers (app/api/app.py), after the bearer
+    check; async, as FastAPI runs a plain one in a thread."""
+    if not request.query_params:
+        return
+    route = request.scope.get("route")
+    known = _declared_query(route) if isinstance(route, APIRoute) else frozenset()
+    unknown = [name[:50] for name in sorted(set(request.query_params) - known)[:10]]
+    if unknown:
+        choices = ", ".join(sorted(known)) or "none"
+        raise ProblemError(
+            422, f"unknown query parameter {', '.join(unknown)}: this route takes {choices}",
+            "validation-error",
+            errors=[{"loc": f"query.{name}", "msg": "unknown query parameter"}
+                    for name in unknown])
 
-    async def check(request: Request) -> None:  # async: FastAPI runs a plain one in a thread
-        unknown = [name[:50] for name in sorted(set(request.query_params) - known)[:10]]
-        if unknown:
-            raise ProblemError(
-                422, f"unknown query parameter {', '.join(unknown)}: this route takes "
-                     f"{choices}", "validation-error",
-                errors=[{"loc": f"query.{name}", "msg": "unknown query parameter"}
-                        for name in unknown])
 
-    return check
+# By id: a route is not hashable. Each entry holds its route, so no id is reused while
+# it is here; there is one per route of every app built in this process.
+_DECLARED: dict[int, tuple[APIRoute, frozenset[str]]] = {}
+
+
+def _declared_query(route: APIRoute) -> frozenset[str]:
+    """The query parameters of the route and its dependencies, by the names a client
+    sends (a parameter model's fields, each by its alias); read once per route."""
+    if (entry := _DECLARED.get(id(route))) is None:
+        names: set[str] = set()
+        pending = [route.dependant]
+        while pending:
+            dependant = pending.pop()
+            for field in dependant.query_params:
+                model = field.field_info.annotation
+                if isinstance(model, type) and issubclass(model, BaseModel):
+                    names.update(info.alias or name for name, info in model.model_fields.items())
+                else:
+                    names.add(field.alias)
+            pending.extend(dependant.dependencies)
+        entry = _DECLARED[id(route)] = (route, frozenset(names))
+    return entry[1]
+
+
+def query_text(name: str, value: str) -> str:
+    """A query parameter's text, as storable as a body's (check_text), or 422."""
+    try:
+        return check_text(value)
+    except ValueError as e:
+        raise ProblemError(422, f"{name}: {e}", "validation-error") from None

@@ -135,4 +135,7 @@ class IngestBatchOut(BaseModel):
 
 class EventPage(BaseModel):
     items: list[EventOut]
-    next_after_seq: int | None
+    next: str | None = Field(description="`after` for the next page; null on the last")
+    total: int = Field(description="events of the types asked for (all when none), in all")
+    next_after_seq: int | None = Field(
+        description="`after_seq` for the next page (the last item's seq); null on the last")

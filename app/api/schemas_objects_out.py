@@ -120,19 +120,26 @@ class DecisionDetail(DecisionOut):
     history: list[HistoryEntry] = Field(description="the events that shaped it, oldest first")
 
 
-class TodoPage(BaseModel):
+class Paged(BaseModel):
+    """What every list answers besides its items (domain/listing.py)."""
+
+    next: str | None = Field(description="`after` for the next page; null on the last")
+    total: int = Field(description="how many items the filters match, on all pages")
+
+
+class TodoPage(Paged):
     items: list[TodoOut]
 
 
-class NotePage(BaseModel):
+class NotePage(Paged):
     items: list[NoteOut]
 
 
-class TrackPage(BaseModel):
+class TrackPage(Paged):
     items: list[TrackOut]
 
 
-class DecisionPage(BaseModel):
+class DecisionPage(Paged):
     items: list[DecisionOut]
 
 

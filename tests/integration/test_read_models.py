@@ -13,6 +13,7 @@ from sqlalchemy import inspect
 
 from domain.errors import Conflict
 from domain.objects import Decision, Note, Todo, Track
+from domain.todo_filter import TodoFilter, sort_key
 from infrastructure.database import create_engine
 from infrastructure.migrate import downgrade, upgrade
 from infrastructure.read_models import CoreDecisions, CoreNotes, CoreTodos, CoreTracks
@@ -319,6 +320,89 @@ async def test_notes_list_newest_first_with_a_limit(models):
     assert [n.number for n in await models.notes.list()] == [3, 2, 1]
     assert [n.number for n in await models.notes.list(limit=2)] == [3, 2]
     assert [n.number for n in await models.notes.list("")] == [3, 2, 1]
+
+
+# --- paging and filtering (domain/listing.py, domain/todo_filter.py) ---------------------
+
+BERLIN = timezone(timedelta(hours=1))
+
+
+def timed(day: int, hour: int) -> dict[str, Any]:
+    """A due on December `day` at `hour` Berlin time: its day and its instant."""
+    moment = datetime(2026, 12, day, hour, tzinfo=BERLIN)
+    return {"due": moment.date(), "due_at": moment.astimezone(UTC)}
+
+
+# Stored out of order; what each filter keeps and the due order are worked out by hand.
+FILTERED = {
+    1: dict(due=date(2026, 12, 9), tags=("home",), priority="high"),
+    2: dict(tags=("home", "shop")),
+    3: dict(**timed(8, 17), tags=("work",), priority="high"),
+    4: dict(due=date(2026, 12, 8), status="done", tags=("home",)),
+    5: dict(**timed(8, 9), priority="urgent", tags=("ärger",)),
+    6: dict(due=date(2026, 12, 7), tags=("homework",)),
+    7: dict(due=date(2026, 12, 8), priority="low"),
+}
+
+
+async def stored_filtered(models) -> None:
+    for number in (4, 7, 1, 6, 2, 5, 3):
+        await models.todos.add(todo(number, **FILTERED[number]))
+
+
+@pytest.mark.parametrize(("asked", "expected"), [
+    ({}, [1, 2, 3, 5, 6, 7]),
+    ({"status": "all"}, [1, 2, 3, 4, 5, 6, 7]),
+    ({"status": "done"}, [4]),
+    ({"tag": "home"}, [1, 2]),  # not "homework": a whole tag
+    ({"tag": "#HOME", "status": "all"}, [1, 2, 4]),
+    ({"tag": "ärger"}, [5]),
+    ({"priority": "high"}, [1, 3]),
+    ({"due_before": date(2026, 12, 8)}, [6]),
+    ({"due_after": date(2026, 12, 8)}, [1]),
+    ({"due_after": date(2026, 12, 7), "due_before": date(2026, 12, 9)}, [3, 5, 7]),
+    ({"tag": "home", "due_before": date(2027, 1, 1)}, [1]),  # undated #2 left out
+    ({"sort": "due"}, [6, 7, 5, 3, 1, 2]),  # 8th: all day, 9:00, 17:00; undated last
+    ({"sort": "due", "status": "all"}, [6, 4, 7, 5, 3, 1, 2]),
+])
+async def test_todos_are_filtered_and_sorted_as_the_filter_says(models, asked, expected):
+    await stored_filtered(models)
+    wanted = TodoFilter.asked(**asked)
+    assert [t.number for t in await models.todos.find(wanted, None, 100)] == expected
+    assert await models.todos.count(wanted) == len(expected)
+    # The same in Python, as the in-memory fakes and the domain read it.
+    kept = sorted((todo(n, **FILTERED[n]) for n in FILTERED if wanted.keeps(
+        todo(n, **FILTERED[n]))), key=lambda t: sort_key(wanted.key_of(t))
+                  if wanted.sort == "due" else (t.number,))
+    assert [t.number for t in kept] == expected
+
+
+@pytest.mark.parametrize("sort", ["number", "due"])
+async def test_todos_page_from_a_key_every_one_once(models, sort):
+    await stored_filtered(models)
+    wanted = TodoFilter.asked(status="all", sort=sort)
+    every = await models.todos.find(wanted, None, 100)
+    seen, after = [], None
+    while True:
+        page = await models.todos.find(wanted, after, 2)
+        if not page:
+            break
+        seen += page
+        after = wanted.key_of(page[-1])
+    assert seen == every and len(every) == 7
+
+
+async def test_tracks_decisions_and_notes_page_past_a_number(models):
+    for number in (3, 1, 4, 2):
+        await models.tracks.add(track(number, status="paused" if number == 3 else "active"))
+        await models.decisions.add(decision(number))
+        await models.notes.add(note(number, title="tulip" if number != 2 else "rose"))
+    assert [t.number for t in await models.tracks.list(None, 2, after=2)] == [3, 4]
+    assert [t.number for t in await models.tracks.list("active", 5, after=1)] == [2, 4]
+    assert [d.number for d in await models.decisions.list(None, 2, before=4)] == [3, 2]
+    assert [n.number for n in await models.notes.list("TULIP", 5, before=4)] == [3, 1]
+    assert await models.notes.count(None, "tulip") == 3
+    assert await models.notes.count("active", "ROSE") == 1
 
 
 async def test_counts_name_every_status_zeros_included(models):

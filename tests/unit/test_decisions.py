@@ -2,7 +2,7 @@ import pytest
 
 from domain.decisions import (
     get_decision,
-    list_decisions,
+    page_decisions,
     record_decision,
     revoke_decision,
     supersede_decision,
@@ -135,13 +135,16 @@ async def test_listing_newest_first_and_counting(uow):
     await record_decision(uow, title="c")
     await revoke_decision(uow, 3)
     await record_decision(uow, title="d")
-    assert [d.title for d in await list_decisions(uow)] == ["d", "b"]
-    assert [d.title for d in await list_decisions(uow, "superseded")] == ["a"]
-    assert [d.title for d in await list_decisions(uow, "all")] == ["d", "c", "b", "a"]
+    assert [d.title for d in (await page_decisions(uow)).items] == ["d", "b"]
+    assert [d.title for d in (await page_decisions(uow, "superseded")).items] == ["a"]
+    first = await page_decisions(uow, "all", limit=3)
+    assert ([d.title for d in first.items], first.total) == (["d", "c", "b"], 4)
+    rest = await page_decisions(uow, "all", after=first.next, limit=3)
+    assert ([d.title for d in rest.items], rest.next) == (["a"], None)
     assert await uow.decisions.count_by_status() == {
         "active": 2,
         "superseded": 1,
         "revoked": 1,
     }
     with pytest.raises(InvalidInput):
-        await list_decisions(uow, "maybe")
+        await page_decisions(uow, "maybe")

@@ -9,7 +9,7 @@ import pytest
 
 from domain.decisions import record_decision, review_decision, revoke_decision
 from domain.errors import Conflict, InvalidInput, NotFound
-from domain.notes import archive_note, edit_note, list_notes, record_note
+from domain.notes import archive_note, edit_note, page_notes, record_note
 from domain.projections import project_all
 from domain.todos import cancel_todo, complete_todo, create_todo, edit_todo, reopen_todo
 from domain.tracks import check_in_track, find_active_by_name, start_track
@@ -88,9 +88,9 @@ async def test_notes_edit_and_archive_leave_lists_and_search(uow):
     assert edited.content == "wifi moved to the attic"
     archived, [event] = await archive_note(uow, note.number)
     assert (event.type, archived.status) == ("note.archived", "archived")
-    assert await list_notes(uow) == []
-    assert await list_notes(uow, "attic") == []
-    assert await list_notes(uow, "attic", status="archived") == [archived]
+    assert (await page_notes(uow)).items == []
+    assert (await page_notes(uow, "attic")).items == []
+    assert (await page_notes(uow, "attic", status="archived")).items == [archived]
     with pytest.raises(Conflict, match="already archived"):
         await archive_note(uow, note.number)
 

@@ -1,7 +1,7 @@
 import pytest
 
 from domain.errors import InvalidInput, NotFound
-from domain.notes import get_note, list_notes, record_note
+from domain.notes import get_note, page_notes, record_note
 from tests.fakes import InMemoryUnitOfWorkFactory
 
 
@@ -53,11 +53,15 @@ async def test_search_ignores_case_in_title_and_content_newest_first(uow):
     await record_note(uow, title="Garden", content="plant TULIPS in October")
     await record_note(uow, title="Tulip bulbs", content="order from the shop")
     await record_note(uow, title="Car", content="service due")
-    assert [n.number for n in await list_notes(uow, "tulip")] == [2, 1]
-    assert [n.number for n in await list_notes(uow)] == [3, 2, 1]
-    assert [n.number for n in await list_notes(uow, "  ")] == [3, 2, 1]
-    assert [n.number for n in await list_notes(uow, limit=1)] == [3]
-    assert await list_notes(uow, "boat") == []
+    async def numbers(search=None, limit=100):
+        page = await page_notes(uow, search, limit=limit)
+        return [n.number for n in page.items], page.total
+
+    assert await numbers("tulip") == ([2, 1], 2)
+    assert await numbers() == ([3, 2, 1], 3)
+    assert await numbers("  ") == ([3, 2, 1], 3)
+    assert await numbers(limit=1) == ([3], 3)
+    assert await numbers("boat") == ([], 0)
     assert await uow.notes.count() == 3
 
 

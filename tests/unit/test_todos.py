@@ -4,12 +4,13 @@ import pytest
 
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.events import NewEvent
+from domain.todo_filter import TodoFilter
 from domain.todos import (
     cancel_todo,
     complete_todo,
     create_todo,
     get_todo,
-    list_todos,
+    page_todos,
     reopen_todo,
 )
 from tests.fakes import InMemoryUnitOfWorkFactory
@@ -155,13 +156,17 @@ async def test_listing_and_counting(uow):
     for title in ("a", "b", "c"):
         await create_todo(uow, title=title)
     await complete_todo(uow, 2)
-    assert [t.title for t in await list_todos(uow)] == ["a", "c"]
-    assert [t.title for t in await list_todos(uow, "done")] == ["b"]
-    assert [t.title for t in await list_todos(uow, "all")] == ["a", "b", "c"]
-    assert [t.title for t in await list_todos(uow, None, limit=2)] == ["a", "b"]
+    async def titles(status, limit=100):
+        page = await page_todos(uow, TodoFilter.asked(status), limit=limit)
+        return [t.title for t in page.items], page.total
+
+    assert await titles("open") == (["a", "c"], 2)
+    assert await titles("done") == (["b"], 1)
+    assert await titles("all") == (["a", "b", "c"], 3)
+    assert await titles(None, limit=2) == (["a", "b"], 3)
     assert await uow.todos.count_by_status() == {"open": 2, "done": 1, "cancelled": 0}
     with pytest.raises(InvalidInput):
-        await list_todos(uow, "finished")
+        await titles("finished")
 
 
 async def test_rows_and_events_commit_together_or_not_at_all(factory):

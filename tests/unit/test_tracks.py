@@ -5,7 +5,7 @@ from domain.tracks import (
     check_in_track,
     finish_track,
     get_track,
-    list_tracks,
+    page_tracks,
     pause_track,
     resume_track,
     start_track,
@@ -129,9 +129,12 @@ async def test_listing_and_counting(uow):
         await start_track(uow, title=title)
     await pause_track(uow, 1)
     await finish_track(uow, 3)
-    assert [t.title for t in await list_tracks(uow)] == ["a", "b", "c"]
-    assert [t.title for t in await list_tracks(uow, "active")] == ["b"]
-    assert [t.title for t in await list_tracks(uow, "all", limit=2)] == ["a", "b"]
+    assert [t.title for t in (await page_tracks(uow)).items] == ["a", "b", "c"]
+    assert [t.title for t in (await page_tracks(uow, "active")).items] == ["b"]
+    first = await page_tracks(uow, "all", limit=2)
+    assert ([t.title for t in first.items], first.total) == (["a", "b"], 3)
+    rest = await page_tracks(uow, "all", after=first.next, limit=2)
+    assert ([t.title for t in rest.items], rest.next) == (["c"], None)
     assert await uow.tracks.count_by_status() == {"active": 1, "paused": 1, "done": 1}
     with pytest.raises(InvalidInput):
-        await list_tracks(uow, "stalled")
+        await page_tracks(uow, "stalled")

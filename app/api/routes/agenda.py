@@ -10,7 +10,6 @@ from dependency_injector.wiring import inject
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from app.api.edge import reject_unknown_query
 from app.api.openapi import problems
 from app.api.schemas_objects_out import DecisionOut, TodoOut, TrackOut
 from app.api.wiring import AsyncProvide
@@ -50,8 +49,7 @@ class AgendaOut(BaseModel):
         )
 
 
-@router.get("/agenda", response_model=AgendaOut, responses=problems(422),
-            dependencies=[Depends(reject_unknown_query("days"))])
+@router.get("/agenda", response_model=AgendaOut, responses=problems(422))
 @inject
 async def agenda(
     days: Annotated[int, Query(ge=1, le=MAX_DAYS, description="today and the days after")] = 1,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 
 from app.api.edge import parse_body
 from app.api.openapi import READS_BODY, json_body, problems
-from app.api.routes.objects import NAMED, Limit, optional_body, ref, request_context
+from app.api.routes.objects import NAMED, After, Limit, optional_body, ref, request_context
 from app.api.schemas_objects import NewDecision, Outcome, Revocation
 from app.api.schemas_objects_out import DecisionDetail, DecisionOut, DecisionPage, history
 from app.api.wiring import AsyncProvide
@@ -24,10 +24,12 @@ router = APIRouter()
 async def list_decisions(
     status: Literal["active", "superseded", "revoked", "all"] = "active",
     limit: Limit = 100,
+    after: After = None,
     service: ObjectsService = Depends(AsyncProvide[Container.objects_service]),
 ) -> DecisionPage:
-    decisions = await service.decisions(status, limit)
-    return DecisionPage(items=[DecisionOut.of(decision) for decision in decisions])
+    page = await service.decisions(status, after=after, limit=limit)
+    return DecisionPage(items=[DecisionOut.of(decision) for decision in page.items],
+                        next=page.next, total=page.total)
 
 
 @router.post("/decisions", response_model=DecisionOut, status_code=201, responses=READS_BODY,

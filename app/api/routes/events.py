@@ -6,6 +6,8 @@ from dependency_injector.wiring import inject
 from fastapi import APIRouter, Depends, Path, Query
 
 from app.api.openapi import problems
+from app.api.problems import ProblemError
+from app.api.routes.objects import After, Limit
 from app.api.schemas import EventOut, EventPage
 from app.api.wiring import AsyncProvide
 from app.container import Container
@@ -21,16 +23,21 @@ MAX_SEQ = 2**63 - 1
 @router.get("/events", response_model=EventPage, responses=problems(422))
 @inject
 async def list_events(
-    after_seq: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    type: Annotated[list[str] | None, Query(max_length=20)] = None,
+    after_seq: Annotated[int, Query(ge=0, le=MAX_SEQ, description="start after this seq")
+                         ] = 0,
+    limit: Limit = 100,
+    after: After = None,
+    type: Annotated[list[str] | None, Query(max_length=20, description="only these types")
+                    ] = None,
     event_log: EventLog = Depends(AsyncProvide[Container.event_log]),
 ) -> EventPage:
-    # One more than asked tells whether another page follows.
-    events = await event_log.page(after_seq=after_seq, limit=limit + 1, types=type)
-    more = len(events) > limit
-    items = [EventOut.of(event) for event in events[:limit]]
-    return EventPage(items=items, next_after_seq=items[-1].seq if more else None)
+    """By seq. Page with `after` (a cursor, as every list) or `after_seq` (a seq), not both."""
+    if after is not None and after_seq:
+        raise ProblemError(422, "give after or after_seq, not both", "validation-error")
+    page = await event_log.listed(after=after, after_seq=after_seq, limit=limit, types=type)
+    items = [EventOut.of(event) for event in page.items]
+    return EventPage(items=items, next=page.next, total=page.total,
+                     next_after_seq=items[-1].seq if page.next is not None else None)
 
 
 @router.get("/events/{seq}", response_model=EventOut, responses=problems(404, 422))

@@ -7,10 +7,9 @@ from typing import Annotated, Literal
 from dependency_injector.wiring import inject
 from fastapi import APIRouter, Depends, Query, Request
 
-from app.api.edge import check_text, parse_body
+from app.api.edge import parse_body, query_text
 from app.api.openapi import READS_BODY, json_body, problems
-from app.api.problems import ProblemError
-from app.api.routes.objects import MOVES, NAMED, Limit, ref, request_context
+from app.api.routes.objects import MOVES, NAMED, After, Limit, ref, request_context
 from app.api.schemas_objects import NoteChanges
 from app.api.schemas_objects_out import NoteDetail, NoteOut, NotePage, history
 from app.api.wiring import AsyncProvide
@@ -26,16 +25,15 @@ async def list_notes(
     search: Annotated[str | None, Query(max_length=200)] = None,
     status: Literal["active", "archived", "all"] = "active",
     limit: Limit = 100,
+    after: After = None,
     service: ObjectsService = Depends(AsyncProvide[Container.objects_service]),
 ) -> NotePage:
     """Newest first; archived notes leave lists and search unless asked for."""
     if search is not None:
-        try:
-            check_text(search)
-        except ValueError as e:
-            raise ProblemError(422, f"search: {e}", "validation-error") from None
-    notes = await service.notes(search, limit, status)
-    return NotePage(items=[NoteOut.of(note) for note in notes])
+        query_text("search", search)
+    page = await service.notes(search, status, after=after, limit=limit)
+    return NotePage(items=[NoteOut.of(note) for note in page.items], next=page.next,
+                    total=page.total)
 
 
 @router.get("/notes/{note_id}", response_model=NoteDetail, responses=NAMED)

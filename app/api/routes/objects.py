@@ -17,6 +17,7 @@ from app.api.schemas_objects_out import StatsOut
 from app.api.wiring import AsyncProvide
 from app.container import Container
 from app.logging_setup import request_id
+from domain.listing import MAX_PAGE
 from domain.objects_service import ObjectsService
 
 router = APIRouter()
@@ -28,7 +29,9 @@ NAMED = problems(404, 422)
 MOVES = problems(404, 409, 422)
 
 Model = TypeVar("Model", bound=BaseModel)
-Limit = Annotated[int, Query(ge=1, le=1000)]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="items per page")]
+After = Annotated[str | None, Query(max_length=400,
+                                    description="`next` of the page before; none: the first")]
 # A number that fits the read models' integer column, or a uuid: anything else names
 # nothing, and must not reach the database (a 20-digit number overflows PostgreSQL's).
 _REF = re.compile(r"[0-9]{1,9}|[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")

@@ -10,7 +10,6 @@ from dependency_injector.wiring import inject
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from app.api.edge import reject_unknown_query
 from app.api.openapi import problems
 from app.api.wiring import AsyncProvide
 from app.container import Container
@@ -20,8 +19,6 @@ from domain.search_index import SEARCH_KINDS
 from domain.snippets import MARK_CLOSE, MARK_OPEN
 
 router = APIRouter()
-
-QUERY_PARAMETERS = ("q", "types", "limit", "after")
 
 
 class SearchHitOut(BaseModel):
@@ -44,8 +41,7 @@ class SearchPageOut(BaseModel):
     total: int = Field(description="hits in all")
 
 
-@router.get("/search", response_model=SearchPageOut, responses=problems(422),
-            dependencies=[Depends(reject_unknown_query(*QUERY_PARAMETERS))])
+@router.get("/search", response_model=SearchPageOut, responses=problems(422))
 @inject
 async def search(
     q: Annotated[str, Query(description=f"the words to find: at most 32, at most "

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from dependency_injector.wiring import inject
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 
-from app.api.edge import parse_body
+from app.api.edge import parse_body, query_text
 from app.api.openapi import READS_BODY, json_body, problems
-from app.api.routes.objects import MOVES, NAMED, Limit, ref, request_context
-from app.api.schemas_objects import NewTodo, TodoChanges
+from app.api.routes.objects import MOVES, NAMED, After, Limit, ref, request_context
+from app.api.schemas_objects import Day, NewTodo, Priority, TodoChanges
 from app.api.schemas_objects_out import TodoDetail, TodoOut, TodoPage, history
 from app.api.wiring import AsyncProvide
 from app.container import Container
 from domain.objects_service import ObjectsService
+from domain.todo_filter import TodoFilter
 
 router = APIRouter()
 
@@ -23,11 +24,26 @@ router = APIRouter()
 @inject
 async def list_todos(
     status: Literal["open", "done", "cancelled", "all"] = "open",
+    tag: Annotated[str | None, Query(max_length=50, description="only todos with this tag")
+                   ] = None,
+    priority: Priority | None = None,
+    due_before: Annotated[Day | None, Query(
+        description="only todos due before this day (not on it)")] = None,
+    due_after: Annotated[Day | None, Query(
+        description="only todos due after this day (not on it)")] = None,
+    sort: Annotated[Literal["number", "due"], Query(
+        description="due: soonest first (on a day, all-day then by time), undated last")
+                    ] = "number",
     limit: Limit = 100,
+    after: After = None,
     service: ObjectsService = Depends(AsyncProvide[Container.objects_service]),
 ) -> TodoPage:
-    todos = await service.todos(status, limit)
-    return TodoPage(items=[TodoOut.of(todo) for todo in todos])
+    if tag is not None:
+        query_text("tag", tag)
+    wanted = TodoFilter.asked(status, tag, priority, due_before, due_after, sort)
+    page = await service.todos(wanted, after=after, limit=limit)
+    return TodoPage(items=[TodoOut.of(todo) for todo in page.items], next=page.next,
+                    total=page.total)
 
 
 @router.post("/todos", response_model=TodoOut, status_code=201, responses=READS_BODY,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 
 from app.api.edge import parse_body
 from app.api.openapi import READS_BODY, json_body, problems
-from app.api.routes.objects import MOVES, NAMED, Limit, optional_body, ref, request_context
+from app.api.routes.objects import MOVES, NAMED, After, Limit, optional_body, ref, request_context
 from app.api.schemas_objects import CheckIn, NewTrack
 from app.api.schemas_objects_out import TrackDetail, TrackOut, TrackPage, history
 from app.api.wiring import AsyncProvide
@@ -24,10 +24,12 @@ router = APIRouter()
 async def list_tracks(
     status: Literal["active", "paused", "done", "all"] = "all",
     limit: Limit = 100,
+    after: After = None,
     service: ObjectsService = Depends(AsyncProvide[Container.objects_service]),
 ) -> TrackPage:
-    tracks = await service.tracks(status, limit)
-    return TrackPage(items=[TrackOut.of(track) for track in tracks])
+    page = await service.tracks(status, after=after, limit=limit)
+    return TrackPage(items=[TrackOut.of(track) for track in page.items], next=page.next,
+                     total=page.total)
 
 
 @router.post("/tracks", response_model=TrackOut, status_code=201,
