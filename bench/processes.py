@@ -122,6 +122,18 @@ class Server:
             log_path,
         )
 
+    @classmethod
+    def durable(cls, database_url: str, token: str, log_path: Path) -> Server:
+        port = free_port()
+        return cls(
+            "durable",
+            [sys.executable, "-m", "bench.durable_app", "--port", str(port),
+             "--database", database_url],
+            bench_environ(database_url, token),
+            port,
+            log_path,
+        )
+
     def start(self, timeout: float = 300) -> float:
         """Start it; returns the seconds from the start to the first 200 of /health/ready."""
         log = self.log_path.open("ab")

@@ -59,28 +59,34 @@ def plan_for(args: argparse.Namespace) -> Plan:
 def sqlite_phase(run: Run, bare: Server) -> None:
     url = databases.sqlite_url(run.workdir / "service.db")  # make run migrates it
     service = run.server("service", url)
+    durable = run.server("durable", databases.sqlite_url(run.workdir / "durable.db"))
     run.raw["first_start_s"] = service.start()
+    durable.start()
     try:
-        servers = {"bare": bare, "service": service}
-        measure_ingest(run, servers, "", goals=True)
-        measure_batch(run, servers, "", goals=True)
+        measure_ingest(run, {"bare": bare, "durable": durable, "service": service}, "")
+        measure_batch(run, {"bare": bare, "service": service}, "")
     finally:
+        durable.stop()
         run.raw["service_exit"] = service.stop()
-    measure_import(run, run.migrated("import.db"), "", goals=True)
+    measure_import(run, run.migrated("import.db"), "")
 
 
 def postgres_phase(run: Run, bare: Server, admin_url: str) -> None:
-    with databases.PostgresDatabase(admin_url) as database:
+    with (databases.PostgresDatabase(admin_url) as database,
+          databases.PostgresDatabase(admin_url) as durable_database):
         run.say(f"PostgreSQL: a fresh database {database.name}")
         service = run.server("service", database.url)  # make run migrates it
+        durable = run.server("durable", durable_database.url)
         service.start()
+        durable.start()
         try:
-            servers = {"bare": bare, "service": service}
-            measure_ingest(run, servers, "postgres_", goals=False)
-            measure_batch(run, servers, "postgres_", goals=False)
+            measure_ingest(run, {"bare": bare, "durable": durable, "service": service},
+                           "postgres_")
+            measure_batch(run, {"bare": bare, "service": service}, "postgres_")
         finally:
+            durable.stop()
             run.raw["postgres_service_exit"] = service.stop()
-        measure_import(run, database.url, "postgres_", goals=False)
+        measure_import(run, database.url, "postgres_")
 
 
 def measure(run: Run, postgres_url: str | None) -> None:

@@ -22,11 +22,13 @@ pytestmark = pytest.mark.e2e
 
 SQLITE_FIGURES = (
     "ingest_rps",
+    "ingest_rps_vs_durable",
     "ingest_p50_ms",
     "ingest_p99_ms",
     "batch_events_per_s",
     "import_events_per_s",
     "import_bound_events_per_s",
+    "import_vs_bound",
     "disk_bytes_per_event",
     "verify_events_per_s",
     "rebuild_events_per_s",
@@ -36,10 +38,13 @@ SQLITE_FIGURES = (
 )
 POSTGRES_FIGURES = (
     "postgres_ingest_rps",
+    "postgres_ingest_rps_vs_durable",
     "postgres_ingest_p50_ms",
     "postgres_ingest_p99_ms",
     "postgres_batch_events_per_s",
     "postgres_import_events_per_s",
+    "postgres_batch_events_per_s_vs_sqlite",
+    "postgres_import_events_per_s_vs_sqlite",
 )
 
 
@@ -68,6 +73,11 @@ def test_quick_bench_reports_every_figure_in_the_table_and_the_json(tmp_path: Pa
     )
     expected = SQLITE_FIGURES + (POSTGRES_FIGURES if postgres else ())
     assert set(expected) <= set(figures), sorted(set(expected) - set(figures))
+
+    # The hand-written durable endpoint answered every request it was sent, as stored.
+    for prefix in ("", "postgres_") if postgres else ("",):
+        durable = report["raw"][f"{prefix}ingest"]["durable"]
+        assert durable["requests"] > 0 and durable["errors"] == 0, durable
 
     # The bound re-inserts every row the import stored: its events and more.
     imported, again = report["raw"]["import"], report["raw"]["import_storage_alone"]
