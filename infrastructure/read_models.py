@@ -46,7 +46,7 @@ from domain.objects import (
     Todo,
     Track,
 )
-from domain.todo_filter import LAST_DAY, FIRST_INSTANT, TodoFilter, sort_key
+from domain.todo_filter import FIRST_INSTANT, LAST_DAY, TodoFilter, sort_key
 from infrastructure.tables import UtcDateTime, decisions, notes, todos, tracks
 
 Model = TypeVar("Model", Todo, Note, Track, Decision)

@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import asyncpg
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from domain.errors import Conflict
 
-DRIVER_ERRORS = (DBAPIError, OSError)
+# asyncpg's own: what it raises to the few calls made on it directly (copy.py).
+DRIVER_ERRORS = (DBAPIError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 @contextmanager

@@ -19,11 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from domain.chain import GENESIS_HASH
 from domain.events import LogHead, NewEvent, RecordedEvent
 from domain.ports import Clock
+from infrastructure.postgres.copy import COPY_FROM, copy_rows
 from infrastructure.postgres.errors import translated
 from infrastructure.sealing import Sealed, seal
 from infrastructure.tables import NOT_INDEXED_TYPE, events
 
 COLUMNS = tuple(events.c[name] for name in RecordedEvent._fields)
+_NAMES = RecordedEvent._fields  # the order _values gives them in
 _INSERT = events.insert().values(payload=bindparam("payload", type_=Text()),
                                  metadata=bindparam("metadata", type_=Text()))
 # Well under asyncpg's 32767 bound parameters per statement.
@@ -52,8 +54,11 @@ class PostgresEventStore:
         if not new_events:
             return []
         sealed = seal(new_events, self._head or await self.head(), self._clock.now())
-        with translated():
-            await self._conn.execute(_INSERT, [_values(item) for item in sealed])
+        rows = [_values(item) for item in sealed]
+        if len(rows) < COPY_FROM or not await copy_rows(
+                self._conn, events.name, _NAMES, [tuple(row.values()) for row in rows]):
+            with translated():
+                await self._conn.execute(_INSERT, rows)
         recorded = [item.event for item in sealed]
         self._head = LogHead(recorded[-1].seq, recorded[-1].hash)
         self.appended += recorded

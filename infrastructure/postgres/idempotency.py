@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.ports import IdempotencyRecord
+from infrastructure.postgres.copy import COPY_FROM, copy_rows
 from infrastructure.postgres.errors import translated
 from infrastructure.tables import idempotency_records
 
@@ -39,6 +40,10 @@ class PostgresIdempotencyRecords:
 
     async def add_many(self, records: Sequence[IdempotencyRecord]) -> None:
         if not records:
+            return
+        if len(records) >= COPY_FROM and await copy_rows(
+                self._conn, _TABLE.name, ("key", "event_seq", "request_hash"),
+                [(r.key, r.event_seq, r.request_hash) for r in records]):
             return
         with translated():
             await self._conn.execute(_TABLE.insert(), [

@@ -140,6 +140,32 @@ async def test_history_is_one_objects_events_in_seq_order_without_messages(uow_f
     assert [e.seq for e in first] == [1]
 
 
+async def test_a_large_append_reads_back_as_written_and_verifies(uow_factory):
+    """Large enough to take PostgreSQL's COPY path (infrastructure/postgres/copy.py),
+    after a small one that takes the INSERT; both in one chain."""
+    berlin = timezone(timedelta(hours=1))
+    await append(uow_factory, event(0))
+    big = [event(n, key=f"big-{n}")._replace(
+        occurred_at=datetime(2026, 12, 7, 9, n % 60, tzinfo=berlin)) for n in range(1, 201)]
+    recorded = await append(uow_factory, *big)
+    stored = await all_events(uow_factory)
+    assert stored[1:] == recorded and [e.seq for e in stored] == list(range(1, 202))
+    assert all(hash_of(e) == e.hash for e in stored)
+    assert (await EventLog(uow_factory).verify()).intact
+    async with uow_factory() as uow:
+        assert (await uow.events.get_by_idempotency_key("big-150")).seq == 151
+
+
+async def test_a_large_append_with_a_key_taken_is_a_conflict_and_stores_nothing(uow_factory):
+    await append(uow_factory, event(0, key="taken"))
+    with pytest.raises(Conflict):
+        await append(uow_factory, *[event(n, key="taken" if n == 99 else f"k-{n}")
+                                    for n in range(1, 101)])
+    assert [e.seq for e in await all_events(uow_factory)] == [1]
+    await append(uow_factory, *[event(n) for n in range(1, 101)])
+    assert (await EventLog(uow_factory).verify()).intact
+
+
 async def test_concurrent_appends_never_fork_the_chain(uow_factory):
     async def writer(n: int) -> None:
         for i in range(5):
