@@ -25,7 +25,14 @@ from bench import databases, large
 from bench.load import load_client
 from bench.processes import Server
 from bench.report import table, write_json
-from bench.scenarios import Plan, Run, measure_batch, measure_import, measure_ingest
+from bench.scenarios import (
+    Plan,
+    Run,
+    measure_batch,
+    measure_import,
+    measure_ingest,
+    measure_postgres_batch_bound,
+)
 from infrastructure.database import describe
 
 POSTGRES_ENV = ("HELIONYX_BENCH_POSTGRES_URL", "HELIONYX_TEST_POSTGRES_URL")
@@ -86,6 +93,7 @@ def postgres_phase(run: Run, bare: Server, admin_url: str) -> None:
         finally:
             durable.stop()
             run.raw["postgres_service_exit"] = service.stop()
+        measure_postgres_batch_bound(run, database.url, admin_url)
         measure_import(run, database.url, "postgres_")
 
 

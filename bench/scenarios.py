@@ -234,6 +234,35 @@ def measure_batch(run: Run, servers: dict[str, Server], prefix: str) -> None:
         sqlite_reference(run, "batch_events_per_s", prefix)
 
 
+def measure_postgres_batch_bound(run: Run, source_url: str, admin_url: str) -> None:
+    """The rows the batch phase stored, written again by asyncpg alone into a fresh
+    database (bench/postgres_storage_alone.py): what no batch ingest on PostgreSQL beats
+    here, set beside the 0.8x-of-SQLite target."""
+    run.say("postgres: the batch phase's rows again, by asyncpg alone")
+    with databases.PostgresDatabase(admin_url) as target:
+        make("migrate", run.env(target.url))
+        stored = run_command([sys.executable, "-m", "bench.postgres_storage_alone",
+                              source_url, target.url, str(run.plan.batch_size)],
+                             run.env(target.url))
+    storage = _last_json(stored.stdout)
+    run.raw["postgres_batch_storage_alone"] = storage
+    on_sqlite = next((f for f in run.figures if f.key == "batch_events_per_s"), None)
+    run.figures.append(
+        Figure(
+            "postgres_batch_bound_events_per_s",
+            "postgres bulk: /ingest/batch, storage alone",
+            storage["events"] / storage["seconds"],
+            "events/s",
+            on_sqlite.value if on_sqlite else None,
+            "/ingest/batch on SQLite",
+            None,
+            f"{storage['events']:,} events ({storage['rows']:,} rows with their search rows "
+            f"and keys) by COPY in {run.plan.batch_size}-event transactions, asyncpg alone, "
+            f"synchronous_commit=on: {storage['seconds']:.2f} s",
+        )
+    )
+
+
 def sqlite_reference(run: Run, key: str, prefix: str) -> None:
     """The PostgreSQL figure beside the same figure on SQLite in this run: >= 0.8x."""
     on_sqlite = next((f for f in run.figures if f.key == key), None)

@@ -44,6 +44,7 @@ POSTGRES_FIGURES = (
     "postgres_batch_events_per_s",
     "postgres_import_events_per_s",
     "postgres_batch_events_per_s_vs_sqlite",
+    "postgres_batch_bound_events_per_s",
     "postgres_import_events_per_s_vs_sqlite",
 )
 
