@@ -13,19 +13,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 from sqlalchemy import Row, Text, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.chain import GENESIS_HASH
 from domain.events import LogHead, NewEvent, RecordedEvent
 from domain.ports import Clock
-from infrastructure.postgres.copy import COPY_FROM, copy_rows
+from infrastructure.postgres.driver import HEAD, driver_of, insert_rows, unnest_insert
 from infrastructure.postgres.errors import translated
 from infrastructure.sealing import Sealed, seal
 from infrastructure.tables import NOT_INDEXED_TYPE, events
 
 COLUMNS = tuple(events.c[name] for name in RecordedEvent._fields)
 _NAMES = RecordedEvent._fields  # the order _values gives them in
+_UNNEST_INSERT = unnest_insert(events.name, [
+    (name, {"seq": "bigint", "schema_version": "int", "occurred_at": "timestamptz",
+            "recorded_at": "timestamptz"}.get(name, "text")) for name in _NAMES])
 _INSERT = events.insert().values(payload=bindparam("payload", type_=Text()),
                                  metadata=bindparam("metadata", type_=Text()))
 # Well under asyncpg's 32767 bound parameters per statement.
@@ -53,10 +57,13 @@ class PostgresEventStore:
     async def append(self, new_events: Sequence[NewEvent]) -> list[RecordedEvent]:
         if not new_events:
             return []
-        sealed = seal(new_events, self._head or await self.head(), self._clock.now())
+        driver = await driver_of(self._conn)
+        sealed = seal(new_events, self._head or await self.head(driver), self._clock.now())
         rows = [_values(item) for item in sealed]
-        if len(rows) < COPY_FROM or not await copy_rows(
-                self._conn, events.name, _NAMES, [tuple(row.values()) for row in rows]):
+        if driver is not None:
+            await insert_rows(driver, events.name, _UNNEST_INSERT, _NAMES,
+                              [tuple(row.values()) for row in rows])
+        else:
             with translated():
                 await self._conn.execute(_INSERT, rows)
         recorded = [item.event for item in sealed]
@@ -109,10 +116,13 @@ class PostgresEventStore:
                  .order_by(events.c.seq))
         return [to_event(row) for row in await self._conn.execute(query)]
 
-    async def head(self) -> LogHead:
-        query = select(events.c.seq, events.c.hash).order_by(events.c.seq.desc()).limit(1)
-        row = (await self._conn.execute(query)).first()
-        return LogHead(row.seq, row.hash) if row else LogHead(0, GENESIS_HASH)
+    async def head(self, driver: asyncpg.Connection | None = None) -> LogHead:
+        if driver is not None:  # in a write transaction: straight to the driver
+            row = await driver.fetchrow(HEAD)
+        else:
+            query = select(events.c.seq, events.c.hash).order_by(events.c.seq.desc()).limit(1)
+            row = (await self._conn.execute(query)).first()
+        return LogHead(row[0], row[1]) if row else LogHead(0, GENESIS_HASH)
 
     async def count_by_type(self) -> dict[str, int]:
         """One pass over ix_events_type_seq (an index-only scan where the planner can)."""

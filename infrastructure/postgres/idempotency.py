@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.ports import IdempotencyRecord
-from infrastructure.postgres.copy import COPY_FROM, copy_rows
+from infrastructure.postgres.driver import COPY_FROM, copy_rows
 from infrastructure.postgres.errors import translated
 from infrastructure.tables import idempotency_records
 

@@ -34,6 +34,7 @@ from domain.search_index import (
     searchable_message,
     words,
 )
+from infrastructure.postgres.driver import driver_of
 from infrastructure.postgres.errors import translated
 
 # PostgreSQL's limits: a lexeme of up to 2047 bytes (a longer word is not indexed, as
@@ -55,6 +56,11 @@ REMOVE = text("DELETE FROM search_objects WHERE kind = :kind AND number = :numbe
 INSERT_MESSAGES = text(
     "INSERT INTO search_messages (seq, document) SELECT seq, CAST(document AS tsvector) "
     "FROM unnest(CAST(:seqs AS bigint[]), CAST(:documents AS text[])) AS m(seq, document) "
+    "ON CONFLICT (seq) DO UPDATE SET document = EXCLUDED.document")
+# The same, as driver.py sends it.
+INSERT_MESSAGES_DRIVER = (
+    "INSERT INTO search_messages (seq, document) SELECT seq, CAST(document AS tsvector) "
+    "FROM unnest($1::bigint[], $2::text[]) AS m(seq, document) "
     "ON CONFLICT (seq) DO UPDATE SET document = EXCLUDED.document")
 CLEAR = (text("DELETE FROM search_objects"), text("DELETE FROM search_messages"))
 MESSAGES = text(f"SELECT seq, payload FROM events WHERE type = '{MESSAGE_INGESTED}' "
@@ -170,7 +176,10 @@ class PostgresSearch:
     async def index_messages(self, events: Sequence[RecordedEvent]) -> None:
         """Index the messages among a write transaction's events, before its COMMIT."""
         if (rows := message_rows(events))["seqs"]:
-            await self._conn.execute(INSERT_MESSAGES, rows)
+            if (driver := await driver_of(self._conn)) is not None:
+                await driver.execute(INSERT_MESSAGES_DRIVER, rows["seqs"], rows["documents"])
+            else:
+                await self._conn.execute(INSERT_MESSAGES, rows)
 
     async def clear(self) -> None:
         for statement in CLEAR:

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from domain.errors import Conflict
 from infrastructure.database import create_engine
 from infrastructure.migrate import upgrade
-from infrastructure.postgres.copy import copy_rows
+from infrastructure.postgres.driver import copy_rows
 
 pytestmark = pytest.mark.postgres
 
