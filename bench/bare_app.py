@@ -63,24 +63,26 @@ def create_bare_app(token: str) -> FastAPI:
         ]
         return {"count": len(results), "recorded": len(results), "results": results}
 
+    answer_health(app)
+    app.include_router(api)
+    return app
+
+
+def answer_health(app: FastAPI) -> None:
+    """/health and /health/ready, always ready: what the bench waits for at start."""
+
     @app.get("/health")
     @app.get("/health/ready")
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    app.include_router(api)
-    return app
 
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="bench.bare_app", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
-    args = parser.parse_args(argv)
+def serve(app: FastAPI, host: str, port: int) -> None:
+    """As `app.main` serves: the same server class and settings."""
     config = uvicorn.Config(
-        create_bare_app(os.environ["HELIONYX_API_TOKEN"]),
-        host=args.host,
-        port=args.port,
+        app,
+        host=host,
+        port=port,
         log_config=None,
         access_log=False,
         server_header=False,
@@ -88,6 +90,14 @@ def main(argv: list[str] | None = None) -> int:
         timeout_graceful_shutdown=10,
     )
     Server(config).run()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench.bare_app", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args(argv)
+    serve(create_bare_app(os.environ["HELIONYX_API_TOKEN"]), args.host, args.port)
     return 0
 
 

@@ -28,14 +28,13 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from app.api import problems
 from app.api.edge import check_bearer, parse_body
 from app.api.schemas import IngestMessage, IngestResultOut
-from app.main import Server
+from bench.bare_app import answer_health, serve
 
 _COLUMNS = ("event_id", "text", "source", "source_id", "author", "conversation_id",
             "occurred_at", "metadata", "received_at")
@@ -141,11 +140,7 @@ def create_durable_app(token: str, database_url: str) -> FastAPI:
         answer = IngestResultOut(event_id=event_id, seq=seq, status="recorded", derived=[])
         return JSONResponse(answer.model_dump(mode="json"), status_code=201)
 
-    @app.get("/health")
-    @app.get("/health/ready")
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
-
+    answer_health(app)
     app.include_router(api)
     return app
 
@@ -157,17 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", required=True, help="sqlite+aiosqlite:///path or "
                                                           "postgresql+asyncpg://...")
     args = parser.parse_args(argv)
-    config = uvicorn.Config(
-        create_durable_app(os.environ["HELIONYX_API_TOKEN"], args.database),
-        host=args.host,
-        port=args.port,
-        log_config=None,
-        access_log=False,
-        server_header=False,
-        lifespan="on",
-        timeout_graceful_shutdown=10,
-    )
-    Server(config).run()
+    serve(create_durable_app(os.environ["HELIONYX_API_TOKEN"], args.database), args.host,
+          args.port)
     return 0
 
 
