@@ -38,17 +38,23 @@ migrate: setup ## bring the tier's database to the latest schema
 run: migrate ## migrate, then serve the tier (ENV=dev|staging|live)
 	exec $(PY) -m app.main --env $(ENV)
 
+# One pytest-xdist worker per core, at most 4. Every test has its own files, ports and
+# PostgreSQL databases; the few that share something on the server or in the checkout
+# are grouped into one worker (xdist_group in tests/conftest.py). `make test
+# PYTEST_PARALLEL=` runs them all in one process.
+PYTEST_PARALLEL ?= -n auto --maxprocesses 4 --dist loadgroup
+
 test: install ## every test; PostgreSQL ones need HELIONYX_TEST_POSTGRES_URL
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_PARALLEL)
 
 test-unit: install
 	$(PY) -m pytest tests/unit
 
 test-integration: install
-	$(PY) -m pytest tests/integration
+	$(PY) -m pytest $(PYTEST_PARALLEL) tests/integration
 
 test-e2e: install
-	$(PY) -m pytest tests/e2e
+	$(PY) -m pytest $(PYTEST_PARALLEL) tests/e2e
 
 lint: install ## ruff and the import contract (domain/ imports only the standard library)
 	$(VENV)/bin/ruff check .

@@ -17,6 +17,7 @@ from app.config import PROJECT_ROOT
 from bench.load import Target, run_load
 from bench.messages import message_body
 from bench.processes import HOST, Server
+from tests.conftest import MAKE_IN_CHECKOUT
 
 pytestmark = pytest.mark.e2e
 
@@ -53,6 +54,7 @@ def _positive(value: object) -> bool:
     return isinstance(value, int | float) and math.isfinite(value) and value > 0
 
 
+@MAKE_IN_CHECKOUT
 def test_quick_bench_reports_every_figure_in_the_table_and_the_json(tmp_path: Path):
     result = subprocess.run(
         [sys.executable, "-m", "bench.run", "--quick", "--output", str(tmp_path)],

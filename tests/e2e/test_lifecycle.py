@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import API_TOKEN
+from tests.conftest import API_TOKEN, MAKE_IN_CHECKOUT
 from tests.e2e.service import Service, cli
 
 pytestmark = pytest.mark.e2e
@@ -167,6 +167,7 @@ def test_refuses_to_serve_another_tiers_database(postgres_url: str, tmp_path: Pa
     assert result.returncode == 3 and "belongs to the dev tier" in result.stderr
 
 
+@MAKE_IN_CHECKOUT
 def test_make_run_serves_and_stops_with_status_zero(migrated_sqlite: str, tmp_path: Path):
     """What a new user types. make stays the parent; the service is its child."""
     svc = Service(migrated_sqlite, tmp_path / "log", command=["make", "--no-print-directory",

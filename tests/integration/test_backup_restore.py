@@ -28,11 +28,14 @@ from infrastructure.postgres.backup import run_tool
 from infrastructure.unit_of_work import SqlUnitOfWorkFactory
 from tests.conftest import (
     API_TOKEN,
+    POSTGRES_RESTORES,
     create_postgres_database,
     drop_postgres_database,
     make_settings,
 )
 from tests.e2e.service import Service, cli
+
+pytestmark = POSTGRES_RESTORES
 
 NAME = re.compile(r"helionyx-(dev|staging|live)-\d{8}T\d{6}Z-seq(\d+)\.(sqlite3|dump)")
 
