@@ -38,12 +38,11 @@ migrate: setup ## bring the tier's database to the latest schema
 run: migrate ## migrate, then serve the tier (ENV=dev|staging|live)
 	exec $(PY) -m app.main --env $(ENV)
 
-# pytest-xdist workers: one more than the cores, at most 4, as many tests wait on a
-# process, a socket or a timer rather than a core. Every test has its own files, ports and
+# One pytest-xdist worker per core, at most 4. Every test has its own files, ports and
 # PostgreSQL databases; the few that share something on the server or in the checkout
 # are grouped into one worker (xdist_group in tests/conftest.py). `make test
 # PYTEST_PARALLEL=` runs them all in one process.
-PYTEST_PARALLEL ?= -n $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n < 3 ? n + 1 : 4 ))) --dist loadgroup
+PYTEST_PARALLEL ?= -n auto --maxprocesses 4 --dist loadgroup
 
 test: install ## every test; PostgreSQL ones need HELIONYX_TEST_POSTGRES_URL
 	$(PY) -m pytest $(PYTEST_PARALLEL)
