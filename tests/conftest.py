@@ -23,11 +23,6 @@ POSTGRES_ENV = "HELIONYX_TEST_POSTGRES_URL"
 API_TOKEN = "test-api-token-0123456789"
 
 # `make test` runs the tests in parallel processes (pytest-xdist, `--dist loadgroup`).
-# A PostgreSQL restore works in a scratch database named `helionyx_restore_<random>` on
-# the server, and the restore tests check that no such database is left anywhere on it:
-# tests that restore into PostgreSQL run one after another in one process, so none of
-# them sees another's scratch database.
-POSTGRES_RESTORES = pytest.mark.xdist_group("postgres-restores")
 # `make run` and the bench's `make` targets create the checkout's `.env.dev` where it is
 # missing (a fresh clone): the tests that run them share one process, so two never race
 # to create it.

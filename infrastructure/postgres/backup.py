@@ -132,7 +132,8 @@ class PostgresRestore:
         # The maintenance connection must not be to either database being renamed.
         maintenance = "template1" if self._target == "postgres" else "postgres"
         self._admin_url = self._target_url.set(database=maintenance)
-        self._scratch = f"helionyx_restore_{uuid.uuid4().hex[:12]}"
+        # Named after the target, so a scratch database left by a crash says whose it is.
+        self._scratch = scratch_name(self._target, "restoring")
         self._scratch_url = self._target_url.set(database=self._scratch)
         self._created = False
         self._keep_as: str | None = None
@@ -187,7 +188,7 @@ class PostgresRestore:
     async def install(self, tier: str) -> None:
         async with connected(self._scratch_url) as engine, engine.begin() as conn:
             await record_tier(conn, tier)
-        replaced = self._keep_as or f"helionyx_replaced_{uuid.uuid4().hex[:12]}"
+        replaced = self._keep_as or scratch_name(self._target, "replacing")
         exists = await self._exists(self._target)
         try:
             async with connected(self._admin_url) as engine, engine.begin() as conn:
@@ -241,6 +242,12 @@ class PostgresRestore:
         async with connected(self._admin_url) as engine, engine.connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             await conn.execute(text(statement))
+
+
+def scratch_name(target: str, purpose: str) -> str:
+    """`<target>_<purpose>_<12 random hex digits>`, cut to PostgreSQL's length."""
+    suffix = f"_{purpose}_{uuid.uuid4().hex[:12]}"
+    return _truncated(target, _NAME_BYTES - len(suffix)) + suffix
 
 
 def _truncated(name: str, limit: int) -> str:

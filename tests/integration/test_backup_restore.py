@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
 from app.cli.backup import cmd_restore
 from app.cli.main import parser
@@ -24,18 +24,15 @@ from infrastructure.backup.base import connected
 from infrastructure.backup.manifest import manifest_path, sha256_of
 from infrastructure.backup.orchestration import BackupCorrupt, RestoreRefused, backup, restore
 from infrastructure.migrate import upgrade
-from infrastructure.postgres.backup import run_tool
+from infrastructure.postgres.backup import run_tool, scratch_name
 from infrastructure.unit_of_work import SqlUnitOfWorkFactory
 from tests.conftest import (
     API_TOKEN,
-    POSTGRES_RESTORES,
     create_postgres_database,
     drop_postgres_database,
     make_settings,
 )
 from tests.e2e.service import Service, cli
-
-pytestmark = POSTGRES_RESTORES
 
 NAME = re.compile(r"helionyx-(dev|staging|live)-\d{8}T\d{6}Z-seq(\d+)\.(sqlite3|dump)")
 
@@ -289,10 +286,24 @@ async def postgres_target(postgres_url: str):
         await drop_postgres_database(url)
 
 
+def _scratch_of(target: str) -> re.Pattern[str]:
+    return re.compile(re.escape(target[:40]) + r"_(restoring|replacing)_[0-9a-f]{12}")
+
+
+def test_scratch_databases_are_named_after_their_target_within_postgres_length():
+    for target in ("helionyx_test_b4308384c5a5", "x" * 63):
+        for purpose in ("restoring", "replacing"):
+            name = scratch_name(target, purpose)
+            assert _scratch_of(target).fullmatch(name) and len(name) <= 63
+    assert scratch_name("live", "restoring") != scratch_name("live", "restoring")
+
+
 async def _scratch_databases(url: str) -> list[str]:
+    """What restores into this database made for themselves and left behind."""
+    own = _scratch_of(str(make_url(url).database))
     async with connected(url) as engine, engine.connect() as conn:
-        query = text("SELECT datname FROM pg_database WHERE datname LIKE 'helionyx_re%'")
-        return list((await conn.execute(query)).scalars())
+        names = (await conn.execute(text("SELECT datname FROM pg_database"))).scalars()
+        return [name for name in names if own.fullmatch(name)]
 
 
 @pytest.mark.postgres

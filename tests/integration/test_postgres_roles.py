@@ -36,7 +36,6 @@ from infrastructure.tables import metadata
 from tests.conftest import (
     API_TOKEN,
     POSTGRES_ENV,
-    POSTGRES_RESTORES,
     create_postgres_database,
     drop_postgres_database,
     make_settings,
@@ -366,7 +365,6 @@ async def test_the_grants_survive_a_new_migration_run_on_a_database_missing_them
 
 
 @pytest.mark.postgres
-@POSTGRES_RESTORES
 async def test_backup_as_the_runtime_role_and_restore_as_the_owner_keeps_the_grants(
     roles, tmp_path: Path, capsys
 ):

@@ -31,11 +31,9 @@ from infrastructure.backup.orchestration import RestoreRefused, backup, restore
 from infrastructure.migrate import head_revision
 from infrastructure.postgres.backup import libpq_environ
 from infrastructure.sqlite.backup import inspect_file
-from tests.conftest import POSTGRES_RESTORES, create_postgres_database, drop_postgres_database
+from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.conftest import test_environ as environ_for  # not collected as a test
 from tests.integration.test_backup_restore import rows, seed, sqlite_at
-
-pytestmark = POSTGRES_RESTORES
 
 OLDER = tuple(f"todo: older {n}" for n in range(9))  # 18 events: a message and a todo each
 NEWER = (*(f"todo: newer {n}" for n in range(7)), "hello")  # 15 more: 33
