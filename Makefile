@@ -56,8 +56,9 @@ test-integration: install
 test-e2e: install
 	$(PY) -m pytest $(PYTEST_PARALLEL) tests/e2e
 
-lint: install ## ruff and the import contract (domain/ imports only the standard library)
+lint: install ## ruff (rules and formatting) and the import contract (domain/ imports only the standard library)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 
 verify: install ## the chain, the rows, the digests and the idempotency records; exit 1 names every problem (FILE=export.jsonl: check an export offline)

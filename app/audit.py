@@ -23,11 +23,28 @@ from app.logging_setup import request_id
 
 log = logging.getLogger("helionyx.audit")
 
-FIELDS = frozenset({
-    "client", "path", "reason", "retry_after_s", "failures", "lockout_s", "suppressed",
-    "user_id", "chat_id", "tier", "file", "events", "seq", "findings", "host", "port",
-    "version", "exit_status",
-})
+FIELDS = frozenset(
+    {
+        "client",
+        "path",
+        "reason",
+        "retry_after_s",
+        "failures",
+        "lockout_s",
+        "suppressed",
+        "user_id",
+        "chat_id",
+        "tier",
+        "file",
+        "events",
+        "seq",
+        "findings",
+        "host",
+        "port",
+        "version",
+        "exit_status",
+    }
+)
 _LONGEST_TEXT = 200
 _BARE = re.compile(r"[^\s\"=]+")
 
@@ -39,10 +56,14 @@ def audit(action: str, outcome: str, **fields: Value) -> None:
     unknown = fields.keys() - FIELDS
     if unknown:
         raise TypeError(f"audit() got fields it does not log: {', '.join(sorted(unknown))}")
-    given = {name: value[:_LONGEST_TEXT] if isinstance(value, str) else value
-             for name, value in fields.items() if value is not None}
-    text = " ".join([action, outcome, *(f"{name}={_spelled(value)}"
-                                        for name, value in given.items())])
+    given = {
+        name: value[:_LONGEST_TEXT] if isinstance(value, str) else value
+        for name, value in fields.items()
+        if value is not None
+    }
+    text = " ".join(
+        [action, outcome, *(f"{name}={_spelled(value)}" for name, value in given.items())]
+    )
     record = {"action": action, "outcome": outcome, **given}
     if (rid := request_id.get()) is not None:
         record["request_id"] = rid
@@ -71,8 +92,12 @@ class QuietAudit:
     that comes back, and its held-back count lost).
     """
 
-    def __init__(self, every_s: float = 60.0, max_sources: int = 10_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        every_s: float = 60.0,
+        max_sources: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.every_s = every_s
         self.max_sources = max_sources
         self._clock = clock

@@ -47,8 +47,9 @@ def load_settings(
     env_file = root / f".env.{tier}"
     from_file = read_dotenv(env_file) if use_env_file else {}
     values = {**from_file, **environ}
-    raw = merge(_read_yaml(root / "config" / "base.yaml"),
-                _read_yaml(root / "config" / f"{tier}.yaml"))
+    raw = merge(
+        _read_yaml(root / "config" / "base.yaml"), _read_yaml(root / "config" / f"{tier}.yaml")
+    )
     missing: list[str] = []
     resolved = _interpolate(raw, values, missing)
     if missing:
@@ -144,8 +145,9 @@ def _explain(error: ValidationError, sources: Mapping[tuple[str, ...], str]) -> 
     for item in error.errors():
         path = tuple(str(part) for part in item["loc"])
         where = ".".join(path)
-        variable = next((sources[path[:n]] for n in range(len(path), 0, -1)
-                         if path[:n] in sources), None)
+        variable = next(
+            (sources[path[:n]] for n in range(len(path), 0, -1) if path[:n] in sources), None
+        )
         named = f"{variable} ({where})" if variable else where
         message = item["msg"].removeprefix("Value error, ")
         parts.append(f"{named}: {message}" if named else message)

@@ -55,35 +55,41 @@ def build_extractor(llm: LlmSettings, rules: RulesExtractor) -> Extractor:
 
     api_key = llm.api_key.get_secret_value() if llm.api_key is not None else None
     return OpenAICompatibleExtractor(
-        base_url=llm.base_url or "", api_key=api_key, model=llm.model or "",
-        timeout_s=llm.timeout_s, fallback=rules,
+        base_url=llm.base_url or "",
+        api_key=api_key,
+        model=llm.model or "",
+        timeout_s=llm.timeout_s,
+        fallback=rules,
     )
 
 
 def build_digest_files(settings: Settings) -> DigestFiles:
     key = settings.integrity.digest_key
-    return DigestFiles(settings.digest_dir,
-                       key.get_secret_value().encode() if key is not None else None)
+    return DigestFiles(
+        settings.digest_dir, key.get_secret_value().encode() if key is not None else None
+    )
 
 
-def build_chain_verification(backend: Backend, url: str, engine: AsyncEngine,
-                             event_log: EventLog) -> ChainVerification:
+def build_chain_verification(
+    backend: Backend, url: str, engine: AsyncEngine, event_log: EventLog
+) -> ChainVerification:
     return backend.chain_verification(make_url(url), engine, event_log)
 
 
-def reminders_of(service: NotificationService | None
-                 ) -> Callable[[datetime], Awaitable[str]] | None:
+def reminders_of(
+    service: NotificationService | None,
+) -> Callable[[datetime], Awaitable[str]] | None:
     """What /reminders answers: nothing is pushed without the bot, so then nothing."""
     return None if service is None else service.reminders
 
 
-def markdown_for_chat(uow_factory: SqlUnitOfWorkFactory, clock: SystemClock, zone: tzinfo
-                      ) -> Callable[[], Awaitable[bytes]]:
+def markdown_for_chat(
+    uow_factory: SqlUnitOfWorkFactory, clock: SystemClock, zone: tzinfo
+) -> Callable[[], Awaitable[bytes]]:
     """What /export sends: the Markdown export, whole (the read models, not the log)."""
 
     async def export() -> bytes:
-        return b"".join([chunk async for chunk in markdown_export(uow_factory, clock,
-                                                                  zone=zone)])
+        return b"".join([chunk async for chunk in markdown_export(uow_factory, clock, zone=zone)])
 
     return export
 
@@ -103,21 +109,29 @@ class Container(containers.DeclarativeContainer):
     # What anyone can repeat at will is audited quietly, and bearer guessing is locked out;
     # both remember at most `tracked_addresses` sources.
     quiet_audit = providers.Singleton(
-        QuietAudit, every_s=settings.provided.logging.audit_every_s,
-        max_sources=settings.provided.api.tracked_addresses)
+        QuietAudit,
+        every_s=settings.provided.logging.audit_every_s,
+        max_sources=settings.provided.api.tracked_addresses,
+    )
     auth_throttle = providers.Singleton(
-        AuthThrottle, max_failures=settings.provided.api.max_failures,
+        AuthThrottle,
+        max_failures=settings.provided.api.max_failures,
         window_s=settings.provided.api.failure_window_s,
         lockout_s=settings.provided.api.lockout_s,
-        max_addresses=settings.provided.api.tracked_addresses)
+        max_addresses=settings.provided.api.tracked_addresses,
+    )
     # The backend the database URL names: its engine, unit of work and verification.
     backend = providers.Singleton(backend_for, settings.provided.database_url)
     engine = providers.Singleton(create_engine, settings.provided.database_url)
     # Closed to writes while the log contradicts its anchors (domain/log_guard.py).
     write_guard = providers.Singleton(WriteGuard)
-    uow_factory = providers.Singleton(SqlUnitOfWorkFactory, engine=engine, clock=clock,
-                                      on_appended=metrics.provided.on_appended,
-                                      guard=write_guard)
+    uow_factory = providers.Singleton(
+        SqlUnitOfWorkFactory,
+        engine=engine,
+        clock=clock,
+        on_appended=metrics.provided.on_appended,
+        guard=write_guard,
+    )
     # Group commit: concurrent single messages share one transaction and one commit.
     writes = providers.Singleton(GroupCommit, uow_factory=uow_factory)
 
@@ -126,17 +140,29 @@ class Container(containers.DeclarativeContainer):
     # The owner's time zone: what "today" and "9am" mean, in the chat and in reminders.
     owner_zone = providers.Singleton(zone_named, settings.provided.notifications.timezone)
     ingest_service = providers.Singleton(
-        IngestService, uow_factory=uow_factory, extractor=extractor, clock=clock,
-        writes=writes, zone=owner_zone,
+        IngestService,
+        uow_factory=uow_factory,
+        extractor=extractor,
+        clock=clock,
+        writes=writes,
+        zone=owner_zone,
     )
     telegram_bot = providers.Singleton(build_bot, settings.provided.telegram)
     notification_service = providers.Singleton(
-        build_notifications, telegram_bot, settings.provided.telegram,
-        settings.provided.notifications, uow_factory, clock,
+        build_notifications,
+        telegram_bot,
+        settings.provided.telegram,
+        settings.provided.notifications,
+        uow_factory,
+        clock,
     )
     conversation_service = providers.Singleton(
-        ConversationService, uow_factory=uow_factory, ingest=ingest_service, clock=clock,
-        zone=owner_zone, reminders=providers.Singleton(reminders_of, notification_service),
+        ConversationService,
+        uow_factory=uow_factory,
+        ingest=ingest_service,
+        clock=clock,
+        zone=owner_zone,
+        reminders=providers.Singleton(reminders_of, notification_service),
         export=providers.Singleton(markdown_for_chat, uow_factory, clock, owner_zone),
     )
     objects_service = providers.Singleton(ObjectsService, uow_factory=uow_factory)
@@ -147,20 +173,30 @@ class Container(containers.DeclarativeContainer):
     )
 
     integrity = providers.Singleton(
-        IntegrityService, facts=providers.Singleton(SqlLogFacts, engine),
-        digests=providers.Singleton(build_digest_files, settings), chain=chain_verification,
-        clock=clock, guard=write_guard,
+        IntegrityService,
+        facts=providers.Singleton(SqlLogFacts, engine),
+        digests=providers.Singleton(build_digest_files, settings),
+        chain=chain_verification,
+        clock=clock,
+        guard=write_guard,
     )
 
     telegram = providers.Singleton(
-        build_telegram, settings=settings.provided.telegram, bot=telegram_bot,
-        conversation=conversation_service, notifications=notification_service,
+        build_telegram,
+        settings=settings.provided.telegram,
+        bot=telegram_bot,
+        conversation=conversation_service,
+        notifications=notification_service,
         notify_every_s=settings.provided.notifications.check_every_s,
-        on_update=metrics.provided.telegram_update, audit=quiet_audit,
+        on_update=metrics.provided.telegram_update,
+        audit=quiet_audit,
     )
 
     readiness = providers.Singleton(
-        Readiness, engine=engine, tier=settings.provided.tier, guard=write_guard,
+        Readiness,
+        engine=engine,
+        tier=settings.provided.tier,
+        guard=write_guard,
         writes=uow_factory.provided.health,
         expected_revision=providers.Callable(head_revision),
     )

@@ -74,8 +74,11 @@ def main(argv: list[str]) -> int:
     wanted = [name for name in blank if name not in bot]
     if bot:
         wanted.append(f"for the bot {', '.join(bot)} (or set TELEGRAM_MODE=off)")
-    print(f"created {target} (mode 0600, fresh {made}): fill in {'; '.join(wanted)}; "
-          "then run the command again", file=sys.stderr)
+    print(
+        f"created {target} (mode 0600, fresh {made}): fill in {'; '.join(wanted)}; "
+        "then run the command again",
+        file=sys.stderr,
+    )
     return EXIT_FILL_IN
 
 

@@ -40,8 +40,11 @@ def exposed(settings: Settings) -> list[str]:
 
 
 def _private_paths(settings: Settings) -> list[Path]:
-    paths = [settings.root / f".env.{settings.tier}", settings.root / "var" / settings.tier,
-             settings.digest_dir]
+    paths = [
+        settings.root / f".env.{settings.tier}",
+        settings.root / "var" / settings.tier,
+        settings.digest_dir,
+    ]
     url = make_url(settings.database_url)
     database = backend_for(url).database_file(url)
     if database is not None:

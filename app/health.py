@@ -22,9 +22,15 @@ class ReadinessReport:
 
 
 class Readiness:
-    def __init__(self, engine: AsyncEngine, tier: str, expected_revision: str,
-                 timeout_s: float = 3.0, guard: WriteGuard | None = None,
-                 writes: WriteHealth | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        tier: str,
+        expected_revision: str,
+        timeout_s: float = 3.0,
+        guard: WriteGuard | None = None,
+        writes: WriteHealth | None = None,
+    ) -> None:
         self._engine = engine
         self._guard = guard
         self._writes = writes
@@ -38,14 +44,22 @@ class Readiness:
             return await database_state(self._engine)
 
     async def check(self) -> ReadinessReport:
-        checks = {"database": "ok", "schema": "ok", "tier": "ok", "integrity": "ok",
-                  "writes": "ok", "draining": "ok"}
+        checks = {
+            "database": "ok",
+            "schema": "ok",
+            "tier": "ok",
+            "integrity": "ok",
+            "writes": "ok",
+            "draining": "ok",
+        }
         if self._writes is not None and self._writes.failure is not None:
-            checks["writes"] = f"the last write failed ({self._writes.failure}); ready " \
-                               "again once one succeeds"
+            checks["writes"] = (
+                f"the last write failed ({self._writes.failure}); ready again once one succeeds"
+            )
         if self._guard is not None and self._guard.refusal is not None:
-            checks["integrity"] = f"the event log is contradicted, writes are refused: " \
-                                  f"{self._guard.refusal}"
+            checks["integrity"] = (
+                f"the event log is contradicted, writes are refused: {self._guard.refusal}"
+            )
         if self.draining:
             checks["draining"] = "the service is shutting down"
         try:
@@ -54,7 +68,8 @@ class Readiness:
             checks["database"] = f"the database does not answer ({type(e).__name__})"
             checks["schema"] = checks["tier"] = "unknown"
             return ReadinessReport(checks)
-        for problem in problems(state, expected_revision=self._expected_revision,
-                                expected_tier=self._tier):
+        for problem in problems(
+            state, expected_revision=self._expected_revision, expected_tier=self._tier
+        ):
             checks["tier" if "tier" in problem else "schema"] = problem
         return ReadinessReport(checks)

@@ -104,8 +104,16 @@ def configure_logging(*, tier: str, level: str, fmt: str, secrets: Iterable[str]
     root.setLevel(level)
     logging.getLogger("helionyx.audit").setLevel(logging.INFO)  # whatever the level
     # Chatty libraries speak up only when something is wrong, whatever our own level.
-    for name in ("aiosqlite", "asyncio", "httpcore", "httpx", "sqlalchemy.engine",
-                 "aiogram.event", "multipart", "alembic.runtime.plugins"):
+    for name in (
+        "aiosqlite",
+        "asyncio",
+        "httpcore",
+        "httpx",
+        "sqlalchemy.engine",
+        "aiogram.event",
+        "multipart",
+        "alembic.runtime.plugins",
+    ):
         logging.getLogger(name).setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers.clear()

@@ -70,18 +70,31 @@ class Server(uvicorn.Server):
 
 
 def secrets_of(settings: Settings) -> list[str]:
-    values = [settings.api.token, settings.telegram.bot_token, settings.telegram.webhook_secret,
-              settings.llm.api_key, settings.integrity.digest_key]
+    values = [
+        settings.api.token,
+        settings.telegram.bot_token,
+        settings.telegram.webhook_secret,
+        settings.llm.api_key,
+        settings.integrity.digest_key,
+    ]
     found = [value.get_secret_value() for value in values if value is not None]
-    return found + url_passwords(settings.database_url) + url_passwords(
-        settings.migration_database_url)
+    return (
+        found
+        + url_passwords(settings.database_url)
+        + url_passwords(settings.migration_database_url)
+    )
 
 
 async def serve(settings: Settings) -> int:
     if (other := running_instance(run_file_path(settings))) is not None:
-        log.error("already running as pid %d on %s:%d (%s): stop it first with "
-                  "`make stop ENV=%s`", other.pid, other.host, other.port,
-                  run_file_path(settings), settings.tier)
+        log.error(
+            "already running as pid %d on %s:%d (%s): stop it first with `make stop ENV=%s`",
+            other.pid,
+            other.host,
+            other.port,
+            run_file_path(settings),
+            settings.tier,
+        )
         return EXIT_RUNNING
     container = build_container(settings)
     log.info("container built")
@@ -100,8 +113,12 @@ async def serve(settings: Settings) -> int:
         await close_container(container)
         return EXIT_DATABASE
     head = await container.event_log().head()
-    log.info("database ok: %s, revision %s, head seq %d", describe(settings.database_url),
-             state.revision, head.last_seq)
+    log.info(
+        "database ok: %s, revision %s, head seq %d",
+        describe(settings.database_url),
+        state.revision,
+        head.last_seq,
+    )
     if (role_warning := await startup_warning(container.engine())) is not None:
         log.warning("%s", role_warning)
     integrity = container.integrity()
@@ -109,21 +126,29 @@ async def serve(settings: Settings) -> int:
         await integrity.start_check()  # a contradicted log stays readable, closed to writes
         await integrity.write_digest("start")
     except Exception as e:
-        log.error("cannot check the log against its digests in %s: %s",
-                  settings.digest_dir, e)
+        log.error("cannot check the log against its digests in %s: %s", settings.digest_dir, e)
         await close_container(container)
         return EXIT_DATABASE
     watch = [
         asyncio.create_task(integrity.background_audit(), name="integrity audit"),
-        asyncio.create_task(integrity.keep_digests(
-            every_events=settings.integrity.digest_every_events,
-            every_s=settings.integrity.digest_every_s), name="digests"),
+        asyncio.create_task(
+            integrity.keep_digests(
+                every_events=settings.integrity.digest_every_events,
+                every_s=settings.integrity.digest_every_s,
+            ),
+            name="digests",
+        ),
     ]
 
     http_app = container.http_app()
     config = uvicorn.Config(
-        http_app, host=settings.service.host, port=settings.service.port, log_config=None,
-        access_log=False, server_header=False, lifespan="on",
+        http_app,
+        host=settings.service.host,
+        port=settings.service.port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        lifespan="on",
         timeout_graceful_shutdown=int(max(1, settings.service.grace_period_s)),
         # uvicorn answers 503 to a request once `limit_concurrency` connections are open,
         # counting the one asking (h11_impl.py): one more, so that max_connections are
@@ -145,12 +170,22 @@ async def serve(settings: Settings) -> int:
             write_run_file(run_file, host=settings.service.host, port=settings.service.port)
         except OSError as e:  # only `status` needs it: serve on
             log.warning("could not write the run file %s (%s)", run_file, type(e).__name__)
-        audit("service.started", "done", tier=settings.tier, host=settings.service.host,
-              port=settings.service.port, version=package.__version__)
+        audit(
+            "service.started",
+            "done",
+            tier=settings.tier,
+            host=settings.service.host,
+            port=settings.service.port,
+            version=package.__version__,
+        )
 
     server.started_hook = announce
-    log.info("serving on http://%s:%d (tier %s)", settings.service.host,
-             settings.service.port, settings.tier)
+    log.info(
+        "serving on http://%s:%d (tier %s)",
+        settings.service.host,
+        settings.service.port,
+        settings.tier,
+    )
     try:
         await server.serve()
     except SystemExit as e:  # uvicorn exits on startup failures such as a busy port
@@ -186,8 +221,9 @@ async def _last_digest(integrity: IntegrityService) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="helionyx", description="Run the Helionyx service.")
-    parser.add_argument("--env", choices=None, help=f"tier: {', '.join(TIERS)} (default: $ENV "
-                        "or dev)")
+    parser.add_argument(
+        "--env", choices=None, help=f"tier: {', '.join(TIERS)} (default: $ENV or dev)"
+    )
     args = parser.parse_args(argv)
     keep_private()  # before anything is created: the database, its WAL, digests, run file
     try:
@@ -195,8 +231,12 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"helionyx: {e}", file=sys.stderr)
         return EXIT_CONFIG
-    configure_logging(tier=settings.tier, level=settings.logging.level,
-                      fmt=settings.logging.format, secrets=secrets_of(settings))
+    configure_logging(
+        tier=settings.tier,
+        level=settings.logging.level,
+        fmt=settings.logging.format,
+        secrets=secrets_of(settings),
+    )
     for problem in exposed(settings):
         if settings.tier == "live":
             log.error("refusing to start: %s", problem)
@@ -204,11 +244,16 @@ def main(argv: list[str] | None = None) -> int:
             log.warning("%s (live refuses to start on this)", problem)
     if settings.tier == "live" and exposed(settings):
         return EXIT_CONFIG
-    log.info("helionyx %s starting: tier %s, port %d", package.__version__, settings.tier,
-             settings.service.port)
+    log.info(
+        "helionyx %s starting: tier %s, port %d",
+        package.__version__,
+        settings.tier,
+        settings.service.port,
+    )
     code = asyncio.run(serve(settings))
-    audit("service.stopped", "done" if code == 0 else "failed", tier=settings.tier,
-          exit_status=code)
+    audit(
+        "service.stopped", "done" if code == 0 else "failed", tier=settings.tier, exit_status=code
+    )
     if code == 0:
         log.info("shutdown complete")
     else:

@@ -97,8 +97,10 @@ class Metrics:
             method = "other"
         series = self._request_series.get((method, route, status))
         if series is None:
-            series = (self.http_requests.labels(method, route, str(status)),
-                      self.http_duration.labels(method, route))
+            series = (
+                self.http_requests.labels(method, route, str(status)),
+                self.http_duration.labels(method, route),
+            )
             self._request_series[(method, route, status)] = series
         series[0].inc()
         series[1].observe(seconds)

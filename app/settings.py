@@ -59,12 +59,14 @@ class DatabaseSettings(_Section):
                 f"HELIONYX_MIGRATION_DATABASE_URL is {backend_for(owner).title} "
                 f"but HELIONYX_DATABASE_URL is {backend_for(runtime).title}: "
                 "migrations must run on the database the service uses (for PostgreSQL, "
-                "postgresql+asyncpg://OWNER:PASSWORD@HOST/DATABASE, the tables' owner)")
+                "postgresql+asyncpg://OWNER:PASSWORD@HOST/DATABASE, the tables' owner)"
+            )
         if owner.database != runtime.database:
             raise ValueError(
                 f"HELIONYX_MIGRATION_DATABASE_URL names the database {owner.database!r} but "
                 f"HELIONYX_DATABASE_URL names {runtime.database!r}: both must name the same "
-                "database (the migration URL only connects as another role)")
+                "database (the migration URL only connects as another role)"
+            )
         return self
 
 
@@ -123,20 +125,26 @@ class TelegramSettings(_Section):
             return self
         token = self.bot_token.get_secret_value() if self.bot_token else ""
         if not token:  # never a bot that is silently off while the mode says it is on
-            raise ValueError(f"TELEGRAM_MODE is {self.mode} but TELEGRAM_BOT_TOKEN is empty: "
-                             "set the bot token, or TELEGRAM_MODE=off to run without the bot")
+            raise ValueError(
+                f"TELEGRAM_MODE is {self.mode} but TELEGRAM_BOT_TOKEN is empty: "
+                "set the bot token, or TELEGRAM_MODE=off to run without the bot"
+            )
         if not re.fullmatch(r"\d+:[A-Za-z0-9_-]{20,}", token):
             raise ValueError("TELEGRAM_BOT_TOKEN does not look like a bot token (digits:secret)")
         if self.owner_chat_id is None:
-            raise ValueError("TELEGRAM_OWNER_CHAT_ID is required when the bot is on: only "
-                             "the owner's chat is served")
+            raise ValueError(
+                "TELEGRAM_OWNER_CHAT_ID is required when the bot is on: only "
+                "the owner's chat is served"
+            )
         if self.mode == "webhook":
             if not self.webhook_url or not self.webhook_url.startswith("https://"):
                 raise ValueError("TELEGRAM_WEBHOOK_URL (https://...) is required in webhook mode")
             secret = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
             if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", secret):
-                raise ValueError("TELEGRAM_WEBHOOK_SECRET is required in webhook mode: 16 to "
-                                 "256 characters of A-Z, a-z, 0-9, _ and -")
+                raise ValueError(
+                    "TELEGRAM_WEBHOOK_SECRET is required in webhook mode: 16 to "
+                    "256 characters of A-Z, a-z, 0-9, _ and -"
+                )
         return self
 
 
@@ -195,9 +203,11 @@ class Settings(_Section):
     def _tier_rules(self) -> Settings:
         backend = backend_for(self.database.url.get_secret_value())
         if self.tier not in backend.tiers:
-            raise ValueError(f"{self.tier} does not run on {backend.title}, only on "
-                             "PostgreSQL: set HELIONYX_DATABASE_URL to "
-                             "postgresql+asyncpg://...")
+            raise ValueError(
+                f"{self.tier} does not run on {backend.title}, only on "
+                "PostgreSQL: set HELIONYX_DATABASE_URL to "
+                "postgresql+asyncpg://..."
+            )
         return self
 
     @property
@@ -236,6 +246,7 @@ class Settings(_Section):
         url = make_url(self.database_url)
         data["database"]["url"] = describe(url)
         data["database"]["migration_url"] = (
-            describe(self.migration_database_url) if self.database.migration_url else None)
+            describe(self.migration_database_url) if self.database.migration_url else None
+        )
         data["root"] = str(self.root)
         return data

@@ -36,8 +36,17 @@ from app.api.edge import check_bearer, parse_body
 from app.api.schemas import IngestMessage, IngestResultOut
 from bench.bare_app import answer_health, serve
 
-_COLUMNS = ("event_id", "text", "source", "source_id", "author", "conversation_id",
-            "occurred_at", "metadata", "received_at")
+_COLUMNS = (
+    "event_id",
+    "text",
+    "source",
+    "source_id",
+    "author",
+    "conversation_id",
+    "occurred_at",
+    "metadata",
+    "received_at",
+)
 
 
 class Store(Protocol):
@@ -51,10 +60,15 @@ class SqliteStore:
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS messages (seq INTEGER PRIMARY KEY, "
-                         + ", ".join(f"{c} TEXT" for c in _COLUMNS) + ")")
-        self._insert = (f"INSERT INTO messages ({', '.join(_COLUMNS)}) "
-                        f"VALUES ({', '.join('?' * len(_COLUMNS))})")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS messages (seq INTEGER PRIMARY KEY, "
+            + ", ".join(f"{c} TEXT" for c in _COLUMNS)
+            + ")"
+        )
+        self._insert = (
+            f"INSERT INTO messages ({', '.join(_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(_COLUMNS))})"
+        )
         self._lock = asyncio.Lock()
 
     def _write(self, row: tuple[Any, ...]) -> int:
@@ -79,18 +93,24 @@ class SqliteStore:
 class PostgresStore:
     def __init__(self, pool: Any) -> None:
         self._pool = pool
-        self._insert = (f"INSERT INTO messages ({', '.join(_COLUMNS)}) VALUES "
-                        f"({', '.join(f'${i}' for i in range(1, len(_COLUMNS) + 1))}) "
-                        "RETURNING seq")
+        self._insert = (
+            f"INSERT INTO messages ({', '.join(_COLUMNS)}) VALUES "
+            f"({', '.join(f'${i}' for i in range(1, len(_COLUMNS) + 1))}) "
+            "RETURNING seq"
+        )
 
     @classmethod
     async def open(cls, dsn: str) -> PostgresStore:
         import asyncpg
 
-        pool = await asyncpg.create_pool(dsn, min_size=4, max_size=16,
-                                         server_settings={"synchronous_commit": "on"})
-        await pool.execute("CREATE TABLE IF NOT EXISTS messages (seq BIGSERIAL PRIMARY KEY, "
-                           + ", ".join(f"{c} TEXT" for c in _COLUMNS) + ")")
+        pool = await asyncpg.create_pool(
+            dsn, min_size=4, max_size=16, server_settings={"synchronous_commit": "on"}
+        )
+        await pool.execute(
+            "CREATE TABLE IF NOT EXISTS messages (seq BIGSERIAL PRIMARY KEY, "
+            + ", ".join(f"{c} TEXT" for c in _COLUMNS)
+            + ")"
+        )
         return cls(pool)
 
     async def insert(self, row: tuple[Any, ...]) -> int:
@@ -123,8 +143,9 @@ def create_durable_app(token: str, database_url: str) -> FastAPI:
         finally:
             await store["db"].close()
 
-    app = FastAPI(title="Helionyx bench durable reference", docs_url=None, redoc_url=None,
-                  lifespan=lifespan)
+    app = FastAPI(
+        title="Helionyx bench durable reference", docs_url=None, redoc_url=None, lifespan=lifespan
+    )
     problems.install(app)
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(require_token)])
 
@@ -133,9 +154,17 @@ def create_durable_app(token: str, database_url: str) -> FastAPI:
         body = await parse_body(request, IngestMessage)
         event_id = str(uuid.uuid4())
         occurred = body.occurred_at.isoformat() if body.occurred_at else None
-        row = (event_id, body.text, body.source, body.source_id, body.author,
-               body.conversation_id, occurred, json.dumps(body.metadata),
-               datetime.now(UTC).isoformat())
+        row = (
+            event_id,
+            body.text,
+            body.source,
+            body.source_id,
+            body.author,
+            body.conversation_id,
+            occurred,
+            json.dumps(body.metadata),
+            datetime.now(UTC).isoformat(),
+        )
         seq = await store["db"].insert(row)
         answer = IngestResultOut(event_id=event_id, seq=seq, status="recorded", derived=[])
         return JSONResponse(answer.model_dump(mode="json"), status_code=201)
@@ -149,11 +178,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.durable_app", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--database", required=True, help="sqlite+aiosqlite:///path or "
-                                                          "postgresql+asyncpg://...")
+    parser.add_argument(
+        "--database", required=True, help="sqlite+aiosqlite:///path or postgresql+asyncpg://..."
+    )
     args = parser.parse_args(argv)
-    serve(create_durable_app(os.environ["HELIONYX_API_TOKEN"], args.database), args.host,
-          args.port)
+    serve(create_durable_app(os.environ["HELIONYX_API_TOKEN"], args.database), args.host, args.port)
     return 0
 
 

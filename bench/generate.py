@@ -24,8 +24,9 @@ from bench.messages import short_text
 from domain.messages import IncomingMessage
 
 
-async def ingest(container: Container, messages: list[IncomingMessage],
-                 context: dict[str, str]) -> None:
+async def ingest(
+    container: Container, messages: list[IncomingMessage], context: dict[str, str]
+) -> None:
     await container.ingest_service().ingest_batch(
         messages, context=context, extractor=container.rules_extractor()
     )

@@ -29,9 +29,7 @@ def build(run: Run) -> str:
     url = run.migrated("large.db")
     env = run.env(url)
     events = run.plan.events
-    run.say(
-        f"building a database of {events:,} events (bench.generate); this is the slow part"
-    )
+    run.say(f"building a database of {events:,} events (bench.generate); this is the slow part")
     command = [
         sys.executable,
         "-m",
@@ -82,9 +80,10 @@ def measure_operations(run: Run, url: str) -> None:
         "make_config_seconds": startup,
     }
     # verify against sqlite3 and hashlib alone, at least 0.8x; rebuild against the scan.
-    references = {"verify": (hash_s, "raw sqlite3 scan + sha256", Goal("ratio", at_least=0.8)),
-                  "rebuild": (scan_s, "raw sqlite3 scan",
-                              Goal("value", at_least=100_000, unit="events/s"))}
+    references = {
+        "verify": (hash_s, "raw sqlite3 scan + sha256", Goal("ratio", at_least=0.8)),
+        "rebuild": (scan_s, "raw sqlite3 scan", Goal("value", at_least=100_000, unit="events/s")),
+    }
     for name, (reference_s, reference, goal) in references.items():
         run.say(f"make {name} over {events:,} events")
         done = make(name, env)

@@ -20,8 +20,10 @@ from typing import Any
 
 import asyncpg
 
-_SEARCH = ("INSERT INTO search_messages (seq, document) "
-           "SELECT unnest($1::bigint[]), unnest($2::text[])::tsvector")
+_SEARCH = (
+    "INSERT INTO search_messages (seq, document) "
+    "SELECT unnest($1::bigint[]), unnest($2::text[])::tsvector"
+)
 
 
 def _dsn(url: str) -> str:
@@ -34,11 +36,13 @@ async def read_rows(source: str) -> dict[str, Any]:
         events = await conn.fetch("SELECT * FROM events ORDER BY seq")
         keys = await conn.fetch("SELECT * FROM idempotency_records ORDER BY event_seq")
         search = await conn.fetch("SELECT seq, document::text FROM search_messages ORDER BY seq")
-        return {"events": [tuple(r) for r in events],
-                "event_columns": list(events[0].keys()) if events else [],
-                "keys": [tuple(r) for r in keys],
-                "key_columns": list(keys[0].keys()) if keys else [],
-                "search": [tuple(r) for r in search]}
+        return {
+            "events": [tuple(r) for r in events],
+            "event_columns": list(events[0].keys()) if events else [],
+            "keys": [tuple(r) for r in keys],
+            "key_columns": list(keys[0].keys()) if keys else [],
+            "search": [tuple(r) for r in search],
+        }
     finally:
         await conn.close()
 
@@ -50,19 +54,22 @@ async def store(target: str, rows: dict[str, Any], size: int) -> float:
         started = time.perf_counter()
         for part, keys, seqs, documents in parts:
             async with conn.transaction():
-                await conn.copy_records_to_table("events", records=part,
-                                                 columns=rows["event_columns"])
+                await conn.copy_records_to_table(
+                    "events", records=part, columns=rows["event_columns"]
+                )
                 if keys:
-                    await conn.copy_records_to_table("idempotency_records", records=keys,
-                                                     columns=rows["key_columns"])
+                    await conn.copy_records_to_table(
+                        "idempotency_records", records=keys, columns=rows["key_columns"]
+                    )
                 await conn.execute(_SEARCH, seqs, documents)
         return time.perf_counter() - started
     finally:
         await conn.close()
 
 
-def _parts(rows: dict[str, Any], size: int) -> list[tuple[list[Any], list[Any], list[int],
-                                                          list[str]]]:
+def _parts(
+    rows: dict[str, Any], size: int
+) -> list[tuple[list[Any], list[Any], list[int], list[str]]]:
     """Each transaction's rows: `size` events, and the keys and search rows of their seqs."""
     keys_of: dict[int, list[Any]] = {}
     for key in rows["keys"]:
@@ -70,17 +77,22 @@ def _parts(rows: dict[str, Any], size: int) -> list[tuple[list[Any], list[Any], 
     search = dict(rows["search"])
     parts = []
     for start in range(0, len(rows["events"]), size):
-        part = rows["events"][start:start + size]
+        part = rows["events"][start : start + size]
         seqs = [event[0] for event in part if event[0] in search]
-        parts.append((part, [k for event in part for k in keys_of.get(event[0], ())],
-                      seqs, [search[seq] for seq in seqs]))
+        parts.append(
+            (
+                part,
+                [k for event in part for k in keys_of.get(event[0], ())],
+                seqs,
+                [search[seq] for seq in seqs],
+            )
+        )
     return parts
 
 
 def main(argv: list[str]) -> int:
     if len(argv) != 3 or not argv[2].isdigit() or int(argv[2]) < 1:
-        print("usage: python -m bench.postgres_storage_alone SOURCE TARGET SIZE",
-              file=sys.stderr)
+        print("usage: python -m bench.postgres_storage_alone SOURCE TARGET SIZE", file=sys.stderr)
         return 2
     rows = asyncio.run(read_rows(argv[0]))
     seconds = asyncio.run(store(argv[1], rows, int(argv[2])))

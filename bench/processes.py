@@ -127,8 +127,15 @@ class Server:
         port = free_port()
         return cls(
             "durable",
-            [sys.executable, "-m", "bench.durable_app", "--port", str(port),
-             "--database", database_url],
+            [
+                sys.executable,
+                "-m",
+                "bench.durable_app",
+                "--port",
+                str(port),
+                "--database",
+                database_url,
+            ],
             bench_environ(database_url, token),
             port,
             log_path,

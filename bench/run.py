@@ -79,16 +79,17 @@ def sqlite_phase(run: Run, bare: Server) -> None:
 
 
 def postgres_phase(run: Run, bare: Server, admin_url: str) -> None:
-    with (databases.PostgresDatabase(admin_url) as database,
-          databases.PostgresDatabase(admin_url) as durable_database):
+    with (
+        databases.PostgresDatabase(admin_url) as database,
+        databases.PostgresDatabase(admin_url) as durable_database,
+    ):
         run.say(f"PostgreSQL: a fresh database {database.name}")
         service = run.server("service", database.url)  # make run migrates it
         durable = run.server("durable", durable_database.url)
         service.start()
         durable.start()
         try:
-            measure_ingest(run, {"bare": bare, "durable": durable, "service": service},
-                           "postgres_")
+            measure_ingest(run, {"bare": bare, "durable": durable, "service": service}, "postgres_")
             measure_batch(run, {"bare": bare, "service": service}, "postgres_")
         finally:
             durable.stop()

@@ -74,8 +74,9 @@ class Run:
         # A copy of a log is the same log (its digests are filed under its id): each bench
         # database is a log of its own, so it gets an id of its own.
         with closing(sqlite3.connect(path)) as db:
-            db.execute("UPDATE helionyx_meta SET value = ? WHERE key = 'log_id'",
-                       (str(uuid.uuid4()),))
+            db.execute(
+                "UPDATE helionyx_meta SET value = ? WHERE key = 'log_id'", (str(uuid.uuid4()),)
+            )
             db.commit()
         return databases.sqlite_url(path)
 
@@ -241,9 +242,17 @@ def measure_postgres_batch_bound(run: Run, source_url: str, admin_url: str) -> N
     run.say("postgres: the batch phase's rows again, by asyncpg alone")
     with databases.PostgresDatabase(admin_url) as target:
         make("migrate", run.env(target.url))
-        stored = run_command([sys.executable, "-m", "bench.postgres_storage_alone",
-                              source_url, target.url, str(run.plan.batch_size)],
-                             run.env(target.url))
+        stored = run_command(
+            [
+                sys.executable,
+                "-m",
+                "bench.postgres_storage_alone",
+                source_url,
+                target.url,
+                str(run.plan.batch_size),
+            ],
+            run.env(target.url),
+        )
     storage = _last_json(stored.stdout)
     run.raw["postgres_batch_storage_alone"] = storage
     on_sqlite = next((f for f in run.figures if f.key == "batch_events_per_s"), None)
@@ -323,8 +332,9 @@ def measure_import(run: Run, database_url: str, prefix: str) -> None:
         sqlite_reference(run, "import_events_per_s", prefix)
 
 
-def measure_import_bound(run: Run, database_url: str, messages: int, events: int,
-                         parse_s: float) -> None:
+def measure_import_bound(
+    run: Run, database_url: str, messages: int, events: int, parse_s: float
+) -> None:
     """The rows the import stored, inserted again by sqlite3 alone (bench/storage_alone.py)
     in as many transactions as the import committed. An import that stores in time order
     starts storing once the whole file is read: it cannot beat parse + storage alone."""
@@ -332,8 +342,16 @@ def measure_import_bound(run: Run, database_url: str, messages: int, events: int
     transactions = -(-messages // IMPORT_BATCH_SIZE)
     target = run.migrated("storage_alone.db")
     stored = run_command(
-        [sys.executable, "-m", "bench.storage_alone", databases.sqlite_path(database_url),
-         databases.sqlite_path(target), str(transactions)], run.env(target))
+        [
+            sys.executable,
+            "-m",
+            "bench.storage_alone",
+            databases.sqlite_path(database_url),
+            databases.sqlite_path(target),
+            str(transactions),
+        ],
+        run.env(target),
+    )
     storage = _last_json(stored.stdout)
     storage_s = storage["seconds"]
     run.raw["import_storage_alone"] = {**storage, "transactions": transactions}

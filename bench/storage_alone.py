@@ -25,8 +25,10 @@ TABLES = ("events", "idempotency_records", "todos", "notes", "tracks", "decision
 
 def read_rows(source: str) -> dict[str, list[tuple[object, ...]]]:
     with sqlite3.connect(source) as conn:
-        return {table: conn.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall()
-                for table in TABLES}
+        return {
+            table: conn.execute(f"SELECT * FROM {table} ORDER BY rowid").fetchall()
+            for table in TABLES
+        }
 
 
 def insert(target: str, rows: dict[str, list[tuple[object, ...]]], transactions: int) -> float:
@@ -35,7 +37,8 @@ def insert(target: str, rows: dict[str, list[tuple[object, ...]]], transactions:
         set_sqlite_pragmas(conn)
         statements = {
             table: f"INSERT INTO {table} VALUES ({', '.join('?' * len(found[0]))})"
-            for table, found in rows.items() if found
+            for table, found in rows.items()
+            if found
         }
         started = time.perf_counter()
         for part in range(transactions):

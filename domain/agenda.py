@@ -72,12 +72,18 @@ async def read_agenda(uow: ReadModels, now: datetime, days: int) -> Agenda:
     dated = sorted((t for t in todos if t.due is not None), key=lambda t: _order(t, zone))
     overdue = [t for t in dated if is_overdue(t, now)]
     due = [t for t in dated if not is_overdue(t, now) and todo_day(t, zone) <= end]
-    check_ins = [CheckIn(t, on, on < start) for t in tracks
-                 if (on := next_check_in(t, zone)) <= end]
+    check_ins = [
+        CheckIn(t, on, on < start) for t in tracks if (on := next_check_in(t, zone)) <= end
+    ]
     return Agenda(
-        start=start, end=end, zone=zone, overdue=tuple(overdue), due=tuple(due),
+        start=start,
+        end=end,
+        zone=zone,
+        overdue=tuple(overdue),
+        due=tuple(due),
         check_ins=tuple(sorted(check_ins, key=lambda c: (c.due_on, c.track.number))),
-        reviews=tuple(to_review(decisions, end)), open_todos=len(todos),
+        reviews=tuple(to_review(decisions, end)),
+        open_todos=len(todos),
     )
 
 
@@ -89,8 +95,14 @@ async def read_every(models: Any, status: str) -> list[Any]:
 
 def to_review(decisions: Iterable[Decision], last_day: date) -> list[Decision]:
     """Active decisions whose review day is `last_day` or before, with no outcome yet."""
-    due = [d for d in decisions if d.status == "active" and d.outcome is None
-           and d.review_on is not None and d.review_on <= last_day]
+    due = [
+        d
+        for d in decisions
+        if d.status == "active"
+        and d.outcome is None
+        and d.review_on is not None
+        and d.review_on <= last_day
+    ]
     return sorted(due, key=lambda d: (d.review_on, d.number))
 
 
@@ -143,8 +155,10 @@ def check_in_line(check_in: CheckIn, start: date, *, show_day: bool = False) -> 
 
 def review_line(decision: Decision) -> str:
     assert decision.review_on is not None
-    return (f"#{decision.number} {_title(decision.title)} (review due "
-            f"{day(decision.review_on)}) — /outcome {decision.number} <text>")
+    return (
+        f"#{decision.number} {_title(decision.title)} (review due "
+        f"{day(decision.review_on)}) — /outcome {decision.number} <text>"
+    )
 
 
 def agenda_reply(agenda: Agenda, now: datetime) -> str:
@@ -163,10 +177,13 @@ def agenda_reply(agenda: Agenda, now: datetime) -> str:
     else:
         for on in sorted({todo_day(t, zone) for t in agenda.due}):
             heading = f"{day(on)}{_relative(on, agenda.start)}:"
-            entries += _section(heading, [due_line(t, zone) for t in agenda.due
-                                          if todo_day(t, zone) == on])
-    entries += _section("Check-ins:", [check_in_line(c, agenda.start, show_day=agenda.days > 1)
-                                       for c in agenda.check_ins])
+            entries += _section(
+                heading, [due_line(t, zone) for t in agenda.due if todo_day(t, zone) == on]
+            )
+    entries += _section(
+        "Check-ins:",
+        [check_in_line(c, agenda.start, show_day=agenda.days > 1) for c in agenda.check_ins],
+    )
     entries += _section("Decisions to review:", [review_line(d) for d in agenda.reviews])
     return _fit(header, entries)
 

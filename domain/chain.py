@@ -22,8 +22,9 @@ GENESIS_HASH = "0" * 64
 
 # What json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
 # allow_nan=False) builds on every call, built once: the same encoder, the same text.
-_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                            allow_nan=False)
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
 
 
 def canonical_json(value: Any) -> str:
@@ -118,8 +119,9 @@ class ChainReport:
     problems_total: int = 0
 
     @classmethod
-    def of(cls, count: int, last_seq: int, head_hash: str,
-           problems: Sequence[ChainProblem], total: int) -> ChainReport:
+    def of(
+        cls, count: int, last_seq: int, head_hash: str, problems: Sequence[ChainProblem], total: int
+    ) -> ChainReport:
         """`problems`: in seq order, the first `MAX_PROBLEMS_KEPT` (or more) of `total`."""
         kept = tuple(problems[:MAX_PROBLEMS_KEPT])
         if not kept:
@@ -152,8 +154,7 @@ class ChainVerifier:
             intact = hash_of(event) == event.hash
             self._place(event.seq, event.prev_hash, event.hash)
             if not intact:
-                self._found(event.seq, CONTENT, f"seq {event.seq}: content does not match "
-                                                 "its hash")
+                self._found(event.seq, CONTENT, f"seq {event.seq}: content does not match its hash")
 
     def follows(self, seq: int, prev_hash: str, hash_: str) -> bool:
         """Take a row whose content its store has already hashed to `hash_` (a store's
@@ -177,8 +178,13 @@ class ChainVerifier:
         problem; either way the chain goes on from the row's recorded hash."""
         expected = self.last_seq + 1
         if seq > expected:
-            self._found(expected, GAP, f"seq {expected} is missing" if seq == expected + 1
-                        else f"seqs {expected}..{seq - 1} are missing")
+            self._found(
+                expected,
+                GAP,
+                f"seq {expected} is missing"
+                if seq == expected + 1
+                else f"seqs {expected}..{seq - 1} are missing",
+            )
         elif seq != expected or prev_hash != self.head_hash:
             self._found(seq, LINK, f"seq {seq}: prev_hash does not match seq {self.last_seq}")
         self.count += 1
@@ -194,5 +200,6 @@ class ChainVerifier:
         return self.problems_total > 0
 
     def report(self) -> ChainReport:
-        return ChainReport.of(self.count, self.last_seq, self.head_hash, self.problems,
-                              self.problems_total)
+        return ChainReport.of(
+            self.count, self.last_seq, self.head_hash, self.problems, self.problems_total
+        )

@@ -26,8 +26,9 @@ T = TypeVar("T", covariant=True)
 async def whole_history(events: EventStore, aggregate_id: str) -> list[RecordedEvent]:
     """Every event about one object, in seq order, page by page."""
     found: list[RecordedEvent] = []
-    while page := await events.history(aggregate_id, after_seq=found[-1].seq if found else 0,
-                                       limit=_HISTORY_PAGE):
+    while page := await events.history(
+        aggregate_id, after_seq=found[-1].seq if found else 0, limit=_HISTORY_PAGE
+    ):
         found += page
         if len(page) < _HISTORY_PAGE:
             break
@@ -133,7 +134,8 @@ def due_value(value: Due | str | None) -> Due | None:
         except ValueError as e:
             raise InvalidInput(
                 f"due must be a date like 2026-12-31 or a time like 2026-12-31T09:00+01:00, "
-                f"not {value!r}") from e
+                f"not {value!r}"
+            ) from e
     if isinstance(value, datetime):
         if value.tzinfo is None or value.utcoffset() is None:
             raise InvalidInput("a due time needs its UTC offset, like 2026-12-31T09:00+01:00")
@@ -147,7 +149,6 @@ def due_text(value: Due | None) -> str | None:
     """How a due is written in an event: the date, or the instant with the offset it was
     given in (the owner's), so its local day can be read back without a time zone."""
     return None if value is None else value.isoformat()
-
 
 
 def source_seq(value: int | None) -> int | None:
@@ -214,8 +215,7 @@ async def transition(
     require_status(kind, found.number, found.status, allowed, target)
     # The title and the status it left make the event readable alone: its reply after a
     # redelivery, the object's history, and what an undo puts back.
-    payload = {"number": found.number, "title": found.title, "from": found.status,
-               **(extra or {})}
+    payload = {"number": found.number, "title": found.title, "from": found.status, **(extra or {})}
     recorded = await record(uow, [event(event_type, kind, found.id, payload, metadata)])
     return await reload(repository, found.id), recorded
 
@@ -241,7 +241,11 @@ async def edit(
     changed = {name: value for name, value in changes.items() if current[name] != value}
     if not changed:
         return found, []
-    payload = {"number": found.number, "title": found.title, "changes": changed,
-               "before": {name: current[name] for name in changed}}
+    payload = {
+        "number": found.number,
+        "title": found.title,
+        "changes": changed,
+        "before": {name: current[name] for name in changed},
+    }
     recorded = await record(uow, [event(event_type, kind, found.id, payload, metadata)])
     return await reload(repository, found.id), recorded

@@ -69,8 +69,7 @@ LIST_LIMIT = 200
 SEARCH_LIMIT = 30
 MAX_NUMBER = 2**31 - 1  # numbers are 32-bit integers in the read models
 
-Action = Callable[[ObjectUnitOfWork, RecordedEvent, dict[str, Any]],
-                  Awaitable[list[RecordedEvent]]]
+Action = Callable[[ObjectUnitOfWork, RecordedEvent, dict[str, Any]], Awaitable[list[RecordedEvent]]]
 """A change a command asks for, run in the message's transaction: given the recorded
 message and the metadata its events carry; raises NotFound, Conflict or InvalidInput
 before appending anything when it cannot be done."""
@@ -177,8 +176,7 @@ class ConversationService:
             raise
         except DomainError as e:
             reply = sentence(str(e))
-        return ConversationReply(reply, [result.event, *result.derived], result.replayed,
-                                 document)
+        return ConversationReply(reply, [result.event, *result.derived], result.replayed, document)
 
     def _now(self) -> datetime:
         """Now in the owner's zone: what "today" and "9am" mean."""
@@ -238,8 +236,10 @@ class ConversationService:
             return _Plan(_nothing, lambda _: _constant(USAGE[name]))
         refusals: list[str] = []
         extraction = Extraction(items=(item,), extractor="rules")
-        return _Plan(deriving(extraction, refusals),
-                     lambda result: self._refused_or_described(result, refusals))
+        return _Plan(
+            deriving(extraction, refusals),
+            lambda result: self._refused_or_described(result, refusals),
+        )
 
     def _changing(self, name: str, action: Action) -> _Plan:
         refusals: list[str] = []
@@ -275,8 +275,9 @@ class ConversationService:
                     checked_in.append(await uow.tracks.get(event.aggregate_id))  # type: ignore[attr-defined]
         reply = recorded(result.derived, titles)
         for track in filter(None, checked_in):
-            reply += (f"\n{track.streak} in a row; next check-in "
-                      f"{day(next_check_in(track, self._zone))}.")
+            reply += (
+                f"\n{track.streak} in a row; next check-in {day(next_check_in(track, self._zone))}."
+            )
         return reply
 
     # Changes ---------------------------------------------------------------------------
@@ -290,17 +291,22 @@ class ConversationService:
             return USAGE["edit"]
         now = self._now()
 
-        async def action(uow: Any, message: RecordedEvent, metadata: dict[str, Any]
-                         ) -> list[RecordedEvent]:
+        async def action(
+            uow: Any, message: RecordedEvent, metadata: dict[str, Any]
+        ) -> list[RecordedEvent]:
             stated = read_todo_edit(text, now=now)
             if stated.unread_dates:
-                raise InvalidInput(f"I could not read “{stated.unread_dates[0]}” as a date; "
-                                   "nothing changed")
+                raise InvalidInput(
+                    f"I could not read “{stated.unread_dates[0]}” as a date; nothing changed"
+                )
             if not stated.changes:
-                raise InvalidInput("I found nothing to change in that: give a new title, a "
-                                   "date or time, a !priority or #tags")
-            _, events = await todos.edit_todo(uow, _checked(number, "todo"), **stated.changes,
-                                              metadata=metadata)
+                raise InvalidInput(
+                    "I found nothing to change in that: give a new title, a "
+                    "date or time, a !priority or #tags"
+                )
+            _, events = await todos.edit_todo(
+                uow, _checked(number, "todo"), **stated.changes, metadata=metadata
+            )
             if not events:
                 raise Conflict(f"todo {number} already reads so; nothing changed")
             return events
@@ -313,13 +319,15 @@ class ConversationService:
         if number is None or not isinstance(item, ExtractedNote):
             return USAGE["edit"]
 
-        async def action(uow: Any, message: RecordedEvent, metadata: dict[str, Any]
-                         ) -> list[RecordedEvent]:
+        async def action(
+            uow: Any, message: RecordedEvent, metadata: dict[str, Any]
+        ) -> list[RecordedEvent]:
             changes: dict[str, Any] = {"title": item.title, "content": item.content}
             if item.tags:
                 changes["tags"] = item.tags
-            _, events = await notes.edit_note(uow, _checked(number, "note"), **changes,
-                                              metadata=metadata)
+            _, events = await notes.edit_note(
+                uow, _checked(number, "note"), **changes, metadata=metadata
+            )
             if not events:
                 raise Conflict(f"note {number} already reads so; nothing changed")
             return events
@@ -332,12 +340,19 @@ class ConversationService:
         if number is None or not isinstance(item, ExtractedDecision):
             return USAGE["supersede"]
 
-        async def action(uow: Any, message: RecordedEvent, metadata: dict[str, Any]
-                         ) -> list[RecordedEvent]:
+        async def action(
+            uow: Any, message: RecordedEvent, metadata: dict[str, Any]
+        ) -> list[RecordedEvent]:
             _, events = await decisions.supersede_decision(
-                uow, _checked(number, "decision"), title=item.title, rationale=item.rationale,
-                options=item.options, review_on=item.review_on, source_event_seq=message.seq,
-                metadata=metadata)
+                uow,
+                _checked(number, "decision"),
+                title=item.title,
+                rationale=item.rationale,
+                options=item.options,
+                review_on=item.review_on,
+                source_event_seq=message.seq,
+                metadata=metadata,
+            )
             return events
 
         return action
@@ -345,8 +360,9 @@ class ConversationService:
     def _undo(self, argument: str) -> Action | str:
         now = self._clock.now()
 
-        async def action(uow: Any, message: RecordedEvent, metadata: dict[str, Any]
-                         ) -> list[RecordedEvent]:
+        async def action(
+            uow: Any, message: RecordedEvent, metadata: dict[str, Any]
+        ) -> list[RecordedEvent]:
             return await undo_last(uow, now, message)
 
         return action
@@ -400,9 +416,11 @@ class ConversationService:
             return "Export is not available here; use make export.", None
         content = await self._export()
         name = f"helionyx-{self._now().date().isoformat()}.md"
-        return (f"Your todos, notes, tracks and decisions: {name} ({len(content):,} bytes). "
-                "The whole log, every event: GET /api/v1/export?format=jsonl.",
-                Document(name, content))
+        return (
+            f"Your todos, notes, tracks and decisions: {name} ({len(content):,} bytes). "
+            "The whole log, every event: GET /api/v1/export?format=jsonl.",
+            Document(name, content),
+        )
 
     async def _search(self, argument: str) -> str:
         async with self._uow_factory() as uow:
@@ -448,8 +466,9 @@ def _by_number(argument: str, kind: str, change: Callable[..., Awaitable[Any]]) 
     if number is None or rest:
         return USAGE[_COMMAND_OF[change.__name__]]
 
-    async def action(uow: Any, message: RecordedEvent, metadata: dict[str, Any]
-                     ) -> list[RecordedEvent]:
+    async def action(
+        uow: Any, message: RecordedEvent, metadata: dict[str, Any]
+    ) -> list[RecordedEvent]:
         _, events = await change(uow, _checked(number, kind), metadata=metadata)
         return events
 
@@ -457,8 +476,12 @@ def _by_number(argument: str, kind: str, change: Callable[..., Awaitable[Any]]) 
 
 
 _COMMAND_OF = {
-    "complete_todo": "done", "cancel_todo": "cancel", "reopen_todo": "reopen",
-    "archive_note": "archive", "pause_track": "pause", "resume_track": "resume",
+    "complete_todo": "done",
+    "cancel_todo": "cancel",
+    "reopen_todo": "reopen",
+    "archive_note": "archive",
+    "pause_track": "pause",
+    "resume_track": "resume",
     "finish_track": "finish",
 }
 
@@ -468,18 +491,18 @@ def _check_in(argument: str) -> Action | str:
         return USAGE["checkin"]
     number, note = _number_and_rest(argument)
 
-    async def action(uow: Any, message: RecordedEvent, metadata: dict[str, Any]
-                     ) -> list[RecordedEvent]:
+    async def action(
+        uow: Any, message: RecordedEvent, metadata: dict[str, Any]
+    ) -> list[RecordedEvent]:
         if number is not None:
             ref: int | str = _checked(number, "track")
             rest = note
         else:
             track = await tracks.find_active_by_name(uow, argument)
             if track is None:
-                raise NotFound(f"there is no track named {argument.split()[0]!r}; "
-                               "see /tracks")
+                raise NotFound(f"there is no track named {argument.split()[0]!r}; see /tracks")
             ref = track.id
-            rest = " ".join(argument.split())[len(" ".join(track.title.split())):].strip()
+            rest = " ".join(argument.split())[len(" ".join(track.title.split())) :].strip()
         _, events = await tracks.check_in_track(uow, ref, note=rest or None, metadata=metadata)
         return events
 
@@ -492,10 +515,12 @@ def _revoke(argument: str) -> Action | str:
         return USAGE["revoke"]
     reason = reason.removeprefix("because ").strip()
 
-    async def action(uow: Any, message: RecordedEvent, metadata: dict[str, Any]
-                     ) -> list[RecordedEvent]:
+    async def action(
+        uow: Any, message: RecordedEvent, metadata: dict[str, Any]
+    ) -> list[RecordedEvent]:
         _, events = await decisions.revoke_decision(
-            uow, _checked(number, "decision"), reason=reason or None, metadata=metadata)
+            uow, _checked(number, "decision"), reason=reason or None, metadata=metadata
+        )
         return events
 
     return action
@@ -506,10 +531,12 @@ def _outcome(argument: str) -> Action | str:
     if number is None or not text:
         return USAGE["outcome"]
 
-    async def action(uow: Any, message: RecordedEvent, metadata: dict[str, Any]
-                     ) -> list[RecordedEvent]:
+    async def action(
+        uow: Any, message: RecordedEvent, metadata: dict[str, Any]
+    ) -> list[RecordedEvent]:
         _, events = await decisions.review_decision(
-            uow, _checked(number, "decision"), outcome=text, metadata=metadata)
+            uow, _checked(number, "decision"), outcome=text, metadata=metadata
+        )
         return events
 
     return action

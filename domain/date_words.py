@@ -127,50 +127,59 @@ def _pattern(*parts: str) -> re.Pattern[str]:
 
 
 ISO_DATE = _pattern(
-    _NUMERIC_START, _DATE_MARKER,
+    _NUMERIC_START,
+    _DATE_MARKER,
     rf"(?P<core>(?P<year>{_D4})-(?P<month>{_D12})-(?P<day>{_D12})){_END}",
 )
 # 31.12.2026, 31.12.26, 31.12.; never followed by another digit (a version, an address).
 DOTTED_DATE = _pattern(
-    _NUMERIC_START, _DATE_MARKER,
+    _NUMERIC_START,
+    _DATE_MARKER,
     rf"(?P<core>(?P<day>{_D12})\.(?P<month>{_D12})\.(?P<year>{_D4}|{_D2})?)",
     r"(?![\w'’-]|[.,:]?[0-9])",
 )
 # 31.12 without the closing point is also a decimal (12.50): two digits each, and a
 # shape that fails is a number, not an unreadable date.
 SHORT_DOTTED_DATE = _pattern(
-    _NUMERIC_START, _DATE_MARKER,
+    _NUMERIC_START,
+    _DATE_MARKER,
     rf"(?P<core>(?P<day>{_D2})\.(?P<month>{_D2}))(?![\w'’.-]|[,:][0-9])",
 )
 MONTH_DAY = _pattern(
-    _WORD_START, _DATE_MARKER,
+    _WORD_START,
+    _DATE_MARKER,
     rf"(?P<core>(?P<month>{_alternatives(MONTHS)})\.?\s+(?P<day>{_D12}){_ORDINAL}{_YEAR})",
     r"(?![\w'’%-]|[.:,][0-9])",
 )
 DAY_MONTH = _pattern(
-    _NUMERIC_START, _DATE_MARKER,
+    _NUMERIC_START,
+    _DATE_MARKER,
     rf"(?P<core>(?P<day>{_D12}){_ORDINAL}\s+(?:of\s+)?(?P<month>{_alternatives(MONTHS)})\.?",
     rf"{_YEAR}){_END}",
 )
 DAY_WORD = _pattern(_WORD_START, _DATE_MARKER, rf"(?P<core>{_alternatives(DAYS_AHEAD)}){_END}")
 WEEKDAY = _pattern(
-    _WORD_START, _DATE_MARKER,
+    _WORD_START,
+    _DATE_MARKER,
     r"(?P<core>(?:(?P<modifier>next|this|coming|nächsten|nächster|nächste|kommenden|diesen|"
     r"следующий|следующую|следующее|следующей|эту|этот)\s+)?",
     rf"(?P<weekday>{_alternatives(WEEKDAYS)})){_END}",
 )
 RELATIVE = _pattern(
-    _WORD_START, _DATE_MARKER,
+    _WORD_START,
+    _DATE_MARKER,
     rf"(?P<core>(?P<lead>in|innerhalb|через)\s+(?:(?P<count>{_NUMBER})\s+)?",
     rf"(?P<unit>{_alternatives(UNITS)})){_END}",
 )
 NEXT_WEEK = _pattern(
-    _WORD_START, _DATE_MARKER,
+    _WORD_START,
+    _DATE_MARKER,
     r"(?P<core>(?:next|nächste|nächsten|kommende|следующей|следующая)\s+",
     rf"(?:week|woche|неделе|неделя)){_END}",
 )
 END_OF = _pattern(
-    _WORD_START, _DATE_MARKER,
+    _WORD_START,
+    _DATE_MARKER,
     r"(?P<core>(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?(?:month|week)",
     r"|ende\s+(?:des\s+|dieses\s+)?monats|ende\s+(?:der\s+|dieser\s+)?woche|monatsende",
     rf"|(?:конца|концу|конце)\s+(?:месяца|недели)){_END}",
@@ -179,18 +188,21 @@ END_OF = _pattern(
 _PART = rf"(?:\s+(?P<part>{_alternatives(DAY_PARTS)}))?"
 # 9am, 9 am, 5:30pm, 9 a.m.; the hour must be 1-12.
 MERIDIEM_TIME = _pattern(
-    _TIME_START, _OPTIONAL_TIME_MARKER,
+    _TIME_START,
+    _OPTIONAL_TIME_MARKER,
     rf"(?P<core>(?P<hour>{_D12})(?::(?P<minute>{_D2}))?\s?(?P<half>[ap])\.?m(?!\w)\.?)",
 )
 # 17:30, 9:00 uhr, в 9:00 вечера
 CLOCK_TIME = _pattern(
-    _TIME_START, _OPTIONAL_TIME_MARKER,
+    _TIME_START,
+    _OPTIONAL_TIME_MARKER,
     rf"(?P<core>(?P<hour>{_D12}):(?P<minute>{_D2})(?:\s?(?:uhr|h)(?!\w))?{_PART})",
     r"(?![\w:]|\.[0-9])",
 )
 # at 9, um 9 uhr, в 9 утра: a bare hour needs the marker.
 HOUR_TIME = _pattern(
-    _TIME_START, _TIME_MARKER,
+    _TIME_START,
+    _TIME_MARKER,
     rf"(?P<core>(?P<hour>{_D12})(?:\.(?P<minute>{_D2}))?",
     rf"(?:\s?(?P<suffix>uhr|o'clock|часов|часа|час)(?!\w))?{_PART})(?![\w:]|[.,][0-9])",
 )

@@ -84,7 +84,8 @@ async def record_decision(
     payload["number"] = await uow.decisions.next_number()
     decision_id = new_uuid()
     events: list[NewEvent] = [
-        event(DECISION_RECORDED, DECISION, decision_id, payload, metadata, at)]
+        event(DECISION_RECORDED, DECISION, decision_id, payload, metadata, at)
+    ]
     if old is not None:
         link = {
             "number": old.number,
@@ -128,8 +129,12 @@ async def revoke_decision(
     """Withdraw an active decision without putting another in its place."""
     found = await find(uow.decisions, decision, DECISION)
     require_status(DECISION, found.number, found.status, ("active",), "revoked")
-    payload = {"number": found.number, "title": found.title, "from": found.status,
-               "reason": optional_text(reason, "reason")}
+    payload = {
+        "number": found.number,
+        "title": found.title,
+        "from": found.status,
+        "reason": optional_text(reason, "reason"),
+    }
     recorded = await record(uow, [event(DECISION_REVOKED, DECISION, found.id, payload, metadata)])
     return await reload(uow.decisions, found.id), recorded
 
@@ -143,12 +148,12 @@ async def review_decision(
     text = optional_text(outcome, "outcome")
     if text is None:
         raise InvalidInput("say how it turned out")
-    before = {"outcome": found.outcome,
-              "reviewed_at": found.reviewed_at.isoformat() if found.reviewed_at else None}
-    payload = {"number": found.number, "title": found.title, "outcome": text,
-               "before": before}
-    recorded = await record(
-        uow, [event(DECISION_REVIEWED, DECISION, found.id, payload, metadata)])
+    before = {
+        "outcome": found.outcome,
+        "reviewed_at": found.reviewed_at.isoformat() if found.reviewed_at else None,
+    }
+    payload = {"number": found.number, "title": found.title, "outcome": text, "before": before}
+    recorded = await record(uow, [event(DECISION_REVIEWED, DECISION, found.id, payload, metadata)])
     return await reload(uow.decisions, found.id), recorded
 
 
@@ -157,17 +162,22 @@ async def get_decision(uow: ObjectUnitOfWork, decision: Ref) -> Decision:
 
 
 async def page_decisions(
-    uow: ObjectUnitOfWork, status: str | None = "active", after: str | None = None,
+    uow: ObjectUnitOfWork,
+    status: str | None = "active",
+    after: str | None = None,
     limit: int = 100,
 ) -> Page[Decision]:
     """Newest first; status "all" or None lists every one."""
     status = status_asked(status, DECISION_STATUSES)
     return await page_of(
-        "decisions", BY_NUMBER, after, limit,
-        lambda key, n: uow.decisions.list(status, n,
-                                          before=None if key is None else int(key[0])),
+        "decisions",
+        BY_NUMBER,
+        after,
+        limit,
+        lambda key, n: uow.decisions.list(status, n, before=None if key is None else int(key[0])),
         lambda decision: (decision.number,),
-        lambda: total_of_status(uow.decisions.count_by_status(), status))
+        lambda: total_of_status(uow.decisions.count_by_status(), status),
+    )
 
 
 def _review_day(value: date | str | None) -> date | None:

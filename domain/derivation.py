@@ -98,7 +98,10 @@ async def _create(
     uow: ObjectUnitOfWork, item: ExtractedItem, message: RecordedEvent, metadata: dict[str, Any]
 ) -> list[RecordedEvent]:
     common: dict[str, Any] = {
-        "source_event_seq": message.seq, "metadata": metadata, "at": message.occurred_at}
+        "source_event_seq": message.seq,
+        "metadata": metadata,
+        "at": message.occurred_at,
+    }
     if isinstance(item, ExtractedTodo):
         if item.unread_dates:  # said back to the owner (domain/replies.py)
             common["metadata"] = {**metadata, "unread_dates": list(item.unread_dates)}
@@ -125,8 +128,13 @@ async def _create(
         )
     elif isinstance(item, ExtractedDecision):
         _, recorded = await record_decision(
-            uow, title=item.title, rationale=item.rationale, options=item.options,
-            review_on=item.review_on, supersedes=item.supersedes, **common
+            uow,
+            title=item.title,
+            rationale=item.rationale,
+            options=item.options,
+            review_on=item.review_on,
+            supersedes=item.supersedes,
+            **common,
         )
     else:  # pragma: no cover - the union above is closed
         raise TypeError(f"unknown extracted item {type(item).__name__}")

@@ -88,8 +88,9 @@ def todo_due_soon(todo: Todo, today: date) -> bool:
 def timed_today(todo: Todo, today: date, zone: tzinfo) -> bool:
     """Open, given a time of day on `today` (in the owner's zone): its own reminder, at
     that time, covers today."""
-    return (todo.status == "open" and todo.due_at is not None
-            and local_date(todo.due_at, zone) == today)
+    return (
+        todo.status == "open" and todo.due_at is not None and local_date(todo.due_at, zone) == today
+    )
 
 
 def check_in_due(track: Track, today: date, zone: tzinfo) -> bool:
@@ -131,7 +132,8 @@ def timed_reminders(todos: Iterable[Todo], today: date, zone: tzinfo) -> list[No
             not_before=todo.due_at,
         )
         for todo in todos
-        if timed_today(todo, today, zone) and todo.due_at is not None
+        if timed_today(todo, today, zone)
+        and todo.due_at is not None
         and _aware(todo.created_at) < _aware(todo.due_at)
     ]
 
@@ -188,24 +190,57 @@ def daily_summary(
     due = agenda.due[:SUMMARY_TODO_LIMIT]
     reviews = agenda.reviews[:SUMMARY_LIST_LIMIT]
     lines = [f"Daily summary, {day_label(today)}"]
-    lines += _section("Overdue:", [overdue_line(t, zone) for t in overdue],
-                      len(agenda.overdue), SUMMARY_TODO_LIMIT, "/todos")
-    lines += _section("Due today:", [due_line(t, zone) for t in due],
-                      len(agenda.due), SUMMARY_TODO_LIMIT, "/todos")
+    lines += _section(
+        "Overdue:",
+        [overdue_line(t, zone) for t in overdue],
+        len(agenda.overdue),
+        SUMMARY_TODO_LIMIT,
+        "/todos",
+    )
+    lines += _section(
+        "Due today:",
+        [due_line(t, zone) for t in due],
+        len(agenda.due),
+        SUMMARY_TODO_LIMIT,
+        "/todos",
+    )
     if others := agenda.open_todos - len(agenda.overdue) - len(agenda.due):
         todos = "todo" if others == 1 else "todos"
-        lines += ["", f"{others} more open {todos} (/todos)" if overdue or due
-                  else f"{others} open {todos}, none due today (/todos)"]
-    lines += _section("Check-ins:", [check_in_line(c, today) for c in agenda.check_ins],
-                      len(agenda.check_ins), len(agenda.check_ins), "/tracks")
-    lines += _section("Decisions to review:", [review_line(d) for d in reviews],
-                      len(agenda.reviews), SUMMARY_LIST_LIMIT, "/decisions")
+        lines += [
+            "",
+            f"{others} more open {todos} (/todos)"
+            if overdue or due
+            else f"{others} open {todos}, none due today (/todos)",
+        ]
+    lines += _section(
+        "Check-ins:",
+        [check_in_line(c, today) for c in agenda.check_ins],
+        len(agenda.check_ins),
+        len(agenda.check_ins),
+        "/tracks",
+    )
+    lines += _section(
+        "Decisions to review:",
+        [review_line(d) for d in reviews],
+        len(agenda.reviews),
+        SUMMARY_LIST_LIMIT,
+        "/decisions",
+    )
     decided = sorted(decided_today, key=lambda d: d.number)
-    lines += _section("Decided today:", [_decision_line(d) for d in decided],
-                      len(decided), len(decided), "/decisions")
-    lines += _section("Not delivered:", [f"{KIND_LABELS.get(m.kind, m.kind)}: {m.about}"
-                                         for m in missed[:SUMMARY_LIST_LIMIT]],
-                      len(missed), SUMMARY_LIST_LIMIT, "/reminders")
+    lines += _section(
+        "Decided today:",
+        [_decision_line(d) for d in decided],
+        len(decided),
+        len(decided),
+        "/decisions",
+    )
+    lines += _section(
+        "Not delivered:",
+        [f"{KIND_LABELS.get(m.kind, m.kind)}: {m.about}" for m in missed[:SUMMARY_LIST_LIMIT]],
+        len(missed),
+        SUMMARY_LIST_LIMIT,
+        "/reminders",
+    )
     if len(lines) == 1:
         lines.append("Nothing open today.")
     if head is not None and head.last_seq:

@@ -37,12 +37,17 @@ class EventLog:
             return await uow.events.read(after_seq=after_seq, limit=limit, types=types)
 
     async def listed(
-        self, *, after: str | None = None, after_seq: int = 0, limit: int = 100,
+        self,
+        *,
+        after: str | None = None,
+        after_seq: int = 0,
+        limit: int = 100,
         types: Sequence[str] | None = None,
     ) -> Page[RecordedEvent]:
         """By seq, after the cursor `after` or else after `after_seq`; `total` counts the
         events of `types` (every event when none: the head's seq, as seq has no gaps)."""
         async with self._uow_factory() as uow:
+
             async def read(key: Key | None, n: int) -> list[RecordedEvent]:
                 start = after_seq if key is None else int(key[0])  # type: ignore[arg-type]
                 return await uow.events.read(after_seq=start, limit=n, types=types)
@@ -53,8 +58,9 @@ class EventLog:
                 counts = await uow.events.count_by_type()
                 return sum(counts.get(name, 0) for name in set(types))
 
-            return await page_of("events", BY_NUMBER, after, limit, read,
-                                 lambda event: (event.seq,), total)
+            return await page_of(
+                "events", BY_NUMBER, after, limit, read, lambda event: (event.seq,), total
+            )
 
     async def get(self, seq: int) -> RecordedEvent:
         async with self._uow_factory() as uow:
@@ -67,8 +73,9 @@ class EventLog:
         async with self._uow_factory() as uow:
             return await uow.events.head()
 
-    async def verify(self, *, page_size: int = 10_000, progress: Progress | None = None
-                     ) -> ChainReport:
+    async def verify(
+        self, *, page_size: int = 10_000, progress: Progress | None = None
+    ) -> ChainReport:
         """The chain recomputed from the events as the store reads them back, every one
         judged by `hash_of`: the specification's verification, which each backend's own
         (faster, and naming rows it cannot read) agrees with. It serves the in-memory

@@ -29,5 +29,7 @@ def new_uuids(count: int) -> list[str]:
     prefix = f"{t[:8]}-{t[8:]}-7"
     r = os.urandom(9 * count).hex()  # 18 hex digits (72 bits) per id
     variants = os.urandom(count).translate(_VARIANT_DIGIT).decode()  # 2 more bits each
-    return [f"{prefix}{r[i:i + 3]}-{v}{r[i + 3:i + 6]}-{r[i + 6:i + 18]}"
-            for i, v in zip(range(0, 18 * count, 18), variants, strict=True)]
+    return [
+        f"{prefix}{r[i : i + 3]}-{v}{r[i + 3 : i + 6]}-{r[i + 6 : i + 18]}"
+        for i, v in zip(range(0, 18 * count, 18), variants, strict=True)
+    ]

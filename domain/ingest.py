@@ -111,8 +111,9 @@ class IngestService:
         """Record the message and run `follow_up` (by default: derive what the extractor
         finds in the text) in the same transaction; a replay returns the original result."""
         [aggregate_id] = new_uuids(1)
-        prepared = prepare_one(message, context or {}, aggregate_id,
-                               idempotency_key=idempotency_key)
+        prepared = prepare_one(
+            message, context or {}, aggregate_id, idempotency_key=idempotency_key
+        )
         if follow_up is not None:
             pending = _Pending(prepared.keys, follow_up, prepared.fingerprint, prepared.event)
             return await self._alone.submit(self._record, pending)
@@ -134,8 +135,10 @@ class IngestService:
         old messages should not cost thousands of LLM calls). Extraction runs before the
         write transaction; a message already recorded (a redelivery) costs no call."""
         prepared: Sequence[PreparedMessage] = (
-            messages if messages and isinstance(messages[0], PreparedMessage)  # type: ignore[assignment]
-            else prepare(messages, dict(context or {})))  # type: ignore[arg-type]
+            messages
+            if messages and isinstance(messages[0], PreparedMessage)  # type: ignore[assignment]
+            else prepare(messages, dict(context or {}))
+        )  # type: ignore[arg-type]
         items = await self._pending(prepared, extractor)
         async with self._uow_factory(write=True) as uow:
             outcomes = await self._record(uow, items)
@@ -147,11 +150,14 @@ class IngestService:
             for index, outcome in enumerate(outcomes)
         ]
 
-    async def _pending(self, prepared: Sequence[PreparedMessage],
-                       extractor: Extractor | None = None) -> list[_Pending]:
+    async def _pending(
+        self, prepared: Sequence[PreparedMessage], extractor: Extractor | None = None
+    ) -> list[_Pending]:
         follow_ups = await self._derivations(prepared, extractor)
-        return [_Pending(item.keys, follow_up, item.fingerprint, item.event)
-                for item, follow_up in zip(prepared, follow_ups, strict=True)]
+        return [
+            _Pending(item.keys, follow_up, item.fingerprint, item.event)
+            for item, follow_up in zip(prepared, follow_ups, strict=True)
+        ]
 
     async def _derivations(
         self, prepared: Sequence[PreparedMessage], extractor: Extractor | None = None
@@ -164,7 +170,8 @@ class IngestService:
         if any(item.keys for item in prepared):
             async with self._uow_factory() as uow:
                 found = await uow.idempotency.get_many(
-                    [key for item in prepared for key in item.keys])
+                    [key for item in prepared for key in item.keys]
+                )
             known = [any(key in found for key in item.keys) for item in prepared]
         now = self._clock.now()
         follow_ups: list[FollowUp] = []
@@ -174,8 +181,9 @@ class IngestService:
             event = item.event
             said = event.occurred_at or now
             said = (said if said.tzinfo else said.replace(tzinfo=UTC)).astimezone(self._zone)
-            extraction = None if replay else await extractor.extract(
-                event.payload["text"], now=said)
+            extraction = (
+                None if replay else await extractor.extract(event.payload["text"], now=said)
+            )
             follow_ups.append(deriving(extraction) if extraction and extraction.items else _nothing)
         return follow_ups
 
@@ -279,11 +287,15 @@ def _vouched(result: IngestResult | None, seq: int, key: str) -> IngestResult | 
     """The original result of `key`'s message, if the log still holds it: a record whose
     event is missing, or is another event, means the log was altered behind the service's
     back, and no answer about that message is true (never another event's result)."""
-    if result is not None and (key == result.event.idempotency_key
-                               or key in result.event.metadata.get("idempotency_keys", ())):
+    if result is not None and (
+        key == result.event.idempotency_key
+        or key in result.event.metadata.get("idempotency_keys", ())
+    ):
         return result
-    return LogContradicted(f"{_describe(key)} was recorded as seq {seq}, which the log no "
-                          "longer holds as that message: the log was altered")
+    return LogContradicted(
+        f"{_describe(key)} was recorded as seq {seq}, which the log no "
+        "longer holds as that message: the log was altered"
+    )
 
 
 def _conflict(key: str) -> IdempotencyConflict:

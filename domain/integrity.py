@@ -127,8 +127,9 @@ class LogFacts(Protocol):
         ...
 
 
-def digest_findings(digests: Sequence[Digest], head: LogHead,
-                    hashes: Mapping[int, str]) -> list[Finding]:
+def digest_findings(
+    digests: Sequence[Digest], head: LogHead, hashes: Mapping[int, str]
+) -> list[Finding]:
     """What the log contradicts: a digest whose seq lies past the head, or at which the
     log holds another hash. `hashes`: the recorded hash at each digest's seq."""
     findings = []
@@ -146,8 +147,9 @@ def digest_findings(digests: Sequence[Digest], head: LogHead,
             continue
         # Keyed by the digest, not by how it is contradicted: once accepted, it stays so
         # when later appends fill the seqs it names.
-        findings.append(Finding("digest", f"digest@{digest.seq}:{digest.hash[:16]}",
-                                f"{where}, {found}"))
+        findings.append(
+            Finding("digest", f"digest@{digest.seq}:{digest.hash[:16]}", f"{where}, {found}")
+        )
     return findings
 
 

@@ -51,16 +51,18 @@ def make_cursor(ordering: str, key: Key) -> str:
 
 def read_cursor(cursor: str, ordering: str, readers: Sequence[Reader]) -> Key:
     """The key a cursor of this ordering names; InvalidInput for anything else."""
-    refused = InvalidInput(f"after: not a cursor of this list ({ordering}); "
-                           "start again without it")
+    refused = InvalidInput(f"after: not a cursor of this list ({ordering}); start again without it")
     if len(cursor) > 400:
         raise refused
     try:
         said = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise refused from None
-    if (not isinstance(said, list) or said[:2] != [_VERSION, ordering]
-            or len(said) != 2 + len(readers)):
+    if (
+        not isinstance(said, list)
+        or said[:2] != [_VERSION, ordering]
+        or len(said) != 2 + len(readers)
+    ):
         raise refused
     try:
         return tuple(read(part) for read, part in zip(readers, said[2:], strict=True))

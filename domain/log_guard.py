@@ -47,8 +47,14 @@ class WriteGuard:
 
 
 class IntegrityService:
-    def __init__(self, facts: LogFacts, digests: DigestLogs, chain: ChainVerification,
-                 clock: Clock, guard: WriteGuard) -> None:
+    def __init__(
+        self,
+        facts: LogFacts,
+        digests: DigestLogs,
+        chain: ChainVerification,
+        clock: Clock,
+        guard: WriteGuard,
+    ) -> None:
         self._facts = facts
         self._digest_logs = digests
         self._log: DigestLog | None = None
@@ -97,10 +103,14 @@ class IntegrityService:
         chain = await self._chain.verify(progress=progress)
         findings += chain_findings(chain)
         if rows != head.last_seq:
-            findings.append(Finding(
-                "count", f"count@{head.last_seq}",
-                f"the log holds {rows} rows but its head is seq {head.last_seq}: "
-                f"{_events(head.last_seq - rows)} missing"))
+            findings.append(
+                Finding(
+                    "count",
+                    f"count@{head.last_seq}",
+                    f"the log holds {rows} rows but its head is seq {head.last_seq}: "
+                    f"{_events(head.last_seq - rows)} missing",
+                )
+            )
         hashes = await self._facts.hashes_at(sorted({d.seq for d in digests if d.seq}))
         findings += _unique(digest_findings(digests, head, hashes))
         checked, orphans = await self._facts.idempotency_findings()
@@ -119,9 +129,12 @@ class IntegrityService:
             return None
         self._close_if(audit.findings)
         if audit.intact:
-            log.info("integrity audit: %d rows, chain intact, %d digests, %d idempotency "
-                     "records agree", audit.rows, audit.digests_checked,
-                     audit.idempotency_checked)
+            log.info(
+                "integrity audit: %d rows, chain intact, %d digests, %d idempotency records agree",
+                audit.rows,
+                audit.digests_checked,
+                audit.idempotency_checked,
+            )
         return audit
 
     async def write_digest(self, reason: str, *, force: bool = False) -> Digest | None:
@@ -131,11 +144,15 @@ class IntegrityService:
             return None
         head, recorded_at = await self._facts.head()
         last = self._last
-        if not force and last is not None and (last.seq, last.hash) == (head.last_seq,
-                                                                          head.last_hash):
+        if (
+            not force
+            and last is not None
+            and (last.seq, last.hash) == (head.last_seq, head.last_hash)
+        ):
             return None
-        digest = Digest(head.last_seq, head.last_hash, recorded_at,
-                        iso_utc(self._clock.now()), reason)
+        digest = Digest(
+            head.last_seq, head.last_hash, recorded_at, iso_utc(self._clock.now()), reason
+        )
         await self._append(digest)
         return digest
 
@@ -145,21 +162,34 @@ class IntegrityService:
         cannot be accepted (restore them first: `make migrate`)."""
         audit = await self.audit()
         if any(f.kind == "triggers" for f in audit.problems):
-            raise LogContradicted("the guard triggers are missing or disabled: restore them "
-                                  "with `make migrate` before accepting the log")
+            raise LogContradicted(
+                "the guard triggers are missing or disabled: restore them "
+                "with `make migrate` before accepting the log"
+            )
         accepted = tuple(f.key for f in audit.findings)
         kinds = sorted({f.kind for f in audit.findings})
         head, recorded_at = await self._facts.head()
-        digest = Digest(head.last_seq, head.last_hash, recorded_at,
-                        iso_utc(self._clock.now()), ACCEPTED, accepts=accepted, note=note)
+        digest = Digest(
+            head.last_seq,
+            head.last_hash,
+            recorded_at,
+            iso_utc(self._clock.now()),
+            ACCEPTED,
+            accepts=accepted,
+            note=note,
+        )
         await self._append(digest)
         self._guard.allow()
-        log.warning("the log was accepted as it is at seq %d (%s): %d findings accepted (%s)",
-                    head.last_seq, note, len(accepted), ", ".join(kinds))
+        log.warning(
+            "the log was accepted as it is at seq %d (%s): %d findings accepted (%s)",
+            head.last_seq,
+            note,
+            len(accepted),
+            ", ".join(kinds),
+        )
         return digest, audit.problems
 
-    async def keep_digests(self, *, every_events: int, every_s: float,
-                           poll_s: float = 1.0) -> None:
+    async def keep_digests(self, *, every_events: int, every_s: float, poll_s: float = 1.0) -> None:
         """Until cancelled: a digest once `every_events` events or `every_s` seconds have
         passed since the last one, whichever comes first (and only if the head moved)."""
         since = time.monotonic()
@@ -187,9 +217,11 @@ class IntegrityService:
 
 
 def _triggers_finding(missing: list[str]) -> Finding:
-    return Finding("triggers", "triggers",
-                   f"the event log's guard triggers are missing or disabled: "
-                   f"{', '.join(missing)}")
+    return Finding(
+        "triggers",
+        "triggers",
+        f"the event log's guard triggers are missing or disabled: {', '.join(missing)}",
+    )
 
 
 def _unique(findings: list[Finding]) -> list[Finding]:

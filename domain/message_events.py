@@ -24,22 +24,36 @@ class PreparedMessage(NamedTuple):
     event: NewEvent
 
 
-def prepare(messages: Sequence[IncomingMessage],
-            context: Mapping[str, Any]) -> list[PreparedMessage]:
-    return [prepare_one(message, context, aggregate_id)
-            for message, aggregate_id in zip(messages, new_uuids(len(messages)), strict=True)]
+def prepare(
+    messages: Sequence[IncomingMessage], context: Mapping[str, Any]
+) -> list[PreparedMessage]:
+    return [
+        prepare_one(message, context, aggregate_id)
+        for message, aggregate_id in zip(messages, new_uuids(len(messages)), strict=True)
+    ]
 
 
-def prepare_one(message: IncomingMessage, context: Mapping[str, Any], aggregate_id: str, *,
-                idempotency_key: str | None = None) -> PreparedMessage:
+def prepare_one(
+    message: IncomingMessage,
+    context: Mapping[str, Any],
+    aggregate_id: str,
+    *,
+    idempotency_key: str | None = None,
+) -> PreparedMessage:
     keys = keys_of(message, idempotency_key)
     fingerprint = message.fingerprint() if keys else ""
-    return PreparedMessage(keys, fingerprint,
-                           message_event(message, keys, context, fingerprint, aggregate_id))
+    return PreparedMessage(
+        keys, fingerprint, message_event(message, keys, context, fingerprint, aggregate_id)
+    )
 
 
-def message_event(message: IncomingMessage, keys: list[str], context: Mapping[str, Any],
-                  fingerprint: str, aggregate_id: str) -> NewEvent:
+def message_event(
+    message: IncomingMessage,
+    keys: list[str],
+    context: Mapping[str, Any],
+    fingerprint: str,
+    aggregate_id: str,
+) -> NewEvent:
     metadata = context  # with nothing of its own, the message shares the request's
     if keys or message.metadata:
         metadata = own = dict(context)

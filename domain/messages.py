@@ -49,9 +49,14 @@ class IncomingMessage(NamedTuple):
         SHA-256 of the `canonical_json` of text, source, source_id, author,
         conversation_id and occurred_at (`iso_utc`, or null)."""
         occurred_at = None if self.occurred_at is None else iso_utc(self.occurred_at)
-        said = {"author": self.author, "conversation_id": self.conversation_id,
-                "occurred_at": occurred_at, "source": self.source,
-                "source_id": self.source_id, "text": self.text}
+        said = {
+            "author": self.author,
+            "conversation_id": self.conversation_id,
+            "occurred_at": occurred_at,
+            "source": self.source,
+            "source_id": self.source_id,
+            "text": self.text,
+        }
         return hashlib.sha256(canonical_json(said).encode("utf-8")).hexdigest()
 
     def source_key(self) -> str | None:

@@ -96,18 +96,27 @@ async def get_note(uow: ObjectUnitOfWork, note: Ref) -> Note:
 
 
 async def page_notes(
-    uow: ObjectUnitOfWork, search: str | None = None, status: str | None = "active",
-    after: str | None = None, limit: int = 100,
+    uow: ObjectUnitOfWork,
+    search: str | None = None,
+    status: str | None = "active",
+    after: str | None = None,
+    limit: int = 100,
 ) -> Page[Note]:
     """Newest first; `search` matches title or content, ignoring case; archived notes
     only when asked for (status "archived", or "all" / None for every note)."""
     status = status_asked(status, NOTE_STATUSES)
     needle = (search or "").strip() or None
     return await page_of(
-        "notes", BY_NUMBER, after, limit,
-        lambda key, n: uow.notes.list(needle, n, status,
-                                      before=None if key is None else int(key[0])),
-        lambda note: (note.number,), lambda: uow.notes.count(status, needle))
+        "notes",
+        BY_NUMBER,
+        after,
+        limit,
+        lambda key, n: uow.notes.list(
+            needle, n, status, before=None if key is None else int(key[0])
+        ),
+        lambda note: (note.number,),
+        lambda: uow.notes.count(status, needle),
+    )
 
 
 def _content(content: object) -> str:

@@ -44,8 +44,14 @@ NOTIFICATION_DELIVERED = "notification.delivered"
 NOTIFICATION_FAILED = "notification.failed"
 NOTIFICATION_EXPIRED = "notification.expired"
 NOTIFICATION_SENT = "notification.sent"
-NOTIFICATION_TYPES = (NOTIFICATION_SCHEDULED, NOTIFICATION_RETRIED, NOTIFICATION_DELIVERED,
-                      NOTIFICATION_FAILED, NOTIFICATION_EXPIRED, NOTIFICATION_SENT)
+NOTIFICATION_TYPES = (
+    NOTIFICATION_SCHEDULED,
+    NOTIFICATION_RETRIED,
+    NOTIFICATION_DELIVERED,
+    NOTIFICATION_FAILED,
+    NOTIFICATION_EXPIRED,
+    NOTIFICATION_SENT,
+)
 
 # How many days back a run looks for the latest summary's checkpoint; with none found it
 # reads every notification event (a new log, or a service that was off for a week).
@@ -128,10 +134,10 @@ class Ledger:
 
     def missed(self) -> list[NotificationRecord]:
         """Expired and not yet in a delivered summary's `reported`."""
-        told = {key for r in self.records.values() if r.delivered_at is not None
-                for key in r.reported}
-        return [r for r in self.records.values()
-                if r.expired_seq is not None and r.key not in told]
+        told = {
+            key for r in self.records.values() if r.delivered_at is not None for key in r.reported
+        }
+        return [r for r in self.records.values() if r.expired_seq is not None and r.key not in told]
 
     def open_from(self) -> int:
         """The checkpoint a summary scheduled now records (see the module docstring)."""
@@ -199,8 +205,13 @@ def _attempt(payload: Any, default: int) -> int:
 # --- the events -----------------------------------------------------------------------------
 
 
-def scheduled(notification: Notification, at: datetime, *, open_from: int | None = None,
-              reported: Sequence[str] = ()) -> NewEvent:
+def scheduled(
+    notification: Notification,
+    at: datetime,
+    *,
+    open_from: int | None = None,
+    reported: Sequence[str] = (),
+) -> NewEvent:
     payload: dict[str, Any] = {
         "kind": notification.kind,
         "key": notification.key,
@@ -215,8 +226,9 @@ def scheduled(notification: Notification, at: datetime, *, open_from: int | None
 
 
 def retried(key: str, attempt: int, at: datetime) -> NewEvent:
-    return _event(NOTIFICATION_RETRIED, key, {"key": key, "attempt": attempt}, at,
-                  attempt_key(key, attempt))
+    return _event(
+        NOTIFICATION_RETRIED, key, {"key": key, "attempt": attempt}, at, attempt_key(key, attempt)
+    )
 
 
 def delivered(key: str, message_id: int, attempt: int, at: datetime) -> NewEvent:
@@ -224,16 +236,27 @@ def delivered(key: str, message_id: int, attempt: int, at: datetime) -> NewEvent
     return _event(NOTIFICATION_DELIVERED, key, payload, at, delivered_key(key))
 
 
-def failed(key: str, kind: str, error: str, attempt: int, retry_after: datetime,
-           at: datetime) -> NewEvent:
-    payload = {"kind": kind, "key": key, "error": error, "attempt": attempt,
-               "retry_after": retry_after.isoformat()}
+def failed(
+    key: str, kind: str, error: str, attempt: int, retry_after: datetime, at: datetime
+) -> NewEvent:
+    payload = {
+        "kind": kind,
+        "key": key,
+        "error": error,
+        "attempt": attempt,
+        "retry_after": retry_after.isoformat(),
+    }
     return _event(NOTIFICATION_FAILED, key, payload, at, f"{claim_key(key)}:failed-{attempt}")
 
 
 def expired(record: NotificationRecord, at: datetime) -> NewEvent:
-    payload = {"kind": record.kind, "key": record.key, "about": about(record.text),
-               "attempts": record.attempt, "last_error": record.last_error}
+    payload = {
+        "kind": record.kind,
+        "key": record.key,
+        "about": about(record.text),
+        "attempts": record.attempt,
+        "last_error": record.last_error,
+    }
     return _event(NOTIFICATION_EXPIRED, record.key, payload, at, expired_key(record.key))
 
 
@@ -241,10 +264,18 @@ def as_missed(record: NotificationRecord) -> Missed:
     return Missed(record.key, record.kind, about(record.text))
 
 
-def _event(type_: str, key: str, payload: dict[str, Any], at: datetime,
-           idempotency_key: str) -> NewEvent:
-    return NewEvent(type=type_, aggregate_type=NOTIFICATION, aggregate_id=key, payload=payload,
-                    metadata=dict(_METADATA), idempotency_key=idempotency_key, occurred_at=at)
+def _event(
+    type_: str, key: str, payload: dict[str, Any], at: datetime, idempotency_key: str
+) -> NewEvent:
+    return NewEvent(
+        type=type_,
+        aggregate_type=NOTIFICATION,
+        aggregate_id=key,
+        payload=payload,
+        metadata=dict(_METADATA),
+        idempotency_key=idempotency_key,
+        occurred_at=at,
+    )
 
 
 # --- what the rules read --------------------------------------------------------------------

@@ -138,8 +138,11 @@ class NotificationService:
             ledger = await read_ledger(uow.events, today)
         current = {n.key: n for n in day_notifications(todos, tracks, today, self._policy.zone)}
         sent = await self._follow_up(ledger, current, today, local, now)
-        due = [n for n in current.values()
-               if n.key not in ledger.records and self._may_send(n, local, now)]
+        due = [
+            n
+            for n in current.values()
+            if n.key not in ledger.records and self._may_send(n, local, now)
+        ]
         if self._policy.summary_due(local) and summary_key(today) not in ledger.records:
             summary = await self._summary(ledger, local)
             due = [summary, *due] if summary is not None else due
@@ -153,24 +156,31 @@ class NotificationService:
         async with self._uow_factory() as uow:
             return await reminders_overview(uow, now or self._now(), self._policy)
 
-    def _may_send(self, notification: Notification | None, local: datetime,
-                  now: datetime) -> bool:
+    def _may_send(self, notification: Notification | None, local: datetime, now: datetime) -> bool:
         """A timed reminder from its time on, at any hour; the rest within waking hours."""
         if notification is not None and notification.not_before is not None:
             return now >= notification.not_before
         return self._policy.is_waking(local)
 
-    async def _follow_up(self, ledger: Ledger, current: dict[str, Notification], today: date,
-                         local: datetime, now: datetime) -> list[str]:
+    async def _follow_up(
+        self,
+        ledger: Ledger,
+        current: dict[str, Notification],
+        today: date,
+        local: datetime,
+        now: datetime,
+    ) -> list[str]:
         sent: list[str] = []
         for record in ledger.unsettled():
             in_flight = record.failed_at is None and now < record.next_try(self._policy)
             if record.key not in current and record.key != summary_key(today):
                 if not in_flight:
                     await self._expire(record)
-            elif (now >= record.next_try(self._policy)
-                  and self._may_send(current.get(record.key), local, now)
-                  and await self._retry(record)):
+            elif (
+                now >= record.next_try(self._policy)
+                and self._may_send(current.get(record.key), local, now)
+                and await self._retry(record)
+            ):
                 sent.append(record.key)
         return sent
 
@@ -198,8 +208,9 @@ class NotificationService:
         # A cheap read-only filter, so a quiet minute takes no writer lock; the claim is
         # what actually decides.
         async with self._uow_factory() as uow:
-            return [n for n in due
-                    if await uow.events.get_by_idempotency_key(claim_key(n.key)) is None]
+            return [
+                n for n in due if await uow.events.get_by_idempotency_key(claim_key(n.key)) is None
+            ]
 
     # Claims and outcomes carry the time they are recorded at, not the run's moment: a run
     # that spent a while on slow sends must not make a fresh claim look stale to others.
@@ -207,8 +218,12 @@ class NotificationService:
     async def _first_attempt(self, notification: Notification, ledger: Ledger) -> bool:
         # A summary reports the expiries listed in it, and where the next run must start
         # reading (domain/notification_log.py).
-        intent = scheduled(notification, self._now(), open_from=ledger.open_from(),
-                           reported=[r.key for r in ledger.missed()])
+        intent = scheduled(
+            notification,
+            self._now(),
+            open_from=ledger.open_from(),
+            reported=[r.key for r in ledger.missed()],
+        )
         if await self._claim(intent) is None:
             return False
         return await self._send(notification.key, notification.kind, notification.text, 1)
@@ -223,12 +238,16 @@ class NotificationService:
     async def _expire(self, record: NotificationRecord) -> None:
         # Not while a next attempt is claimed: that one is sending, and may yet arrive.
         next_claim = attempt_key(record.key, record.attempt + 1)
-        found = await self._claim(expired(record, self._now()), next_claim,
-                                  delivered_key(record.key))
+        found = await self._claim(
+            expired(record, self._now()), next_claim, delivered_key(record.key)
+        )
         if found is not None:
             record.expired_at, record.expired_seq = found.occurred_at, found.seq
-            logger.warning("notification %s expired undelivered after %d attempt(s)",
-                           record.key, record.attempt)
+            logger.warning(
+                "notification %s expired undelivered after %d attempt(s)",
+                record.key,
+                record.attempt,
+            )
 
     async def _send(self, key: str, kind: str, text: str, attempt: int) -> bool:
         try:
@@ -240,8 +259,13 @@ class NotificationService:
             error = type(e).__name__
             at = self._now()
             retry_after = at + self._policy.backoff(attempt)
-            logger.warning("notification %s attempt %d was not delivered (%s); next try "
-                           "after %s", key, attempt, error, retry_after.isoformat())
+            logger.warning(
+                "notification %s attempt %d was not delivered (%s); next try after %s",
+                key,
+                attempt,
+                error,
+                retry_after.isoformat(),
+            )
             await self._record(failed(key, kind, error, attempt, retry_after, at))
             return False
         await self._record(delivered(key, message_id, attempt, self._now()))

@@ -30,8 +30,9 @@ class ObjectsService:
     def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
         self._uow_factory = uow_factory
 
-    async def todos(self, filter: TodoFilter = TodoFilter(), *, after: str | None = None,
-                    limit: int = 100) -> Page[Todo]:
+    async def todos(
+        self, filter: TodoFilter = TodoFilter(), *, after: str | None = None, limit: int = 100
+    ) -> Page[Todo]:
         async with self._uow_factory() as uow:
             return await todos.page_todos(uow, filter, after, limit)
 
@@ -79,9 +80,18 @@ class ObjectsService:
         context: Context = None,
     ) -> Todo:
         """Change what is given; the same values again change nothing and record nothing."""
-        return await self._change(lambda uow: todos.edit_todo(
-            uow, todo, title=title, description=description, priority=priority, due=due,
-            tags=tags, metadata=context))
+        return await self._change(
+            lambda uow: todos.edit_todo(
+                uow,
+                todo,
+                title=title,
+                description=description,
+                priority=priority,
+                due=due,
+                tags=tags,
+                metadata=context,
+            )
+        )
 
     async def todo(self, todo: Ref) -> tuple[Todo, list[RecordedEvent]]:
         """The todo and the events that shaped it, oldest first."""
@@ -99,8 +109,11 @@ class ObjectsService:
         tags: Iterable[str] | _Unset = UNSET,
         context: Context = None,
     ) -> Note:
-        return await self._change(lambda uow: notes.edit_note(
-            uow, note, title=title, content=content, tags=tags, metadata=context))
+        return await self._change(
+            lambda uow: notes.edit_note(
+                uow, note, title=title, content=content, tags=tags, metadata=context
+            )
+        )
 
     async def archive_note(self, note: Ref, *, context: Context = None) -> Note:
         return await self._change(lambda uow: notes.archive_note(uow, note, metadata=context))
@@ -108,10 +121,12 @@ class ObjectsService:
     async def track(self, track: Ref) -> tuple[Track, list[RecordedEvent]]:
         return await self._with_history(lambda uow: tracks.get_track(uow, track))
 
-    async def check_in(self, track: Ref, *, note: str | None = None,
-                       context: Context = None) -> Track:
+    async def check_in(
+        self, track: Ref, *, note: str | None = None, context: Context = None
+    ) -> Track:
         return await self._change(
-            lambda uow: tracks.check_in_track(uow, track, note=note, metadata=context))
+            lambda uow: tracks.check_in_track(uow, track, note=note, metadata=context)
+        )
 
     async def pause_track(self, track: Ref, *, context: Context = None) -> Track:
         return await self._change(lambda uow: tracks.pause_track(uow, track, metadata=context))
@@ -122,25 +137,41 @@ class ObjectsService:
     async def finish_track(self, track: Ref, *, context: Context = None) -> Track:
         return await self._change(lambda uow: tracks.finish_track(uow, track, metadata=context))
 
-    async def start_track(self, *, title: str, description: str | None = None,
-                          check_in_every: int | None = None, context: Context = None) -> Track:
+    async def start_track(
+        self,
+        *,
+        title: str,
+        description: str | None = None,
+        check_in_every: int | None = None,
+        context: Context = None,
+    ) -> Track:
         """Conflict when a track of that name is running already."""
-        return await self._change(lambda uow: tracks.start_track(
-            uow, title=title, description=description, check_in_every=check_in_every,
-            metadata=context))
+        return await self._change(
+            lambda uow: tracks.start_track(
+                uow,
+                title=title,
+                description=description,
+                check_in_every=check_in_every,
+                metadata=context,
+            )
+        )
 
     async def decision(self, decision: Ref) -> tuple[Decision, list[RecordedEvent]]:
         return await self._with_history(lambda uow: decisions.get_decision(uow, decision))
 
-    async def revoke_decision(self, decision: Ref, *, reason: str | None = None,
-                              context: Context = None) -> Decision:
-        return await self._change(lambda uow: decisions.revoke_decision(
-            uow, decision, reason=reason, metadata=context))
+    async def revoke_decision(
+        self, decision: Ref, *, reason: str | None = None, context: Context = None
+    ) -> Decision:
+        return await self._change(
+            lambda uow: decisions.revoke_decision(uow, decision, reason=reason, metadata=context)
+        )
 
-    async def review_decision(self, decision: Ref, *, outcome: str,
-                              context: Context = None) -> Decision:
-        return await self._change(lambda uow: decisions.review_decision(
-            uow, decision, outcome=outcome, metadata=context))
+    async def review_decision(
+        self, decision: Ref, *, outcome: str, context: Context = None
+    ) -> Decision:
+        return await self._change(
+            lambda uow: decisions.review_decision(uow, decision, outcome=outcome, metadata=context)
+        )
 
     async def _change(self, change: Change[T]) -> T:
         async with self._uow_factory(write=True) as uow:
@@ -156,19 +187,27 @@ class ObjectsService:
             found = await get(uow)
             return found, await whole_history(uow.events, found.id)  # type: ignore[attr-defined]
 
-    async def notes(self, search: str | None = None, status: str | None = "active", *,
-                    after: str | None = None, limit: int = 100) -> Page[Note]:
+    async def notes(
+        self,
+        search: str | None = None,
+        status: str | None = "active",
+        *,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> Page[Note]:
         """Newest first; archived notes only with status "archived" or "all"."""
         async with self._uow_factory() as uow:
             return await notes.page_notes(uow, search, status, after, limit)
 
-    async def tracks(self, status: str | None = None, *, after: str | None = None,
-                     limit: int = 100) -> Page[Track]:
+    async def tracks(
+        self, status: str | None = None, *, after: str | None = None, limit: int = 100
+    ) -> Page[Track]:
         async with self._uow_factory() as uow:
             return await tracks.page_tracks(uow, status, after, limit)
 
-    async def decisions(self, status: str | None = "active", *, after: str | None = None,
-                        limit: int = 100) -> Page[Decision]:
+    async def decisions(
+        self, status: str | None = "active", *, after: str | None = None, limit: int = 100
+    ) -> Page[Decision]:
         async with self._uow_factory() as uow:
             return await decisions.page_decisions(uow, status, after, limit)
 
@@ -183,9 +222,17 @@ class ObjectsService:
         context: Context = None,
     ) -> Decision:
         """A new active decision; with `supersedes`, it replaces that active decision."""
-        return await self._change(lambda uow: decisions.record_decision(
-            uow, title=title, rationale=rationale, options=options, supersedes=supersedes,
-            review_on=review_on, metadata=context))
+        return await self._change(
+            lambda uow: decisions.record_decision(
+                uow,
+                title=title,
+                rationale=rationale,
+                options=options,
+                supersedes=supersedes,
+                review_on=review_on,
+                metadata=context,
+            )
+        )
 
     async def stats(self) -> Stats:
         async with self._uow_factory() as uow:

@@ -160,9 +160,14 @@ async def _track_changed(event: RecordedEvent, models: ReadModels) -> None:
     if event.type == TRACK_CHECKED_IN:
         # In a row: within the interval of the check-in before, with a day of grace.
         kept = track.last_check_in_at is not None and at - track.last_check_in_at <= (
-            timedelta(days=track.check_in_every + 1))
-        track = replace(track, last_check_in_at=at, check_ins=track.check_ins + 1,
-                        streak=track.streak + 1 if kept else 1)
+            timedelta(days=track.check_in_every + 1)
+        )
+        track = replace(
+            track,
+            last_check_in_at=at,
+            check_ins=track.check_ins + 1,
+            streak=track.streak + 1 if kept else 1,
+        )
     else:
         status = {TRACK_PAUSED: "paused", TRACK_RESUMED: "active", TRACK_FINISHED: "done"}
         track = replace(track, status=status[event.type])

@@ -46,8 +46,11 @@ MAX_LINE = 300
 # table lists the same commands (tests/unit/test_help.py).
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("/todo <text>", "/todo call the dentist tomorrow 9am !high #health", "add a todo"),
-    ("/todos [open|done|cancelled|all] [#tag] [due]", "/todos #home due",
-     "list todos; due: soonest first"),
+    (
+        "/todos [open|done|cancelled|all] [#tag] [due]",
+        "/todos #home due",
+        "list todos; due: soonest first",
+    ),
     ("/done <n>", "/done 3", "complete todo 3"),
     ("/edit <n> <text>", "/edit 3 friday 17:30", "change what the text states"),
     ("/cancel <n>", "/cancel 3", "cancel a todo"),
@@ -62,15 +65,20 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("/pause <n>", "/pause 1", "pause a track"),
     ("/resume <n>", "/resume 1", "resume a paused track"),
     ("/finish <n>", "/finish 1", "finish a track"),
-    ("/decide <title> [because <why>] [review in <when>]",
-     "/decide use PostgreSQL because backups review in 3 months", "record a decision"),
+    (
+        "/decide <title> [because <why>] [review in <when>]",
+        "/decide use PostgreSQL because backups review in 3 months",
+        "record a decision",
+    ),
     ("/decisions [all]", "/decisions all", "active decisions, or all with their history"),
-    ("/supersede <n> <title> [because <why>]",
-     "/supersede 1 use SQLite because one user", "replace decision 1"),
+    (
+        "/supersede <n> <title> [because <why>]",
+        "/supersede 1 use SQLite because one user",
+        "replace decision 1",
+    ),
     ("/revoke <n> [reason]", "/revoke 1 the project was dropped", "withdraw a decision"),
     ("/outcome <n> <text>", "/outcome 1 worked well", "record how a decision turned out"),
-    ("/search <words>", "/search wifi password", "find any todo, note, track, decision or "
-     "message"),
+    ("/search <words>", "/search wifi password", "find any todo, note, track, decision or message"),
     ("/today", "/today", "overdue and due today, check-ins and reviews"),
     ("/week", "/week", "the same for the next 7 days"),
     ("/undo", "/undo", "reverse your last change (15 minutes)"),
@@ -147,7 +155,7 @@ def day(value: date) -> str:
 
 
 def due_label(due: date | None, due_at: datetime | None, zone: tzinfo | None = None) -> str:
-    """"Mon 2026-12-07", with " 09:00" when it has a time (in `zone`, else as written)."""
+    """ "Mon 2026-12-07", with " 09:00" when it has a time (in `zone`, else as written)."""
     if due_at is not None:
         local = due_at.astimezone(zone) if zone is not None else due_at
         return f"{day(local.date())} {local:%H:%M}"
@@ -170,15 +178,18 @@ def describe(event: RecordedEvent, titles: Mapping[str, str]) -> str | None:
     title = p.get("title") or titles.get(event.aggregate_id, "")
     named = f"{event.aggregate_type} #{p.get('number')}" + (f", {title}" if title else "")
     if event.type == TODO_CREATED:
-        marks = _todo_marks(_written_due(p.get("due")), p.get("priority", "normal"),
-                            p.get("tags", ()))
+        marks = _todo_marks(
+            _written_due(p.get("due")), p.get("priority", "normal"), p.get("tags", ())
+        )
         line = f"Todo #{p['number']}: {p['title']}{_parenthesised(marks)}"
         return clip_line(line) + _unread(event.metadata.get("unread_dates"))
     if event.type in _MOVES:
         return clip_line(f"{_MOVES[event.type]}: {named}")
     if event.type in (TODO_EDITED, NOTE_EDITED):
-        return clip_line(f"Changed {event.aggregate_type} #{p['number']}: "
-                         + "; ".join(_change(name, value) for name, value in p["changes"].items()))
+        return clip_line(
+            f"Changed {event.aggregate_type} #{p['number']}: "
+            + "; ".join(_change(name, value) for name, value in p["changes"].items())
+        )
     if event.type == NOTE_RECORDED:
         return clip_line(f"Note #{p['number']}: {p['title']}")
     if event.type == TRACK_STARTED:
@@ -187,10 +198,12 @@ def describe(event: RecordedEvent, titles: Mapping[str, str]) -> str | None:
         note = f" ({p['note']})" if p.get("note") else ""
         return clip_line(f"Checked in: {named}{note}")
     if event.type == DECISION_RECORDED:
-        review = f" (review on {day(date.fromisoformat(p['review_on']))})" if p.get(
-            "review_on") else ""
-        return clip_line(f"Decision #{p['number']}: {p['title']}" + _because(p.get("rationale"))
-                         + review)
+        review = (
+            f" (review on {day(date.fromisoformat(p['review_on']))})" if p.get("review_on") else ""
+        )
+        return clip_line(
+            f"Decision #{p['number']}: {p['title']}" + _because(p.get("rationale")) + review
+        )
     if event.type == DECISION_SUPERSEDED:
         return clip_line(f"Superseded: {named}, by #{p['superseded_by_number']}")
     if event.type == DECISION_REVOKED:
@@ -209,7 +222,8 @@ def _undone(kind: str, p: Mapping[str, Any]) -> str:
         return f"{named} is taken back (now {restore['status']})"
     if undid in (TODO_EDITED, NOTE_EDITED):
         return f"the change to {named}; back to " + "; ".join(
-            _change(name, value) for name, value in restore.items())
+            _change(name, value) for name, value in restore.items()
+        )
     if undid == TRACK_CHECKED_IN:
         return f"the check-in on {named}"
     if undid == DECISION_REVIEWED:
@@ -246,8 +260,9 @@ def _unread(words: Iterable[str] | None) -> str:
     return f"\n(I could not read {quoted} as a date; set one with /edit.)"
 
 
-def todo_list(todos: list[Todo], label: str, total: int, now: datetime, *,
-              every: bool = False) -> str:
+def todo_list(
+    todos: list[Todo], label: str, total: int, now: datetime, *, every: bool = False
+) -> str:
     """`now` in the owner's zone: overdue and today are their days. `label` says which
     ("open", "all #home"); `every`: of every status, so each line shows its own."""
     if not todos:
@@ -283,15 +298,20 @@ def track_list(tracks: list[Track], total: int, now: datetime) -> str:
             details.append(f"streak {track.streak}")
         if track.status == "active":
             due = next_check_in(track, zone)
-            details.append("check-in due today" if due == now.date() else
-                           f"overdue since {day(due)}" if due < now.date() else
-                           f"next check-in {day(due)}")
+            details.append(
+                "check-in due today"
+                if due == now.date()
+                else f"overdue since {day(due)}"
+                if due < now.date()
+                else f"next check-in {day(due)}"
+            )
         lines.append(clip_line(f"#{track.number} {track.title} - {', '.join(details)}"))
     return fit(f"Tracks ({total}):", lines, total)
 
 
-def decision_list(decisions: list[Decision], status: str, total: int,
-                  numbers: Mapping[str, int]) -> str:
+def decision_list(
+    decisions: list[Decision], status: str, total: int, numbers: Mapping[str, int]
+) -> str:
     """`numbers`: the number of each decision by id, for "superseded by #n"."""
     if not decisions:
         if status == "active":
@@ -311,7 +331,8 @@ def decision_list(decisions: list[Decision], status: str, total: int,
             line += f" - outcome: {d.outcome}"
         lines.append(clip_line(line))
     label = {"active": "Active decisions", "all": "Decisions"}.get(
-        status, f"{status.capitalize()} decisions")
+        status, f"{status.capitalize()} decisions"
+    )
     return fit(f"{label} ({total}):", lines, total)
 
 

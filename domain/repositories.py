@@ -35,8 +35,7 @@ class TodoRepository(Protocol):
         """Todos with this status (every status when None), by number ascending."""
         ...
 
-    async def find(self, filter: TodoFilter, after: Key | None, limit: int
-                   ) -> builtins.list[Todo]:
+    async def find(self, filter: TodoFilter, after: Key | None, limit: int) -> builtins.list[Todo]:
         """Up to `limit` todos the filter keeps, in its order (domain/todo_filter.py),
         after the one whose `filter.key_of` is `after` (from the first when None)."""
         ...
@@ -64,8 +63,12 @@ class NoteRepository(Protocol):
     async def update(self, note: Note) -> None: ...
 
     async def list(
-        self, search: str | None = None, limit: int = 100, status: str | None = "active",
-        *, before: int | None = None,
+        self,
+        search: str | None = None,
+        limit: int = 100,
+        status: str | None = "active",
+        *,
+        before: int | None = None,
     ) -> builtins.list[Note]:
         """Notes with this status (every one when None) whose title or content contains
         `search`, ignoring case (all when None or empty), newest first (number descending),
@@ -88,8 +91,9 @@ class TrackRepository(Protocol):
 
     async def update(self, track: Track) -> None: ...
 
-    async def list(self, status: str | None = None, limit: int = 100, *,
-                   after: int | None = None) -> builtins.list[Track]:
+    async def list(
+        self, status: str | None = None, limit: int = 100, *, after: int | None = None
+    ) -> builtins.list[Track]:
         """Tracks with this status (every status when None), by number ascending,
         numbered above `after` when given."""
         ...
@@ -110,8 +114,9 @@ class DecisionRepository(Protocol):
 
     async def update(self, decision: Decision) -> None: ...
 
-    async def list(self, status: str | None = None, limit: int = 100, *,
-                   before: int | None = None) -> builtins.list[Decision]:
+    async def list(
+        self, status: str | None = None, limit: int = 100, *, before: int | None = None
+    ) -> builtins.list[Decision]:
         """Decisions with this status (every status when None), newest first (by number
         descending), numbered below `before` when given."""
         ...
@@ -136,15 +141,17 @@ class SearchIndex(Protocol):
         """Forget that object's entry, if there is one."""
         ...
 
-    async def find_objects(self, query: SearchQuery, kinds: Sequence[str], offset: int,
-                           limit: int) -> tuple[builtins.list[Found], int]:
+    async def find_objects(
+        self, query: SearchQuery, kinds: Sequence[str], offset: int, limit: int
+    ) -> tuple[builtins.list[Found], int]:
         """Up to `limit` objects of `kinds` after the first `offset`, best first (by the
         database's relevance, a title hit far above a body hit; ties by kind, number),
         and how many match in all."""
         ...
 
-    async def find_messages(self, query: SearchQuery, offset: int, limit: int
-                            ) -> tuple[builtins.list[Found], int]:
+    async def find_messages(
+        self, query: SearchQuery, offset: int, limit: int
+    ) -> tuple[builtins.list[Found], int]:
         """Up to `limit` (0: none, only the count) messages after the first `offset`,
         newest first, and how many match in all."""
         ...

@@ -80,10 +80,11 @@ _PARENTHETICAL = re.compile(r"\((?P<inner>[^()\n]*)\)")
 _VERSUS = re.compile(r"(?<!\S)vs\.?(?!\S)", re.IGNORECASE)
 _REVIEW = re.compile(r"(?<!\S)(?:review|revisit)(?=\s)(?P<when>[^\n]*)", re.IGNORECASE)
 _REVIEW_IN = re.compile(
-    r"\s*(?:in|after)\s+(?P<count>\d{1,3}|an?|one)\s+(?P<unit>months?|years?)\s*",
-    re.IGNORECASE)
+    r"\s*(?:in|after)\s+(?P<count>\d{1,3}|an?|one)\s+(?P<unit>months?|years?)\s*", re.IGNORECASE
+)
 _SUPERSEDES = re.compile(
-    r"\(?(?<!\w)(?:supersedes|replaces)\s+#?(?P<number>\d{1,9})(?!\w)\)?", re.IGNORECASE)
+    r"\(?(?<!\w)(?:supersedes|replaces)\s+#?(?P<number>\d{1,9})(?!\w)\)?", re.IGNORECASE
+)
 
 
 _NOTHING_FOUND = Extraction(items=(), extractor="rules")  # immutable: one will do

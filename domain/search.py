@@ -88,24 +88,31 @@ def parse_kinds(types: Sequence[str] | None) -> tuple[str, ...]:
     if not wanted:
         raise InvalidInput(f"types: name at least one kind; {choose}")
     if unknown := wanted - set(SEARCH_KINDS):
-        raise InvalidInput(f"types: {', '.join(sorted(unknown))} is not a kind to search; "
-                           f"{choose}")
+        raise InvalidInput(f"types: {', '.join(sorted(unknown))} is not a kind to search; {choose}")
     return tuple(kind for kind in SEARCH_KINDS if kind in wanted)
 
 
-async def search(uow: Searchable, query: str, *, types: Sequence[str] | None = None,
-                 limit: int = 20, after: str | None = None) -> SearchPage:
+async def search(
+    uow: Searchable,
+    query: str,
+    *,
+    types: Sequence[str] | None = None,
+    limit: int = 20,
+    after: str | None = None,
+) -> SearchPage:
     """One page of hits, best first, with the cursor of the next and the number of all."""
     parsed, kinds = parse_query(query), parse_kinds(types)
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}")
     offset = 0 if after is None else read_cursor(after, parsed, kinds)
     objects = tuple(kind for kind in kinds if kind != MESSAGE)
-    found, total = (await uow.search.find_objects(parsed, objects, offset, limit)
-                    if objects else ([], 0))
+    found, total = (
+        await uow.search.find_objects(parsed, objects, offset, limit) if objects else ([], 0)
+    )
     if MESSAGE in kinds:  # after the objects: what of the page they leave
         messages, said = await uow.search.find_messages(
-            parsed, max(0, offset - total), limit - len(found))
+            parsed, max(0, offset - total), limit - len(found)
+        )
         found, total = found + messages, total + said
     end = offset + len(found)
     following = make_cursor(parsed, kinds, end) if found and end < total else None
@@ -121,8 +128,9 @@ async def search_in(uow_factory: Any, query: str, **options: Any) -> SearchPage:
 def hit_of(found: Found, query: SearchQuery) -> SearchHit:
     if found.kind == MESSAGE:
         title = opening(found.body.split("\n", 1)[0], TITLE_CHARS)
-        return SearchHit(MESSAGE, found.number, title,
-                         snippet(found.body, query) or opening(found.body), None)
+        return SearchHit(
+            MESSAGE, found.number, title, snippet(found.body, query) or opening(found.body), None
+        )
     shown = snippet(found.body, query) or snippet(found.title, query) or opening(found.body)
     return SearchHit(found.kind, found.number, found.title, shown, found.status)
 
@@ -164,8 +172,7 @@ def search_reply(page: SearchPage, query: str) -> str:
     asked = clip_line(query, 100)
     if not page.hits:
         return f"Nothing found for “{asked}”."
-    return fit(f"Found {page.total} for “{asked}”:", [_line(hit) for hit in page.hits],
-               page.total)
+    return fit(f"Found {page.total} for “{asked}”:", [_line(hit) for hit in page.hits], page.total)
 
 
 def _line(hit: SearchHit) -> str:

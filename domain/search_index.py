@@ -56,10 +56,24 @@ _UNSEGMENTED_CHAR = re.compile(f"[{UNSEGMENTED}]")
 
 # Letters whose accent or stroke is part of the letter in Unicode (no decomposition), as
 # they are commonly written without it: "Łódź" is found by "lodz".
-_BASE_LETTERS = str.maketrans({
-    "ł": "l", "ø": "o", "đ": "d", "ð": "d", "ħ": "h", "ŧ": "t", "ı": "i", "ɨ": "i",
-    "ƀ": "b", "ƶ": "z", "ŀ": "l", "æ": "ae", "œ": "oe", "þ": "th",
-})
+_BASE_LETTERS = str.maketrans(
+    {
+        "ł": "l",
+        "ø": "o",
+        "đ": "d",
+        "ð": "d",
+        "ħ": "h",
+        "ŧ": "t",
+        "ı": "i",
+        "ɨ": "i",
+        "ƀ": "b",
+        "ƶ": "z",
+        "ŀ": "l",
+        "æ": "ae",
+        "œ": "oe",
+        "þ": "th",
+    }
+)
 
 
 def fold(text: str) -> str:
@@ -142,19 +156,23 @@ def entry_of(obj: Todo | Note | Track | Decision) -> SearchEntry | None:
         return note_entry(obj.number, obj.title, obj.content, obj.tags, obj.status)
     if isinstance(obj, Track):
         return track_entry(obj.number, obj.title, obj.description, obj.status)
-    return decision_entry(obj.number, obj.title, obj.rationale, obj.outcome, obj.options,
-                          obj.status)
+    return decision_entry(
+        obj.number, obj.title, obj.rationale, obj.outcome, obj.options, obj.status
+    )
 
 
 # Field by field, so that a migration can index rows without building the objects.
 
-def todo_entry(number: int, title: str, description: str | None, tags: Sequence[str],
-               status: str) -> SearchEntry:
+
+def todo_entry(
+    number: int, title: str, description: str | None, tags: Sequence[str], status: str
+) -> SearchEntry:
     return SearchEntry(TODO, number, title, _lines(description, _tags(tags)), status)
 
 
-def note_entry(number: int, title: str, content: str, tags: Sequence[str], status: str
-               ) -> SearchEntry | None:
+def note_entry(
+    number: int, title: str, content: str, tags: Sequence[str], status: str
+) -> SearchEntry | None:
     if status == "archived":
         return None
     # Tags written in the text already are not repeated.
@@ -162,13 +180,18 @@ def note_entry(number: int, title: str, content: str, tags: Sequence[str], statu
     return SearchEntry(NOTE, number, title, _lines(content, _tags(unwritten)), status)
 
 
-def track_entry(number: int, title: str, description: str | None, status: str
-                ) -> SearchEntry:
+def track_entry(number: int, title: str, description: str | None, status: str) -> SearchEntry:
     return SearchEntry(TRACK, number, title, description or "", status)
 
 
-def decision_entry(number: int, title: str, rationale: str | None, outcome: str | None,
-                   options: Sequence[str], status: str) -> SearchEntry:
+def decision_entry(
+    number: int,
+    title: str,
+    rationale: str | None,
+    outcome: str | None,
+    options: Sequence[str],
+    status: str,
+) -> SearchEntry:
     return SearchEntry(DECISION, number, title, _lines(rationale, outcome, *options), status)
 
 

@@ -39,9 +39,15 @@ class TodoFilter:
     sort: str = "number"
 
     @classmethod
-    def asked(cls, status: str | None = "open", tag: str | None = None,
-              priority: str | None = None, due_before: date | None = None,
-              due_after: date | None = None, sort: str = "number") -> TodoFilter:
+    def asked(
+        cls,
+        status: str | None = "open",
+        tag: str | None = None,
+        priority: str | None = None,
+        due_before: date | None = None,
+        due_after: date | None = None,
+        sort: str = "number",
+    ) -> TodoFilter:
         """From what a client or the owner typed; InvalidInput for what names nothing."""
         if status is not None and status.strip().lower() == "all":
             status = None
@@ -53,8 +59,7 @@ class TodoFilter:
         return cls(
             status=None if status is None else choice(status, TODO_STATUSES, "status"),
             tag=tag,
-            priority=None if priority is None else choice(priority, TODO_PRIORITIES,
-                                                          "priority"),
+            priority=None if priority is None else choice(priority, TODO_PRIORITIES, "priority"),
             due_before=due_before,
             due_after=due_after,
             sort=choice(sort, SORTS, "sort"),
@@ -91,5 +96,8 @@ def sort_key(key: Key) -> tuple[date, datetime, int]:
     """A due ordering's key with its blanks filled in, to compare: (day, instant, number)."""
     day, moment, n = key
     assert isinstance(n, int)
-    return (day if isinstance(day, date) else LAST_DAY,
-            moment if isinstance(moment, datetime) else FIRST_INSTANT, n)
+    return (
+        day if isinstance(day, date) else LAST_DAY,
+        moment if isinstance(moment, datetime) else FIRST_INSTANT,
+        n,
+    )

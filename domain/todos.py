@@ -114,8 +114,7 @@ async def edit_todo(
         raise InvalidInput("say what to change: title, description, priority, due or tags")
     found = await find(uow.todos, todo, TODO)
     as_stored = {"due": await _due_as_recorded(uow, found)} if "due" in changes else None
-    return await edit(uow, uow.todos, TODO, found.id, TODO_EDITED, changes, metadata,
-                      as_stored)
+    return await edit(uow, uow.todos, TODO, found.id, TODO_EDITED, changes, metadata, as_stored)
 
 
 async def complete_todo(
@@ -149,9 +148,14 @@ async def page_todos(
 ) -> Page[Todo]:
     """The todos the filter keeps, in its order (domain/todo_filter.py), a page at a time."""
     return await page_of(
-        filter.ordering, filter.key_readers, after, limit,
-        lambda key, n: uow.todos.find(filter, key, n), filter.key_of,
-        lambda: uow.todos.count(filter))
+        filter.ordering,
+        filter.key_readers,
+        after,
+        limit,
+        lambda key, n: uow.todos.find(filter, key, n),
+        filter.key_of,
+        lambda: uow.todos.count(filter),
+    )
 
 
 async def _due_as_recorded(uow: ObjectUnitOfWork, todo: Todo) -> str | None:

@@ -80,8 +80,7 @@ async def start_track(
         "number": await uow.tracks.next_number(),
     }
     track_id = new_uuid()
-    recorded = await record(
-        uow, [event(TRACK_STARTED, TRACK, track_id, payload, metadata, at)])
+    recorded = await record(uow, [event(TRACK_STARTED, TRACK, track_id, payload, metadata, at)])
     return await reload(uow.tracks, track_id), recorded
 
 
@@ -91,8 +90,7 @@ async def check_in_track(
     found = await find(uow.tracks, track, TRACK)
     # What the check-in replaces, so that an undo can put it back exactly.
     before = {
-        "last_check_in_at": found.last_check_in_at.isoformat() if found.last_check_in_at
-        else None,
+        "last_check_in_at": found.last_check_in_at.isoformat() if found.last_check_in_at else None,
         "check_ins": found.check_ins,
         "streak": found.streak,
     }
@@ -132,16 +130,22 @@ async def get_track(uow: ObjectUnitOfWork, track: Ref) -> Track:
 
 
 async def page_tracks(
-    uow: ObjectUnitOfWork, status: str | None = None, after: str | None = None,
+    uow: ObjectUnitOfWork,
+    status: str | None = None,
+    after: str | None = None,
     limit: int = 100,
 ) -> Page[Track]:
     """Tracks by number; status "all" or None lists every one."""
     status = status_asked(status, TRACK_STATUSES)
     return await page_of(
-        "tracks", BY_NUMBER, after, limit,
+        "tracks",
+        BY_NUMBER,
+        after,
+        limit,
         lambda key, n: uow.tracks.list(status, n, after=None if key is None else int(key[0])),
         lambda track: (track.number,),
-        lambda: total_of_status(uow.tracks.count_by_status(), status))
+        lambda: total_of_status(uow.tracks.count_by_status(), status),
+    )
 
 
 async def find_active_by_name(
@@ -158,7 +162,10 @@ async def find_active_by_name(
             name = " ".join(candidate.title.split()).casefold()
             if name == wanted:
                 return candidate
-            if not exact and (wanted.startswith(name + " ")) and (
-                    best is None or len(name) > len(best.title)):
+            if (
+                not exact
+                and (wanted.startswith(name + " "))
+                and (best is None or len(name) > len(best.title))
+            ):
                 best = candidate
     return best

@@ -80,17 +80,31 @@ async def undo_last(
     age = now - change[-1].recorded_at
     if age > UNDO_WINDOW:
         minutes = int(age.total_seconds() // 60)
-        raise Conflict(f"the last change was {_ago(minutes)}; /undo reaches back "
-                       f"{int(UNDO_WINDOW.total_seconds() // 60)} minutes")
+        raise Conflict(
+            f"the last change was {_ago(minutes)}; /undo reaches back "
+            f"{int(UNDO_WINDOW.total_seconds() // 60)} minutes"
+        )
     metadata = {CAUSED_BY_SEQ: message.seq, "command": UNDO_COMMAND}
     undoing = []
     for done in reversed(change):
         restore = await _restore(uow, done)
-        payload = {"number": done.payload["number"], "title": _title(done),
-                   "undoes": done.seq, "undoes_type": done.type,
-                   "undoes_message": done.metadata[CAUSED_BY_SEQ], "restore": restore}
-        undoing.append(event(f"{done.aggregate_type}.{UNDONE}", done.aggregate_type,
-                             done.aggregate_id, payload, metadata))
+        payload = {
+            "number": done.payload["number"],
+            "title": _title(done),
+            "undoes": done.seq,
+            "undoes_type": done.type,
+            "undoes_message": done.metadata[CAUSED_BY_SEQ],
+            "restore": restore,
+        }
+        undoing.append(
+            event(
+                f"{done.aggregate_type}.{UNDONE}",
+                done.aggregate_type,
+                done.aggregate_id,
+                payload,
+                metadata,
+            )
+        )
     return await record(uow, undoing)
 
 
@@ -155,13 +169,17 @@ def _initial(kind: str) -> str:
 
 def _still(current: Any, name: str, expected: Any, done: RecordedEvent) -> None:
     if getattr(current, name) != expected:
-        raise Conflict(f"{done.aggregate_type} {done.payload['number']} has changed since; "
-                       "nothing was undone")
+        raise Conflict(
+            f"{done.aggregate_type} {done.payload['number']} has changed since; nothing was undone"
+        )
 
 
 async def _completed_at(uow: ObjectUnitOfWork, reopened: RecordedEvent) -> str | None:
-    completed = [e for e in await whole_history(uow.events, reopened.aggregate_id)
-                 if e.type == TODO_COMPLETED and e.seq < reopened.seq]
+    completed = [
+        e
+        for e in await whole_history(uow.events, reopened.aggregate_id)
+        if e.type == TODO_COMPLETED and e.seq < reopened.seq
+    ]
     return completed[-1].occurred_at.isoformat() if completed else None
 
 

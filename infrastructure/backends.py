@@ -52,8 +52,9 @@ class Backend(Protocol):
         """The file the database lives in, if it is one (SQLite)."""
         ...
 
-    def chain_verification(self, url: URL, engine: AsyncEngine,
-                           event_log: EventLog) -> ChainVerification: ...
+    def chain_verification(
+        self, url: URL, engine: AsyncEngine, event_log: EventLog
+    ) -> ChainVerification: ...
 
     async def verify_on(self, conn: AsyncConnection) -> ChainReport:
         """The chain of the database `conn` is on, as `chain_verification` checks it: a

@@ -29,8 +29,9 @@ def describe(url: str | URL) -> str:
     """The database named for logs: dialect and place, never the password, also not one
     given as a query key (asyncpg takes ?password=...)."""
     url = make_url(url)
-    query = {key: ("***" if "password" in key.lower() else value)
-             for key, value in url.query.items()}
+    query = {
+        key: ("***" if "password" in key.lower() else value) for key, value in url.query.items()
+    }
     return url.set(query=query).render_as_string(hide_password=True)
 
 

@@ -48,8 +48,13 @@ class DigestFile:
             elif number == len(lines) and not raw.endswith(b"\n"):
                 continue  # a line cut short by a crash while appending: never acknowledged
             else:
-                findings.append(Finding("digests", f"digests-line@{number}",
-                                        f"{self._path.name} line {number} {problem}"))
+                findings.append(
+                    Finding(
+                        "digests",
+                        f"digests-line@{number}",
+                        f"{self._path.name} line {number} {problem}",
+                    )
+                )
         return digests, findings
 
     def append(self, digest: Digest) -> None:
@@ -73,7 +78,8 @@ class DigestFile:
             body = json.loads(line)
             mac = body.pop("mac", None)
             if self._key is not None and (
-                    not isinstance(mac, str) or not hmac.compare_digest(mac, self._mac(body))):
+                not isinstance(mac, str) or not hmac.compare_digest(mac, self._mac(body))
+            ):
                 return None, "is not authentic (its HMAC does not match HELIONYX_DIGEST_KEY)"
             if body.pop("v") != FORMAT:
                 return None, "has an unknown format"

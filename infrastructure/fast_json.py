@@ -19,18 +19,18 @@ from typing import Any
 
 from domain.chain import canonical_json as spec_canonical_json
 
-_SPEC = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                         allow_nan=False)
+_SPEC = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 _MAKE = getattr(json.encoder, "c_make_encoder", None)
 _ENCODE = _MAKE and _MAKE(
-    None,                                   # markers: no check for circular references
-    _SPEC.default,                          # default: raises TypeError, as the spec's
-    json.encoder.encode_basestring,         # encoder for str (ensure_ascii=False)
-    None,                                   # indent
-    ":", ",",                               # key separator, item separator
-    True,                                   # sort_keys
-    False,                                  # skipkeys
-    False,                                  # allow_nan
+    None,  # markers: no check for circular references
+    _SPEC.default,  # default: raises TypeError, as the spec's
+    json.encoder.encode_basestring,  # encoder for str (ensure_ascii=False)
+    None,  # indent
+    ":",
+    ",",  # key separator, item separator
+    True,  # sort_keys
+    False,  # skipkeys
+    False,  # allow_nan
 )
 
 

@@ -61,9 +61,9 @@ class GroupCommit:
         has committed. After `close()`, the item is written alone."""
         group = self._groups.get(write)
         if group is None:
-            group = self._groups[write] = _Group(self._uow_factory, write,
-                                                 max_batch=self._max_batch,
-                                                 max_queued=self._max_queued)
+            group = self._groups[write] = _Group(
+                self._uow_factory, write, max_batch=self._max_batch, max_queued=self._max_queued
+            )
             if self._closed:
                 await group.close()
         result: Result = await group.submit(item)
@@ -161,8 +161,9 @@ class _Group(Generic[Item, Result]):
             if len(batch) == 1:
                 _fail(batch, e)
                 return
-            log.warning("a group of %d writes failed; writing each alone", len(batch),
-                        exc_info=True)
+            log.warning(
+                "a group of %d writes failed; writing each alone", len(batch), exc_info=True
+            )
             await self._one_by_one(batch)
             return
         for queued, outcome in zip(batch, outcomes, strict=True):

@@ -47,8 +47,11 @@ class SqlLogFacts:
         return found
 
     async def head(self) -> tuple[LogHead, str]:
-        query = (select(events.c.seq, events.c.hash, events.c.recorded_at)
-                 .order_by(events.c.seq.desc()).limit(1))
+        query = (
+            select(events.c.seq, events.c.hash, events.c.recorded_at)
+            .order_by(events.c.seq.desc())
+            .limit(1)
+        )
         async with self._connect() as conn:
             row = (await conn.execute(query)).first()
         if row is None:
@@ -70,7 +73,7 @@ class SqlLogFacts:
         found: dict[int, str] = {}
         async with self._connect() as conn:
             for start in range(0, len(seqs), _CHUNK):
-                chunk = list(seqs[start:start + _CHUNK])
+                chunk = list(seqs[start : start + _CHUNK])
                 query = select(events.c.seq, events.c.hash).where(events.c.seq.in_(chunk))
                 found.update({seq: hash_ for seq, hash_ in await conn.execute(query)})
         return found
@@ -86,10 +89,18 @@ class SqlLogFacts:
         records = idempotency_records
         # metadata as its stored text, parsed only for a record that is not the event's
         # own key (a message's source key): most records are settled without it.
-        query = (select(records.c.key, records.c.event_seq, events.c.seq,
-                        events.c.idempotency_key, type_coerce(events.c.metadata, Text()))
-                 .select_from(records.outerjoin(events, events.c.seq == records.c.event_seq))
-                 .order_by(records.c.key).limit(_PAGE))
+        query = (
+            select(
+                records.c.key,
+                records.c.event_seq,
+                events.c.seq,
+                events.c.idempotency_key,
+                type_coerce(events.c.metadata, Text()),
+            )
+            .select_from(records.outerjoin(events, events.c.seq == records.c.event_seq))
+            .order_by(records.c.key)
+            .limit(_PAGE)
+        )
         checked, bad = 0, 0
         findings: list[Finding] = []
         after: str | None = None
@@ -102,29 +113,36 @@ class SqlLogFacts:
                     if problem is not None:
                         bad += 1
                         if bad <= _LISTED:
-                            findings.append(Finding("idempotency", f"idempotency@{key}",
-                                                    problem))
+                            findings.append(Finding("idempotency", f"idempotency@{key}", problem))
                 checked += len(rows)
                 if len(rows) < _PAGE:
                     break
                 after = rows[-1][0]
         if bad > _LISTED:
-            findings.append(Finding("idempotency", f"idempotency-more@{bad}",
-                                    f"and {bad - _LISTED} more idempotency records like these"))
+            findings.append(
+                Finding(
+                    "idempotency",
+                    f"idempotency-more@{bad}",
+                    f"and {bad - _LISTED} more idempotency records like these",
+                )
+            )
         return checked, findings
 
 
-def _idempotency_problem(key: str, event_seq: int, seq: int | None, own_key: str | None,
-                         metadata: str | None) -> str | None:
+def _idempotency_problem(
+    key: str, event_seq: int, seq: int | None, own_key: str | None, metadata: str | None
+) -> str | None:
     shown = key if len(key) <= 60 else f"{key[:57]}..."
     if seq is None:
-        return (f"idempotency record {shown!r} points at seq {event_seq}, which the log "
-                "does not hold")
+        return (
+            f"idempotency record {shown!r} points at seq {event_seq}, which the log does not hold"
+        )
     if key != own_key and key not in _keys_in(metadata):
-        return (f"idempotency record {shown!r} points at seq {event_seq}, an event "
-                "recorded without that key")
+        return (
+            f"idempotency record {shown!r} points at seq {event_seq}, an event "
+            "recorded without that key"
+        )
     return None
-
 
 
 def _keys_in(metadata: str | None) -> Sequence[str]:

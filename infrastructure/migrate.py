@@ -41,8 +41,18 @@ def head_revision() -> str:
     return head
 
 
-__all__ = ["Grants", "RoleSetupError", "TierMismatchError", "alembic_config", "downgrade",
-           "grant_runtime_role_at", "head_revision", "migrate", "startup_warning", "upgrade"]
+__all__ = [
+    "Grants",
+    "RoleSetupError",
+    "TierMismatchError",
+    "alembic_config",
+    "downgrade",
+    "grant_runtime_role_at",
+    "head_revision",
+    "migrate",
+    "startup_warning",
+    "upgrade",
+]
 
 
 async def migrate(owner_url: str, runtime_url: str, tier: str) -> Grants | None:
@@ -98,6 +108,7 @@ async def downgrade(engine: AsyncEngine, tier: str, revision: str) -> None:
 async def _run(engine: AsyncEngine, tier: str, step) -> None:
     config = alembic_config(tier)
     async with engine.connect() as connection:
+
         def run(sync_connection) -> None:
             config.attributes["connection"] = sync_connection
             step(config)

@@ -172,8 +172,9 @@ class CoreRows(Generic[Model]):
         row = (await self._conn.execute(query, params)).first()
         return None if row is None else self.codec.from_row(row)
 
-    async def _select(self, *where: ColumnElement[bool], limit: int,
-                      beyond: int | None = None) -> builtins.list[Model]:
+    async def _select(
+        self, *where: ColumnElement[bool], limit: int, beyond: int | None = None
+    ) -> builtins.list[Model]:
         """By number (descending when newest first), past the number `beyond`."""
         number = self.codec.table.c.number
         if beyond is not None:
@@ -208,18 +209,24 @@ class CoreTodos(CoreRows[Todo]):
             return await self._select(limit=limit)
         return await self._select(todos.c.status == status, limit=limit)
 
-    async def find(self, filter: TodoFilter, after: Key | None, limit: int
-                   ) -> builtins.list[Todo]:
+    async def find(self, filter: TodoFilter, after: Key | None, limit: int) -> builtins.list[Todo]:
         where = self._kept_by(filter)
         if filter.sort == "number":
-            return await self._select(*where, limit=limit,
-                                      beyond=None if after is None else int(after[0]))
+            return await self._select(
+                *where, limit=limit, beyond=None if after is None else int(after[0])
+            )
         if after is not None:
             day, moment, number = sort_key(after)
-            where.append(tuple_(_DUE_DAY, _DUE_INSTANT, todos.c.number) > tuple_(
-                literal(day, Date), literal(moment, UtcDateTime), literal(number, Integer)))
-        query = (select(*self.codec.columns).where(*where)
-                 .order_by(_DUE_DAY, _DUE_INSTANT, todos.c.number).limit(limit))
+            where.append(
+                tuple_(_DUE_DAY, _DUE_INSTANT, todos.c.number)
+                > tuple_(literal(day, Date), literal(moment, UtcDateTime), literal(number, Integer))
+            )
+        query = (
+            select(*self.codec.columns)
+            .where(*where)
+            .order_by(_DUE_DAY, _DUE_INSTANT, todos.c.number)
+            .limit(limit)
+        )
         return [self.codec.from_row(row) for row in await self._conn.execute(query)]
 
     async def count(self, filter: TodoFilter) -> int:
@@ -256,8 +263,12 @@ class CoreNotes(CoreRows[Note]):
     newest_first = True
 
     async def list(
-        self, search: str | None = None, limit: int = 100, status: str | None = "active",
-        *, before: int | None = None,
+        self,
+        search: str | None = None,
+        limit: int = 100,
+        status: str | None = "active",
+        *,
+        before: int | None = None,
     ) -> builtins.list[Note]:
         return await self._select(*self._kept_by(search, status), limit=limit, beyond=before)
 
@@ -272,18 +283,21 @@ class CoreNotes(CoreRows[Note]):
         where = [] if status is None else [notes.c.status == status]
         needle = (search or "").casefold()
         if needle:
-            where.append(or_(
-                notes.c.title_folded.contains(needle, autoescape=True),
-                notes.c.content_folded.contains(needle, autoescape=True),
-            ))
+            where.append(
+                or_(
+                    notes.c.title_folded.contains(needle, autoescape=True),
+                    notes.c.content_folded.contains(needle, autoescape=True),
+                )
+            )
         return where
 
 
 class CoreTracks(CoreRows[Track]):
     codec = TRACK_ROWS
 
-    async def list(self, status: str | None = None, limit: int = 100, *,
-                   after: int | None = None) -> builtins.list[Track]:
+    async def list(
+        self, status: str | None = None, limit: int = 100, *, after: int | None = None
+    ) -> builtins.list[Track]:
         where = [] if status is None else [tracks.c.status == status]
         return await self._select(*where, limit=limit, beyond=after)
 
@@ -295,8 +309,9 @@ class CoreDecisions(CoreRows[Decision]):
     codec = DECISION_ROWS
     newest_first = True
 
-    async def list(self, status: str | None = None, limit: int = 100, *,
-                   before: int | None = None) -> builtins.list[Decision]:
+    async def list(
+        self, status: str | None = None, limit: int = 100, *, before: int | None = None
+    ) -> builtins.list[Decision]:
         where = [] if status is None else [decisions.c.status == status]
         return await self._select(*where, limit=limit, beyond=before)
 

@@ -93,8 +93,9 @@ async def rebuild_read_models(
         after = 0
         while after < replayed:
             upto = min(after + page_size, replayed)
-            if page := await uow.events.read_keyed_or_typed(after, upto, _MATTERS,
-                                                             MESSAGE_INGESTED):
+            if page := await uow.events.read_keyed_or_typed(
+                after, upto, _MATTERS, MESSAGE_INGESTED
+            ):
                 await _replay(conn, uow.search, page)
             await uow.search.reindex_messages(after, upto)
             if progress is not None:
@@ -111,8 +112,7 @@ async def rebuild_read_models(
 _MATTERS = tuple(sorted(PROJECTED_TYPES))
 
 
-async def _replay(conn: AsyncConnection, search: StoredSearch,
-                  page: list[RecordedEvent]) -> None:
+async def _replay(conn: AsyncConnection, search: StoredSearch, page: list[RecordedEvent]) -> None:
     models = _PageModels(search)
     await models.preload(conn, page)
     records: list[dict[str, Any]] = []

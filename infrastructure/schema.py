@@ -22,11 +22,15 @@ async def database_state(engine: AsyncEngine) -> DatabaseState:
         tables = await connection.run_sync(lambda conn: set(inspect(conn).get_table_names()))
         revision = tier = None
         if "alembic_version" in tables:
-            revision = (await connection.execute(
-                text("SELECT version_num FROM alembic_version"))).scalar()
+            revision = (
+                await connection.execute(text("SELECT version_num FROM alembic_version"))
+            ).scalar()
         if helionyx_meta.name in tables:
-            tier = (await connection.execute(
-                select(helionyx_meta.c.value).where(helionyx_meta.c.key == "tier"))).scalar()
+            tier = (
+                await connection.execute(
+                    select(helionyx_meta.c.value).where(helionyx_meta.c.key == "tier")
+                )
+            ).scalar()
     return DatabaseState(engine.dialect.name, revision, tier)
 
 
@@ -36,8 +40,10 @@ def problems(state: DatabaseState, *, expected_revision: str, expected_tier: str
     if state.revision is None:
         found.append("the database has no schema: run `make migrate`")
     elif state.revision != expected_revision:
-        found.append(f"schema is at {state.revision}, the code expects {expected_revision}: "
-                     "run `make migrate`")
+        found.append(
+            f"schema is at {state.revision}, the code expects {expected_revision}: "
+            "run `make migrate`"
+        )
     if state.tier is not None and state.tier != expected_tier:
         found.append(f"this database belongs to the {state.tier} tier, not {expected_tier}")
     return found

@@ -55,25 +55,55 @@ def seal(new_events: Sequence[NewEvent], head: LogHead, recorded_at: datetime) -
         payload, payload_json = as_json(new.payload)
         occurred_at = recorded_at if new.occurred_at is None else new.occurred_at
         occurred_iso = recorded_iso if new.occurred_at is None else iso_utc(occurred_at)
-        text = sealed_text(seq, event_id, new.type, new.aggregate_type, new.aggregate_id,
-                           payload_json, metadata_json, new.idempotency_key, occurred_iso,
-                           recorded_iso, new.schema_version, prev_hash)
+        text = sealed_text(
+            seq,
+            event_id,
+            new.type,
+            new.aggregate_type,
+            new.aggregate_id,
+            payload_json,
+            metadata_json,
+            new.idempotency_key,
+            occurred_iso,
+            recorded_iso,
+            new.schema_version,
+            prev_hash,
+        )
         hash_ = sha256(text.encode("utf-8")).hexdigest()
         event = RecordedEvent(
-            seq=seq, event_id=event_id, type=new.type, aggregate_type=new.aggregate_type,
-            aggregate_id=new.aggregate_id, payload=payload, metadata=metadata,
-            idempotency_key=new.idempotency_key, occurred_at=occurred_at,
-            recorded_at=recorded_at, schema_version=new.schema_version,
-            prev_hash=prev_hash, hash=hash_)
+            seq=seq,
+            event_id=event_id,
+            type=new.type,
+            aggregate_type=new.aggregate_type,
+            aggregate_id=new.aggregate_id,
+            payload=payload,
+            metadata=metadata,
+            idempotency_key=new.idempotency_key,
+            occurred_at=occurred_at,
+            recorded_at=recorded_at,
+            schema_version=new.schema_version,
+            prev_hash=prev_hash,
+            hash=hash_,
+        )
         sealed.append(Sealed(event, payload_json, metadata_json, occurred_iso, recorded_iso))
         prev_hash = hash_
     return sealed
 
 
-def sealed_text(seq: int, event_id: str, type: str, aggregate_type: str,
-                aggregate_id: str, payload_json: str, metadata_json: str,
-                idempotency_key: str | None, occurred_at_iso: str, recorded_at_iso: str,
-                schema_version: int, prev_hash: str) -> str:
+def sealed_text(
+    seq: int,
+    event_id: str,
+    type: str,
+    aggregate_type: str,
+    aggregate_id: str,
+    payload_json: str,
+    metadata_json: str,
+    idempotency_key: str | None,
+    occurred_at_iso: str,
+    recorded_at_iso: str,
+    schema_version: int,
+    prev_hash: str,
+) -> str:
     """The text `event_hash` hashes, byte for byte, from payload and metadata already in
     canonical JSON and times already in `iso_utc` form: `canonical_json` of the content,
     spelled out in sorted key order."""
@@ -114,8 +144,9 @@ def _plain(value: Any) -> bool:
     kind = value.__class__
     if kind is dict:
         for key, item in value.items():
-            if key.__class__ is not str or (item.__class__ not in _JSON_SCALARS
-                                            and not _plain(item)):
+            if key.__class__ is not str or (
+                item.__class__ not in _JSON_SCALARS and not _plain(item)
+            ):
                 return False
         return True
     if kind is list:

@@ -100,9 +100,13 @@ events = Table(
     Index("ix_events_type_seq", "type", "seq", sqlite_where=text(f"type <> '{NOT_INDEXED_TYPE}'")),
     # An object's history (migration 20261207_0008): messages, most of the log, are never
     # read by aggregate, so they stay out of it on both databases.
-    Index("ix_events_aggregate_seq", "aggregate_id", "seq",
-          sqlite_where=text(f"type <> '{NOT_INDEXED_TYPE}'"),
-          postgresql_where=text(f"type <> '{NOT_INDEXED_TYPE}'")),
+    Index(
+        "ix_events_aggregate_seq",
+        "aggregate_id",
+        "seq",
+        sqlite_where=text(f"type <> '{NOT_INDEXED_TYPE}'"),
+        postgresql_where=text(f"type <> '{NOT_INDEXED_TYPE}'"),
+    ),
 )
 
 helionyx_meta = Table(

@@ -77,10 +77,17 @@ class SqlUnitOfWork:
     idempotency: IdempotencyRecords
     search: StoredSearch
 
-    def __init__(self, engine: AsyncEngine, clock: Clock, *, write: bool,
-                 on_appended: OnAppended | None = None,
-                 writers: asyncio.Lock | None = None, guard: WriteGuard | None = None,
-                 health: WriteHealth | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        clock: Clock,
+        *,
+        write: bool,
+        on_appended: OnAppended | None = None,
+        writers: asyncio.Lock | None = None,
+        guard: WriteGuard | None = None,
+        health: WriteHealth | None = None,
+    ) -> None:
         self._engine = engine
         self._health = health or WriteHealth()
         self._guard = guard if write else None
@@ -137,8 +144,9 @@ class SqlUnitOfWork:
         if committed and self._on_appended is not None:
             self._on_appended(committed)
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: object) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
         try:
             await self._close()
         except self.driver_errors:
@@ -187,9 +195,14 @@ class SqlUnitOfWorkFactory:
     a PostgreSQL connection is not held waiting on the advisory lock. The database's own
     lock still orders the writers of different processes."""
 
-    def __init__(self, engine: AsyncEngine, clock: Clock,
-                 on_appended: OnAppended | None = None, guard: WriteGuard | None = None,
-                 health: WriteHealth | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        clock: Clock,
+        on_appended: OnAppended | None = None,
+        guard: WriteGuard | None = None,
+        health: WriteHealth | None = None,
+    ) -> None:
         from infrastructure.backends import backend_for
 
         self._unit = backend_for(engine.url).unit_of_work  # the engine's backend's own
@@ -201,6 +214,12 @@ class SqlUnitOfWorkFactory:
         self._writers = asyncio.Lock()
 
     def __call__(self, *, write: bool = False) -> SqlUnitOfWork:
-        return self._unit(self._engine, self._clock, write=write,
-                          on_appended=self._on_appended, writers=self._writers,
-                          guard=self._guard, health=self.health)
+        return self._unit(
+            self._engine,
+            self._clock,
+            write=write,
+            on_appended=self._on_appended,
+            writers=self._writers,
+            guard=self._guard,
+            health=self.health,
+        )

@@ -40,8 +40,12 @@ def _check_tier(connection: Connection, tier: str) -> None:
 
 def _run(connection: Connection) -> None:
     _check_tier(connection, config.attributes["tier"])
-    context.configure(connection=connection, target_metadata=metadata,
-                      render_as_batch=True, transaction_per_migration=True)
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=True,
+        transaction_per_migration=True,
+    )
     with context.begin_transaction():
         context.run_migrations()
 

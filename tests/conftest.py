@@ -32,8 +32,10 @@ MAKE_IN_CHECKOUT = pytest.mark.xdist_group("make-in-checkout")
 def postgres_admin_url() -> str | None:
     url = os.environ.get(POSTGRES_ENV)
     if not url and os.environ.get("HELIONYX_REQUIRE_POSTGRES"):
-        pytest.fail(f"{POSTGRES_ENV} is not set but HELIONYX_REQUIRE_POSTGRES is: "
-                    "PostgreSQL tests must run here")
+        pytest.fail(
+            f"{POSTGRES_ENV} is not set but HELIONYX_REQUIRE_POSTGRES is: "
+            "PostgreSQL tests must run here"
+        )
     return url
 
 
@@ -70,7 +72,9 @@ async def drop_postgres_database(url: str) -> None:
         kept = await conn.fetch(
             "SELECT datname FROM pg_database WHERE starts_with(datname, $1) "
             "OR starts_with(datname, $2)",
-            f"{target.database}_replaced_", f"{target.database}_restored_")
+            f"{target.database}_replaced_",
+            f"{target.database}_restored_",
+        )
         for name in [target.database, *(row["datname"] for row in kept)]:
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
@@ -114,9 +118,14 @@ async def database_url(request: pytest.FixtureRequest) -> AsyncIterator[str]:
 
 def test_environ(database_url: str, **extra: str) -> dict[str, str]:
     """A complete, explicit environment for a tier: nothing leaks in from the machine."""
-    return {"HELIONYX_DATABASE_URL": database_url, "HELIONYX_API_TOKEN": API_TOKEN,
-            "TELEGRAM_MODE": "off", "HELIONYX_LOG_LEVEL": "INFO",
-            "HELIONYX_DIGEST_DIR": str(digest_dir()), **extra}
+    return {
+        "HELIONYX_DATABASE_URL": database_url,
+        "HELIONYX_API_TOKEN": API_TOKEN,
+        "TELEGRAM_MODE": "off",
+        "HELIONYX_LOG_LEVEL": "INFO",
+        "HELIONYX_DIGEST_DIR": str(digest_dir()),
+        **extra,
+    }
 
 
 def digest_dir() -> Path:
@@ -179,6 +188,9 @@ async def client(container: Container) -> AsyncIterator:
     import httpx
 
     transport = httpx.ASGITransport(app=container.http_app())
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
-                                 headers={"Authorization": f"Bearer {API_TOKEN}"}) as http:
+    async with httpx.AsyncClient(
+        transport=transport,
+        base_url="http://testserver",
+        headers={"Authorization": f"Bearer {API_TOKEN}"},
+    ) as http:
         yield http

@@ -52,11 +52,18 @@ class InMemoryEventStore:
             keys.add(new.idempotency_key)
             seq += 1
             fields = dict(
-                seq=seq, event_id=str(uuid.uuid4()), type=new.type,
-                aggregate_type=new.aggregate_type, aggregate_id=new.aggregate_id,
-                payload=_read_back(new.payload), metadata=_read_back(new.metadata),
-                idempotency_key=new.idempotency_key, occurred_at=new.occurred_at or now,
-                recorded_at=now, schema_version=new.schema_version, prev_hash=prev_hash,
+                seq=seq,
+                event_id=str(uuid.uuid4()),
+                type=new.type,
+                aggregate_type=new.aggregate_type,
+                aggregate_id=new.aggregate_id,
+                payload=_read_back(new.payload),
+                metadata=_read_back(new.metadata),
+                idempotency_key=new.idempotency_key,
+                occurred_at=new.occurred_at or now,
+                recorded_at=now,
+                schema_version=new.schema_version,
+                prev_hash=prev_hash,
             )
             event = RecordedEvent(**fields, hash=event_hash(**fields))
             recorded.append(event)
@@ -73,15 +80,20 @@ class InMemoryEventStore:
     async def get_by_idempotency_key(self, key: str) -> RecordedEvent | None:
         return next((e for e in self._events if e.idempotency_key == key), None)
 
-    async def read(self, *, after_seq: int = 0, limit: int = 100,
-                   types: Sequence[str] | None = None) -> list[RecordedEvent]:
+    async def read(
+        self, *, after_seq: int = 0, limit: int = 100, types: Sequence[str] | None = None
+    ) -> list[RecordedEvent]:
         found = [e for e in self._events[after_seq:] if not types or e.type in types]
         return found[:limit]
 
-    async def history(self, aggregate_id: str, *, after_seq: int = 0, limit: int = 200
-                      ) -> list[RecordedEvent]:
-        found = [e for e in self._events[after_seq:]
-                 if e.aggregate_id == aggregate_id and e.type != "message.ingested"]
+    async def history(
+        self, aggregate_id: str, *, after_seq: int = 0, limit: int = 200
+    ) -> list[RecordedEvent]:
+        found = [
+            e
+            for e in self._events[after_seq:]
+            if e.aggregate_id == aggregate_id and e.type != "message.ingested"
+        ]
         return found[:limit]
 
     async def head(self) -> LogHead:
@@ -124,8 +136,9 @@ class InMemoryState:
 
 
 class InMemoryUnitOfWork:
-    def __init__(self, state: InMemoryState, clock: FakeClock, lock: asyncio.Lock,
-                 write: bool) -> None:
+    def __init__(
+        self, state: InMemoryState, clock: FakeClock, lock: asyncio.Lock, write: bool
+    ) -> None:
         self._committed = state
         self._clock = clock
         self._lock = lock

@@ -62,8 +62,9 @@ class _Rows(Generic[Row]):
     async def next_number(self) -> int:
         return max((row.number for row in self.rows.values()), default=0) + 1
 
-    def _select(self, keep: Callable[[Row], bool], limit: int,
-                beyond: int | None = None) -> builtins.list[Row]:
+    def _select(
+        self, keep: Callable[[Row], bool], limit: int, beyond: int | None = None
+    ) -> builtins.list[Row]:
         def past(row: Row) -> bool:
             if beyond is None:
                 return True
@@ -87,13 +88,13 @@ class InMemoryTodos(_Rows[Todo]):
     async def list(self, status: str | None = None, limit: int = 100) -> builtins.list[Todo]:
         return self._select(lambda t: status is None or t.status == status, limit)
 
-    async def find(self, filter: TodoFilter, after: Key | None, limit: int
-                   ) -> builtins.list[Todo]:
+    async def find(self, filter: TodoFilter, after: Key | None, limit: int) -> builtins.list[Todo]:
         if filter.sort == "number":
-            return self._select(filter.keeps, limit,
-                                None if after is None else int(after[0]))  # type: ignore[arg-type]
-        found = sorted((t for t in self.rows.values() if filter.keeps(t)),
-                       key=lambda t: sort_key(filter.key_of(t)))
+            return self._select(filter.keeps, limit, None if after is None else int(after[0]))  # type: ignore[arg-type]
+        found = sorted(
+            (t for t in self.rows.values() if filter.keeps(t)),
+            key=lambda t: sort_key(filter.key_of(t)),
+        )
         if after is not None:
             found = [t for t in found if sort_key(filter.key_of(t)) > sort_key(after)]
         return found[:limit]
@@ -108,9 +109,14 @@ class InMemoryTodos(_Rows[Todo]):
 class InMemoryNotes(_Rows[Note]):
     newest_first = True
 
-    async def list(self, search: str | None = None, limit: int = 100,
-                   status: str | None = "active", *,
-                   before: int | None = None) -> builtins.list[Note]:
+    async def list(
+        self,
+        search: str | None = None,
+        limit: int = 100,
+        status: str | None = "active",
+        *,
+        before: int | None = None,
+    ) -> builtins.list[Note]:
         return self._select(self._keeps(search, status), limit, before)
 
     async def count(self, status: str | None = "active", search: str | None = None) -> int:
@@ -120,13 +126,16 @@ class InMemoryNotes(_Rows[Note]):
     @staticmethod
     def _keeps(search: str | None, status: str | None) -> Callable[[Note], bool]:
         needle = (search or "").casefold()
-        return lambda n: ((status is None or n.status == status)
-                          and (needle in n.title.casefold() or needle in n.content.casefold()))
+        return lambda n: (
+            (status is None or n.status == status)
+            and (needle in n.title.casefold() or needle in n.content.casefold())
+        )
 
 
 class InMemoryTracks(_Rows[Track]):
-    async def list(self, status: str | None = None, limit: int = 100, *,
-                   after: int | None = None) -> builtins.list[Track]:
+    async def list(
+        self, status: str | None = None, limit: int = 100, *, after: int | None = None
+    ) -> builtins.list[Track]:
         return self._select(lambda t: status is None or t.status == status, limit, after)
 
     async def count_by_status(self) -> dict[str, int]:
@@ -136,8 +145,9 @@ class InMemoryTracks(_Rows[Track]):
 class InMemoryDecisions(_Rows[Decision]):
     newest_first = True
 
-    async def list(self, status: str | None = None, limit: int = 100, *,
-                   before: int | None = None) -> builtins.list[Decision]:
+    async def list(
+        self, status: str | None = None, limit: int = 100, *, before: int | None = None
+    ) -> builtins.list[Decision]:
         return self._select(lambda d: status is None or d.status == status, limit, before)
 
     async def count_by_status(self) -> dict[str, int]:
@@ -149,8 +159,11 @@ class InMemorySearch:
     list. Ranked as the databases rank (a title hit worth ten in a body; messages newest
     first), by counting matches instead of bm25 or ts_rank."""
 
-    def __init__(self, entries: dict[tuple[str, int], SearchEntry] | None = None,
-                 events: list[RecordedEvent] | None = None) -> None:
+    def __init__(
+        self,
+        entries: dict[tuple[str, int], SearchEntry] | None = None,
+        events: list[RecordedEvent] | None = None,
+    ) -> None:
         self.entries: dict[tuple[str, int], SearchEntry] = {} if entries is None else entries
         self._events = [] if events is None else events
 
@@ -160,8 +173,9 @@ class InMemorySearch:
     async def remove(self, kind: str, number: int) -> None:
         self.entries.pop((kind, number), None)
 
-    async def find_objects(self, query: SearchQuery, kinds: Sequence[str], offset: int,
-                           limit: int) -> tuple[builtins.list[Found], int]:
+    async def find_objects(
+        self, query: SearchQuery, kinds: Sequence[str], offset: int, limit: int
+    ) -> tuple[builtins.list[Found], int]:
         ranked: list[tuple[tuple[int, int, int], Found]] = []
         for entry in self.entries.values():
             score = _score(query, entry.title, entry.body)
@@ -171,13 +185,16 @@ class InMemorySearch:
         ranked.sort(key=lambda pair: pair[0])
         return [found for _, found in ranked[offset : offset + limit]], len(ranked)
 
-    async def find_messages(self, query: SearchQuery, offset: int, limit: int
-                            ) -> tuple[builtins.list[Found], int]:
+    async def find_messages(
+        self, query: SearchQuery, offset: int, limit: int
+    ) -> tuple[builtins.list[Found], int]:
         newest_first = [
-            Found(MESSAGE, event.seq, "", text, None) for event in reversed(self._events)
+            Found(MESSAGE, event.seq, "", text, None)
+            for event in reversed(self._events)
             if event.type == MESSAGE_INGESTED
             and searchable_message(text := event.payload.get("text"))
-            and _score(query, "", text) is not None]
+            and _score(query, "", text) is not None
+        ]
         return newest_first[offset : offset + limit], len(newest_first)
 
 
@@ -209,8 +226,9 @@ class InMemoryReadModels:
         self.notes = InMemoryNotes(state.notes if state else None)
         self.tracks = InMemoryTracks(state.tracks if state else None)
         self.decisions = InMemoryDecisions(state.decisions if state else None)
-        self.search = InMemorySearch(_search_entries(state),
-                                     getattr(state, "events", None) if state else None)
+        self.search = InMemorySearch(
+            _search_entries(state), getattr(state, "events", None) if state else None
+        )
 
     def snapshot(self) -> dict[str, dict[str, Any]]:
         """Every row of every model, for comparing a rebuild with the live path."""

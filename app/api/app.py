@@ -41,14 +41,37 @@ if TYPE_CHECKING:
     from app.container import Container
 
 
-ROUTE_MODULES = (events, health, ingest, interactions, metrics, objects, todos, notes, tracks,
-                 decisions, telegram, export, agenda, search)
+ROUTE_MODULES = (
+    events,
+    health,
+    ingest,
+    interactions,
+    metrics,
+    objects,
+    todos,
+    notes,
+    tracks,
+    decisions,
+    telegram,
+    export,
+    agenda,
+    search,
+)
 API_PREFIX = "/api/v1"
 # Each module's /api/v1 router and its tag in the document (openapi.TAGS describes each).
-API_ROUTERS = ((health, "state"), (events, "events"), (interactions, "conversation"),
-               (objects, "state"), (todos, "todos"), (notes, "notes"), (tracks, "tracks"),
-               (decisions, "decisions"), (agenda, "agenda"), (export, "export"),
-               (search, "search"))
+API_ROUTERS = (
+    (health, "state"),
+    (events, "events"),
+    (interactions, "conversation"),
+    (objects, "state"),
+    (todos, "todos"),
+    (notes, "notes"),
+    (tracks, "tracks"),
+    (decisions, "decisions"),
+    (agenda, "agenda"),
+    (export, "export"),
+    (search, "search"),
+)
 
 
 def create_app(container: Container) -> FastAPI:
@@ -81,8 +104,14 @@ def create_app(container: Container) -> FastAPI:
             await container.ingest_service().close()
 
     # No docs_url: FastAPI's /docs loads its files from a CDN; docs.install serves them.
-    app = FastAPI(title="Helionyx", version=package.__version__, docs_url=None,
-                  redoc_url=None, openapi_tags=TAGS, lifespan=lifespan)
+    app = FastAPI(
+        title="Helionyx",
+        version=package.__version__,
+        docs_url=None,
+        redoc_url=None,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
     app.state.started_monotonic = time.monotonic()
     problems.install(app)
     describe(app, guarded=API_PREFIX)
@@ -92,11 +121,13 @@ def create_app(container: Container) -> FastAPI:
     # every router on that level (and recounts their versions each time). Nested, that
     # was a third of the app's work per ingest; one level deep, as the bench's bare
     # reference is, it is small. Single-message ingest, the hot path, is matched first.
-    api = {"prefix": API_PREFIX, "responses": GUARDED,
-           "dependencies": [Depends(require_token), Depends(refuse_unknown_query)]}
+    api = {
+        "prefix": API_PREFIX,
+        "responses": GUARDED,
+        "dependencies": [Depends(require_token), Depends(refuse_unknown_query)],
+    }
     app.include_router(ingest.router, tags=["ingest"], **api)
-    app.include_router(health.router, tags=["health"],
-                       dependencies=[Depends(refuse_unknown_query)])
+    app.include_router(health.router, tags=["health"], dependencies=[Depends(refuse_unknown_query)])
     app.include_router(telegram.router)
     for module, tag in API_ROUTERS:
         app.include_router(getattr(module, "api_router", None) or module.router, tags=[tag], **api)

@@ -28,9 +28,14 @@ class _Failures:
 
 
 class AuthThrottle:
-    def __init__(self, max_failures: int = 10, window_s: float = 60.0,
-                 lockout_s: float = 60.0, max_addresses: int = 10_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        max_failures: int = 10,
+        window_s: float = 60.0,
+        lockout_s: float = 60.0,
+        max_addresses: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.max_failures = max_failures
         self.window_s = window_s
         self.lockout_s = lockout_s

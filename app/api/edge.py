@@ -23,8 +23,9 @@ def check_bearer(request: Request, expected: bytes) -> None:
     token = _presented_token(request)
     challenge = {"WWW-Authenticate": 'Bearer realm="helionyx"'}
     if token is None:
-        raise ProblemError(401, "send Authorization: Bearer <HELIONYX_API_TOKEN>",
-                           "unauthorized", challenge)
+        raise ProblemError(
+            401, "send Authorization: Bearer <HELIONYX_API_TOKEN>", "unauthorized", challenge
+        )
     # Constant-time, so response timing does not reveal how much of a guess was right.
     if not hmac.compare_digest(token.strip().encode("utf-8", "replace"), expected):
         raise ProblemError(401, "the API token is not valid", "unauthorized", challenge)
@@ -35,28 +36,45 @@ def _presented_token(request: Request) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
-def guard_bearer(request: Request, expected: bytes, throttle: AuthThrottle,
-                 audit: QuietAudit) -> None:
+def guard_bearer(
+    request: Request, expected: bytes, throttle: AuthThrottle, audit: QuietAudit
+) -> None:
     """check_bearer behind the address's lockout (app/api/auth_throttle.py): a locked-out
     address gets 429 before its token is compared. Failures are counted and audited,
     quietly (one line per address a minute); what was presented is never logged."""
     address = client_address(request)
     if (wait := throttle.retry_after(address)) is not None:
-        audit("auth.throttled", "refused", address, client=address, path=request.url.path,
-              retry_after_s=wait)
-        raise ProblemError(429, f"too many failed authentication attempts from this "
-                                f"address; retry in {wait} s", "too-many-requests",
-                           {"Retry-After": str(wait)})
+        audit(
+            "auth.throttled",
+            "refused",
+            address,
+            client=address,
+            path=request.url.path,
+            retry_after_s=wait,
+        )
+        raise ProblemError(
+            429,
+            f"too many failed authentication attempts from this address; retry in {wait} s",
+            "too-many-requests",
+            {"Retry-After": str(wait)},
+        )
     try:
         check_bearer(request, expected)
     except ProblemError:
         lockout = throttle.failed(address)
         reason = "no bearer token" if _presented_token(request) is None else "wrong token"
-        audit("auth.failed", "refused", address, client=address, path=request.url.path,
-              reason=reason)
+        audit(
+            "auth.failed", "refused", address, client=address, path=request.url.path, reason=reason
+        )
         if lockout is not None:
-            audit("auth.locked_out", "refused", address, client=address,
-                  failures=throttle.max_failures, lockout_s=lockout)
+            audit(
+                "auth.locked_out",
+                "refused",
+                address,
+                client=address,
+                failures=throttle.max_failures,
+                lockout_s=lockout,
+            )
         raise
 
 
@@ -78,13 +96,18 @@ async def parse_body(request: Request, model: type[Model]) -> Model:
         return model.model_validate_json(raw)
     except ValidationError as e:
         errors = e.errors(include_input=False)
-        refused = [_NOT_STORABLE[reason] for error in errors for reason in _NOT_STORABLE
-                   if error["type"] == "json_invalid" and reason in error.get("msg", "")]
+        refused = [
+            _NOT_STORABLE[reason]
+            for error in errors
+            for reason in _NOT_STORABLE
+            if error["type"] == "json_invalid" and reason in error.get("msg", "")
+        ]
         if refused:  # well-formed, but not what can be stored: 422 as check_storable says
             raise RequestBodyInvalid([{"loc": "", "msg": refused[0]}]) from None
         if any(error["type"] == "json_invalid" for error in errors):
-            raise ProblemError(400, "the request body is not valid UTF-8 JSON",
-                               "invalid-json") from None
+            raise ProblemError(
+                400, "the request body is not valid UTF-8 JSON", "invalid-json"
+            ) from None
         raise RequestBodyInvalid(validation_errors(errors)) from None
 
 
@@ -101,8 +124,9 @@ _NOT_STORABLE = {
 class RequestBodyInvalid(ProblemError):
     def __init__(self, errors: list[dict[str, str]]) -> None:
         summary = "; ".join(f"{e['loc'] or 'body'}: {e['msg']}" for e in errors[:5])
-        super().__init__(422, summary or "the request body is not valid", "validation-error",
-                         errors=errors)
+        super().__init__(
+            422, summary or "the request body is not valid", "validation-error", errors=errors
+        )
 
 
 def check_storable(value: Any, *, depth: int = 0) -> Any:
@@ -121,8 +145,9 @@ def check_storable(value: Any, *, depth: int = 0) -> Any:
         try:
             int.__repr__(value)
         except ValueError:
-            raise ValueError(f"integers may have at most {sys.get_int_max_str_digits()} "
-                             "digits") from None
+            raise ValueError(
+                f"integers may have at most {sys.get_int_max_str_digits()} digits"
+            ) from None
     elif isinstance(value, dict):
         for key, item in value.items():
             check_text(key)
@@ -158,10 +183,11 @@ async def refuse_unknown_query(request: Request) -> None:
     if unknown:
         choices = ", ".join(sorted(known)) or "none"
         raise ProblemError(
-            422, f"unknown query parameter {', '.join(unknown)}: this route takes {choices}",
+            422,
+            f"unknown query parameter {', '.join(unknown)}: this route takes {choices}",
             "validation-error",
-            errors=[{"loc": f"query.{name}", "msg": "unknown query parameter"}
-                    for name in unknown])
+            errors=[{"loc": f"query.{name}", "msg": "unknown query parameter"} for name in unknown],
+        )
 
 
 # By id: a route is not hashable. Each entry holds its route, so no id is reused while

@@ -64,8 +64,10 @@ def full_templates(routes: Iterable[Any]) -> dict[int, str]:
         from fastapi.routing import iter_route_contexts
     except ImportError:  # an older FastAPI flattens included routers: path_format is whole
         return {}
-    return {id(context.original_route): context.path_format
-            for context in iter_route_contexts(list(routes))}
+    return {
+        id(context.original_route): context.path_format
+        for context in iter_route_contexts(list(routes))
+    }
 
 
 def route_template(scope: Scope, templates: dict[int, str]) -> str:
@@ -163,8 +165,13 @@ class BodyLimitMiddleware:
         await self.app(scope, replay, send)
 
     async def _refuse(self, send: Send) -> None:
-        await _refuse(send, 413, "request-body-too-large", "Request body too large",
-                      f"the request body is larger than {self.max_bytes} bytes")
+        await _refuse(
+            send,
+            413,
+            "request-body-too-large",
+            "Request body too large",
+            f"the request body is larger than {self.max_bytes} bytes",
+        )
 
 
 class BodyTimeoutMiddleware:
@@ -209,8 +216,13 @@ class BodyTimeoutMiddleware:
             except TimeoutError:
                 timed_out = True
                 if not replied:
-                    await _refuse(send, 408, "request-timeout", "Request timeout",
-                                  f"no part of the request body arrived for {self.seconds:g} s")
+                    await _refuse(
+                        send,
+                        408,
+                        "request-timeout",
+                        "Request timeout",
+                        f"no part of the request body arrived for {self.seconds:g} s",
+                    )
                 return {"type": "http.disconnect"}
             body_done = message["type"] != "http.request" or not message.get("more_body")
             return message
@@ -236,13 +248,20 @@ class BodyTimeoutMiddleware:
 async def _refuse(send: Send, status: int, slug: str, title: str, detail: str) -> None:
     """A problem+json answer sent before the body has been read whole; the connection is
     closed after it, since the rest of the body would otherwise have to be read."""
-    body = json.dumps({"type": f"urn:helionyx:problem:{slug}", "title": title,
-                       "status": status, "detail": detail}).encode()
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/problem+json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close"),
-    ]})
+    body = json.dumps(
+        {"type": f"urn:helionyx:problem:{slug}", "title": title, "status": status, "detail": detail}
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -250,7 +269,8 @@ def _expects_body(headers: Iterable[tuple[bytes, bytes]]) -> bool:
     """Whether a body follows the headers: chunked, or a Content-Length above 0."""
     for name, value in headers:
         if name == b"transfer-encoding" or (
-                name == b"content-length" and value.isdigit() and int(value) > 0):
+            name == b"content-length" and value.isdigit() and int(value) > 0
+        ):
             return True
     return False
 

@@ -44,9 +44,13 @@ class Problem(BaseModel):
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """`responses=` for a route or router: each status answered as application/problem+json."""
     schema = {"$ref": _COMPONENTS.format(model=Problem.__name__)}
-    return {status: {"description": HTTPStatus(status).phrase,
-                     "content": {PROBLEM_JSON: {"schema": schema}}}
-            for status in statuses}
+    return {
+        status: {
+            "description": HTTPStatus(status).phrase,
+            "content": {PROBLEM_JSON: {"schema": schema}},
+        }
+        for status in statuses
+    }
 
 
 # Every route behind the bearer token: a missing or wrong token, an address locked out
@@ -57,8 +61,9 @@ GUARDED = problems(401, 429, 503)
 READS_BODY = problems(400, 408, 413, 415, 422)
 
 
-def json_body(model: type[BaseModel], *, required: bool = True,
-              example: dict[str, Any] | None = None) -> dict[str, Any]:
+def json_body(
+    model: type[BaseModel], *, required: bool = True, example: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """`openapi_extra=` for a route that reads `model` with parse_body (or, not
     `required`, a body that may be left out). `example`, for a model whose schema has no
     `examples` of its own, is what /docs fills in to try the route out."""
@@ -74,13 +79,14 @@ def json_body(model: type[BaseModel], *, required: bool = True,
 # includes it.
 TAGS = [
     {"name": "ingest", "description": "Record messages in the event log, one or a batch."},
-    {"name": "conversation", "description": "Talk to Helionyx as in the chat: same commands, "
-                                            "same replies."},
+    {
+        "name": "conversation",
+        "description": "Talk to Helionyx as in the chat: same commands, same replies.",
+    },
     {"name": "todos", "description": "Todos: create, edit, complete, cancel, reopen."},
     {"name": "notes", "description": "Notes: read, search, edit, archive."},
     {"name": "tracks", "description": "Tracks: start, check in, pause, resume, finish."},
-    {"name": "decisions", "description": "Decisions: record, supersede, revoke, note the "
-                                         "outcome."},
+    {"name": "decisions", "description": "Decisions: record, supersede, revoke, note the outcome."},
     {"name": "agenda", "description": "What is overdue and due over the owner's next days."},
     {"name": "search", "description": "Ranked hits across objects and messages."},
     {"name": "events", "description": "The append-only event log, page by page."},
@@ -107,8 +113,9 @@ def describe(app: FastAPI, *, guarded: str) -> None:
                 schema = model.model_json_schema(ref_template=_COMPONENTS)
                 schemas.update(schema.pop("$defs", {}))
                 schemas[model.__name__] = schema
-            components["securitySchemes"] = {BEARER: {
-                "type": "http", "scheme": "bearer", "description": "HELIONYX_API_TOKEN"}}
+            components["securitySchemes"] = {
+                BEARER: {"type": "http", "scheme": "bearer", "description": "HELIONYX_API_TOKEN"}
+            }
             for path, item in document.get("paths", {}).items():
                 if path.startswith(f"{guarded}/"):
                     for method in item.keys() & _METHODS:

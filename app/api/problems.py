@@ -28,9 +28,16 @@ log = logging.getLogger("helionyx.api")
 PROBLEM_JSON = "application/problem+json"
 
 _TITLES = {
-    400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
-    405: "Method not allowed", 409: "Conflict", 413: "Request body too large",
-    415: "Unsupported media type", 422: "Unprocessable content", 429: "Too many requests",
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    422: "Unprocessable content",
+    429: "Too many requests",
     500: "Internal error",
     503: "Service unavailable",
 }
@@ -47,18 +54,35 @@ _DOMAIN_STATUS: list[tuple[type[DomainError], int, str]] = [
 class ProblemError(Exception):
     """Raised by adapters for edge failures (auth, headers, body) with a ready status."""
 
-    def __init__(self, status: int, detail: str, slug: str | None = None,
-                 headers: dict[str, str] | None = None, **extra: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        slug: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail)
         self.status, self.detail, self.headers, self.extra = status, detail, headers, extra
         self.slug = slug or _TITLES.get(status, "error").lower().replace(" ", "-")
 
 
-def problem(status: int, detail: str, slug: str | None = None, *,
-            headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+def problem(
+    status: int,
+    detail: str,
+    slug: str | None = None,
+    *,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
     slug = slug or _TITLES.get(status, "error").lower().replace(" ", "-")
-    body = {"type": f"urn:helionyx:problem:{slug}", "title": _TITLES.get(status, "Error"),
-            "status": status, "detail": detail, **extra}
+    body = {
+        "type": f"urn:helionyx:problem:{slug}",
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
@@ -78,8 +102,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return problem(422, "the request is not valid", "validation-error",
-                       errors=validation_errors(exc.errors()))
+        return problem(
+            422,
+            "the request is not valid",
+            "validation-error",
+            errors=validation_errors(exc.errors()),
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

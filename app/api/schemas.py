@@ -62,8 +62,9 @@ def _written_as_a_time(value: object) -> object:
         raise ValueError("write a time like 2026-12-31T09:00:00+01:00") from None
 
 
-Moment = Annotated[AwareDatetime, BeforeValidator(_written_as_a_time),
-                   AfterValidator(_utc_can_hold)]
+Moment = Annotated[
+    AwareDatetime, BeforeValidator(_written_as_a_time), AfterValidator(_utc_can_hold)
+]
 
 
 class Strict(BaseModel):
@@ -138,4 +139,5 @@ class EventPage(BaseModel):
     next: str | None = Field(description="`after` for the next page; null on the last")
     total: int = Field(description="events of the types asked for (all when none), in all")
     next_after_seq: int | None = Field(
-        description="`after_seq` for the next page (the last item's seq); null on the last")
+        description="`after_seq` for the next page (the last item's seq); null on the last"
+    )

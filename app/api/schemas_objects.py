@@ -124,7 +124,8 @@ class InteractionOut(BaseModel):
 class NewTodo(Strict):
     model_config = _examples(
         {"title": "buy milk", "priority": "high", "due": "2026-12-31", "tags": ["home"]},
-        {"title": "call the bank", "due": "2026-12-31T09:00:00+01:00"})
+        {"title": "call the bank", "due": "2026-12-31T09:00:00+01:00"},
+    )
 
     title: Title
     description: Text | None = None
@@ -134,9 +135,11 @@ class NewTodo(Strict):
 
 
 class TodoChanges(_Changes):
-    model_config = _examples({"due": "2026-12-31T09:00:00+01:00", "priority": "urgent"},
-                             {"description": None, "tags": ["home", "shop"]},
-                             minProperties=1)
+    model_config = _examples(
+        {"due": "2026-12-31T09:00:00+01:00", "priority": "urgent"},
+        {"description": None, "tags": ["home", "shop"]},
+        minProperties=1,
+    )
 
     title: Title = _kept()
     description: Text | None = _kept()
@@ -146,8 +149,7 @@ class TodoChanges(_Changes):
 
 
 class NoteChanges(_Changes):
-    model_config = _examples({"content": "the code is 4711", "tags": ["home"]},
-                             minProperties=1)
+    model_config = _examples({"content": "the code is 4711", "tags": ["home"]}, minProperties=1)
 
     title: Title = _kept()
     content: NoteContent = _kept()
@@ -155,8 +157,10 @@ class NoteChanges(_Changes):
 
 
 class NewTrack(Strict):
-    model_config = _examples({"title": "running", "check_in_every": 3},
-                             {"title": "Spanish", "description": "20 minutes a day"})
+    model_config = _examples(
+        {"title": "running", "check_in_every": 3},
+        {"title": "Spanish", "description": "20 minutes a day"},
+    )
 
     title: Title
     description: Text | None = None
@@ -170,8 +174,14 @@ class CheckIn(Strict):
 
 
 class NewDecision(Strict):
-    model_config = _examples({"title": "Use PostgreSQL", "rationale": "two writers",
-                              "options": ["SQLite", "PostgreSQL"], "review_on": "2027-03-31"})
+    model_config = _examples(
+        {
+            "title": "Use PostgreSQL",
+            "rationale": "two writers",
+            "options": ["SQLite", "PostgreSQL"],
+            "review_on": "2027-03-31",
+        }
+    )
 
     title: Title
     rationale: Text | None = None

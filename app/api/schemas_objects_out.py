@@ -22,8 +22,16 @@ class HistoryEntry(BaseModel):
 
 
 def history(events: Iterable[RecordedEvent]) -> list[HistoryEntry]:
-    return [HistoryEntry(seq=e.seq, type=e.type, occurred_at=e.occurred_at,
-                         recorded_at=e.recorded_at, payload=dict(e.payload)) for e in events]
+    return [
+        HistoryEntry(
+            seq=e.seq,
+            type=e.type,
+            occurred_at=e.occurred_at,
+            recorded_at=e.recorded_at,
+            payload=dict(e.payload),
+        )
+        for e in events
+    ]
 
 
 class TodoOut(BaseModel):
@@ -33,8 +41,9 @@ class TodoOut(BaseModel):
     description: str | None
     status: str
     priority: str
-    due: date | None = Field(description="the day; with due_at, the day of that instant "
-                                         "where it was given")
+    due: date | None = Field(
+        description="the day; with due_at, the day of that instant where it was given"
+    )
     due_at: datetime | None = Field(description="the instant, when a time of day was given")
     tags: list[str]
     created_at: datetime

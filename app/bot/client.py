@@ -41,28 +41,47 @@ def build_bot(settings: TelegramSettings) -> Bot | None:
     return Bot(settings.bot_token.get_secret_value(), session=session)
 
 
-def build_notifications(bot: Bot | None, telegram: TelegramSettings,
-                        settings: NotificationSettings, uow_factory: Any, clock: Any
-                        ) -> NotificationService | None:
+def build_notifications(
+    bot: Bot | None,
+    telegram: TelegramSettings,
+    settings: NotificationSettings,
+    uow_factory: Any,
+    clock: Any,
+) -> NotificationService | None:
     if bot is None or telegram.owner_chat_id is None or not settings.enabled:
         return None
     from infrastructure.telegram.notifier import TelegramNotifier
 
     policy = NotificationPolicy(
-        timezone=settings.timezone, waking_start_hour=settings.waking_start_hour,
+        timezone=settings.timezone,
+        waking_start_hour=settings.waking_start_hour,
         waking_end_hour=settings.waking_end_hour,
-        daily_summary_hour=settings.daily_summary_hour, send_timeout_s=settings.send_timeout_s)
+        daily_summary_hour=settings.daily_summary_hour,
+        send_timeout_s=settings.send_timeout_s,
+    )
     notifier = TelegramNotifier(bot, telegram.owner_chat_id, timeout_s=settings.send_timeout_s)
     return NotificationService(uow_factory, notifier, clock, policy)
 
 
-def build_telegram(settings: TelegramSettings, bot: Bot | None, conversation: Any,
-                   notifications: NotificationService | None, notify_every_s: float,
-                   on_update: Callable[[str], None] | None = None,
-                   audit: Callable[..., bool] | None = None) -> Any:
+def build_telegram(
+    settings: TelegramSettings,
+    bot: Bot | None,
+    conversation: Any,
+    notifications: NotificationService | None,
+    notify_every_s: float,
+    on_update: Callable[[str], None] | None = None,
+    audit: Callable[..., bool] | None = None,
+) -> Any:
     if bot is None:
         return TelegramOff()
     from app.bot.runtime import TelegramRuntime
 
-    return TelegramRuntime(settings, bot, conversation, notifications,
-                           notify_every_s=notify_every_s, on_update=on_update, audit=audit)
+    return TelegramRuntime(
+        settings,
+        bot,
+        conversation,
+        notifications,
+        notify_every_s=notify_every_s,
+        on_update=on_update,
+        audit=audit,
+    )

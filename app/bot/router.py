@@ -68,8 +68,13 @@ def build_router(owner_chat_id: int, on_update: Callable[[str], None] | None = N
     async def stranger(message: Message, audit: Callable[..., bool] | None = None) -> None:
         if audit is not None:  # quietly: anyone can write to the bot as often as they like
             sender = message.from_user.id if message.from_user is not None else None
-            audit("telegram.stranger", "refused", str(message.chat.id),
-                  chat_id=message.chat.id, user_id=sender)
+            audit(
+                "telegram.stranger",
+                "refused",
+                str(message.chat.id),
+                chat_id=message.chat.id,
+                user_id=sender,
+            )
         await message.answer(REFUSAL)
         report("refused")
 

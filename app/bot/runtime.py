@@ -44,11 +44,18 @@ class Stopped(Exception):
 
 
 class TelegramRuntime:
-    def __init__(self, settings: TelegramSettings, bot: Bot | None, conversation: Any,
-                 notifications: Any | None = None, *, poll_timeout_s: int = 25,
-                 notify_every_s: float = 60.0,
-                 on_update: Callable[[str], None] | None = None,
-                 audit: Callable[..., bool] | None = None) -> None:
+    def __init__(
+        self,
+        settings: TelegramSettings,
+        bot: Bot | None,
+        conversation: Any,
+        notifications: Any | None = None,
+        *,
+        poll_timeout_s: int = 25,
+        notify_every_s: float = 60.0,
+        on_update: Callable[[str], None] | None = None,
+        audit: Callable[..., bool] | None = None,
+    ) -> None:
         self.settings = settings
         self.mode = settings.mode if bot is not None else "off"
         self.running = False
@@ -116,9 +123,11 @@ class TelegramRuntime:
         self.running = True
         while not self._stopping.is_set():
             try:
-                updates = await self._until_stopped(self.bot.get_updates(
-                    offset=offset, timeout=self._poll_timeout_s,
-                    allowed_updates=ALLOWED_UPDATES))
+                updates = await self._until_stopped(
+                    self.bot.get_updates(
+                        offset=offset, timeout=self._poll_timeout_s, allowed_updates=ALLOWED_UPDATES
+                    )
+                )
             except Stopped:
                 break
             except Exception as e:
@@ -141,8 +150,9 @@ class TelegramRuntime:
         try:
             await self.dispatcher.feed_update(self.bot, update)
         except RETRYABLE as e:
-            log.warning("update %d not handled (%s); will retry", update.update_id,
-                        type(e).__name__)
+            log.warning(
+                "update %d not handled (%s); will retry", update.update_id, type(e).__name__
+            )
             await self._pause(backoff.next())
             return False
         except Exception:
@@ -159,7 +169,9 @@ class TelegramRuntime:
                 await self.bot.set_webhook(
                     self.settings.webhook_url or "",
                     secret_token=self.settings.webhook_secret.get_secret_value(),
-                    allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+                    allowed_updates=ALLOWED_UPDATES,
+                    drop_pending_updates=False,
+                )
             except Exception as e:
                 log.warning("setWebhook failed (%s); retrying", type(e).__name__)
                 await self._pause(backoff.next())

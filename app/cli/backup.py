@@ -34,16 +34,19 @@ BACKUP = "backup"
 RESTORE = "restore"
 
 
-async def cmd_backup(container: Container, settings: Settings,
-                     args: argparse.Namespace) -> int:
+async def cmd_backup(container: Container, settings: Settings, args: argparse.Namespace) -> int:
     directory = args.dir or settings.root / "var" / "backups" / settings.tier
     try:
         # The head, written down outside the database before the copy: the copy holds at
         # least that much, and its manifest carries it.
         digest = await container.integrity().write_digest("backup", force=True)
-        result = await backup(container.engine(), settings.tier, directory,
-                              asdict(digest) if digest is not None else None,
-                              configuration=settings.redacted())
+        result = await backup(
+            container.engine(),
+            settings.tier,
+            directory,
+            asdict(digest) if digest is not None else None,
+            configuration=settings.redacted(),
+        )
     except BackupError as e:
         print(f"backup: {e}", file=sys.stderr)
         audit_line("backup.failed", "failed", tier=settings.tier, reason=str(e))
@@ -59,45 +62,57 @@ async def cmd_backup(container: Container, settings: Settings,
         f"{m.head_hash}, {m.file_size} bytes, chain verified{anchored}; manifest "
         f"{result.manifest_path.name})"
     )
-    audit_line("backup.written", "done", tier=settings.tier, file=result.path.name,
-               events=m.count, seq=m.last_seq)
+    audit_line(
+        "backup.written",
+        "done",
+        tier=settings.tier,
+        file=result.path.name,
+        events=m.count,
+        seq=m.last_seq,
+    )
     return 0
 
 
-async def cmd_restore(container: Container, settings: Settings,
-                      args: argparse.Namespace) -> int:
+async def cmd_restore(container: Container, settings: Settings, args: argparse.Namespace) -> int:
     if not args.file.is_file():
         print(f"restore: no such backup file: {args.file}", file=sys.stderr)
         return 2
     refusal = _refusal(settings, args)
     if refusal is not None:
         print(f"restore: refused: {refusal}. Nothing was changed.", file=sys.stderr)
-        audit_line("restore.refused", "refused", tier=settings.tier, file=args.file.name,
-                   reason=refusal)
+        audit_line(
+            "restore.refused", "refused", tier=settings.tier, file=args.file.name, reason=refusal
+        )
         return 1
     try:
         # As the tables' owner: a PostgreSQL restore creates and renames databases
         # (infrastructure/postgres/backup.py); the service's role is granted again below.
         result = await restore(
-            args.file, settings.migration_database_url, settings.tier,
-            overwrite=_confirmed(settings, args), configuration=settings.redacted()
+            args.file,
+            settings.migration_database_url,
+            settings.tier,
+            overwrite=_confirmed(settings, args),
+            configuration=settings.redacted(),
         )
     except RestoreRefused as e:
         print(f"restore: refused: {e}. Nothing was changed.", file=sys.stderr)
-        audit_line("restore.refused", "refused", tier=settings.tier, file=args.file.name,
-                   reason=str(e))
+        audit_line(
+            "restore.refused", "refused", tier=settings.tier, file=args.file.name, reason=str(e)
+        )
         return 1
     except BackupCorrupt as e:
         print(
             f"restore: refused, the backup is not sound: {e}. Nothing was changed.", file=sys.stderr
         )
-        audit_line("restore.refused", "refused", tier=settings.tier, file=args.file.name,
-                   reason=str(e))
+        audit_line(
+            "restore.refused", "refused", tier=settings.tier, file=args.file.name, reason=str(e)
+        )
         return 1
     except BackupError as e:
         print(f"restore: {e}", file=sys.stderr)
-        audit_line("restore.failed", "failed", tier=settings.tier, file=args.file.name,
-                   reason=str(e))
+        audit_line(
+            "restore.failed", "failed", tier=settings.tier, file=args.file.name, reason=str(e)
+        )
         return 1
     if result.manifest is None:
         print(
@@ -105,8 +120,7 @@ async def cmd_restore(container: Container, settings: Settings,
             file=sys.stderr,
         )
     try:  # before anything reads the restored database as the service's role
-        grants = await grant_runtime_role_at(settings.migration_database_url,
-                                             settings.database_url)
+        grants = await grant_runtime_role_at(settings.migration_database_url, settings.database_url)
     except RoleSetupError as e:
         grants = None
         print(f"restore: restored, but {e}", file=sys.stderr)
@@ -129,8 +143,14 @@ async def cmd_restore(container: Container, settings: Settings,
         f"{report.count} events, head seq {report.last_seq}, head hash {report.head_hash}, "
         f"chain intact{anchored}"
     )
-    audit_line("restore.done", "done", tier=settings.tier, file=args.file.name,
-               events=report.count, seq=report.last_seq)
+    audit_line(
+        "restore.done",
+        "done",
+        tier=settings.tier,
+        file=args.file.name,
+        events=report.count,
+        seq=report.last_seq,
+    )
     if result.kept is not None:
         print(_kept(settings, result.kept))
     return 0
@@ -142,16 +162,22 @@ def _refusal(settings: Settings, args: argparse.Namespace) -> str | None:
     path = run_file_path(settings)
     running = running_instance(path)
     if running is not None:
-        return (f"the service is running as pid {running.pid} ({path}): stop it first "
-                f"with `make stop ENV={settings.tier}`")
+        return (
+            f"the service is running as pid {running.pid} ({path}): stop it first "
+            f"with `make stop ENV={settings.tier}`"
+        )
     typed = args.confirm
     if typed is not None and typed != settings.tier:
-        return (f"CONFIRM={typed} does not name the tier being restored ({settings.tier}): "
-                f"type CONFIRM={settings.tier}")
+        return (
+            f"CONFIRM={typed} does not name the tier being restored ({settings.tier}): "
+            f"type CONFIRM={settings.tier}"
+        )
     if settings.tier == "live" and typed != "live":
-        return (f"a restore replaces the live database: type the tier to confirm, "
-                f"`make restore ENV=live FILE={shlex.quote(str(args.file))} CONFIRM=live` "
-                "(YES=1 is not enough on live)")
+        return (
+            f"a restore replaces the live database: type the tier to confirm, "
+            f"`make restore ENV=live FILE={shlex.quote(str(args.file))} CONFIRM=live` "
+            "(YES=1 is not enough on live)"
+        )
     return None
 
 
@@ -164,15 +190,21 @@ def _confirmed(settings: Settings, args: argparse.Namespace) -> bool:
 def _kept(settings: Settings, kept: KeptDatabase) -> str:
     held = f"the replaced database ({kept.events} events) is kept"
     if not kept.is_file:
-        return (f"restore: {held} as the database {kept.location} (drop it once it is not "
-                f"needed); to return to it, stop the service and run as the tables' owner: "
-                f"{kept.return_command}")
+        return (
+            f"restore: {held} as the database {kept.location} (drop it once it is not "
+            f"needed); to return to it, stop the service and run as the tables' owner: "
+            f"{kept.return_command}"
+        )
     if kept.chain_problem is not None:
-        return (f"restore: {held} at {kept.location}, as evidence: {kept.chain_problem}, "
-                "so it cannot be restored")
+        return (
+            f"restore: {held} at {kept.location}, as evidence: {kept.chain_problem}, "
+            "so it cannot be restored"
+        )
     word = "CONFIRM=live" if settings.tier == "live" else "YES=1"
-    return (f"restore: {held} at {kept.location} (verified, manifest next to it); to return "
-            f"to it: make restore ENV={settings.tier} FILE={shlex.quote(kept.location)} {word}")
+    return (
+        f"restore: {held} at {kept.location} (verified, manifest next to it); to return "
+        f"to it: make restore ENV={settings.tier} FILE={shlex.quote(kept.location)} {word}"
+    )
 
 
 async def _anchor_restored(container: Container, file: Path) -> str:
@@ -184,10 +216,17 @@ async def _anchor_restored(container: Container, file: Path) -> str:
         audit = await integrity.audit()
         if not audit.intact:
             digest, _ = await integrity.accept(f"restored from {file.name}")
-            audit_line("integrity.accepted", "done", reason=f"restored from {file.name}",
-                       seq=digest.seq, findings=len(digest.accepts))
-            return (f"; {len(digest.accepts)} later digest(s) recorded as gone behind "
-                    f"({(await integrity.digests()).location})")
+            audit_line(
+                "integrity.accepted",
+                "done",
+                reason=f"restored from {file.name}",
+                seq=digest.seq,
+                findings=len(digest.accepts),
+            )
+            return (
+                f"; {len(digest.accepts)} later digest(s) recorded as gone behind "
+                f"({(await integrity.digests()).location})"
+            )
         await integrity.write_digest("restore", force=True)
     except (StorageUnavailable, OSError) as e:
         return f"; note: no digest written ({e})"
@@ -204,17 +243,19 @@ def add_parsers(subparsers) -> None:
     command = subparsers.add_parser(
         RESTORE,
         help="verify a backup, then replace the tier's database with it, keeping the old one "
-             "(stop the service first)",
+        "(stop the service first)",
     )
     command.add_argument("file", type=Path, help="a backup file written by `backup`")
     command.add_argument(
         "--yes-overwrite",
         action="store_true",
         help="replace a database that holds events, or restore another tier's backup "
-             "(not enough on live: --confirm live)",
+        "(not enough on live: --confirm live)",
     )
     command.add_argument(
-        "--confirm", metavar="TIER", default=None,
+        "--confirm",
+        metavar="TIER",
+        default=None,
         help="the tier being restored, typed as confirmation: required on live, and "
-             "enough to replace events on any tier",
+        "enough to replace events on any tier",
     )

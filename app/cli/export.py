@@ -34,8 +34,11 @@ async def cmd_export(container: Container, settings: Settings, args: argparse.Na
     clock, uow_factory = container.clock(), container.uow_factory()
     jsonl = args.format == "jsonl"
     total = (await container.event_log().head()).count if jsonl else 0
-    chunks = (jsonl_export(uow_factory, clock) if jsonl
-              else markdown_export(uow_factory, clock, zone=container.owner_zone()))
+    chunks = (
+        jsonl_export(uow_factory, clock)
+        if jsonl
+        else markdown_export(uow_factory, clock, zone=container.owner_zone())
+    )
     started = time.perf_counter()
     try:
         with Progress(COMMAND, total=total) if jsonl else nullcontext() as progress:
@@ -47,28 +50,41 @@ async def cmd_export(container: Container, settings: Settings, args: argparse.Na
             else:
                 path = Path(args.out) if args.out else default_path(settings, args.format, clock)
                 if path.exists():
-                    print(f"{COMMAND}: {path} exists already; choose another OUT. Nothing "
-                          "was written.", file=sys.stderr)
+                    print(
+                        f"{COMMAND}: {path} exists already; choose another OUT. Nothing "
+                        "was written.",
+                        file=sys.stderr,
+                    )
                     return 1
                 written = await _write_private(counted, path)
                 where = str(path)
     except StorageUnavailable as e:
-        print(f"{COMMAND}: the {settings.tier} database could not be read: {e}. No file "
-              "was left behind.", file=sys.stderr)
+        print(
+            f"{COMMAND}: the {settings.tier} database could not be read: {e}. No file "
+            "was left behind.",
+            file=sys.stderr,
+        )
         return 1
     elapsed = time.perf_counter() - started
     events = max(counted.lines - 1, 0)
-    audit("export.written", "done", tier=settings.tier, file=where,
-          events=events if jsonl else None)
+    audit(
+        "export.written", "done", tier=settings.tier, file=where, events=events if jsonl else None
+    )
     out = sys.stderr if where == "stdout" else sys.stdout  # stdout holds the export itself
     if jsonl:
         rate = events / elapsed if elapsed > 0 else 0.0
         check = "" if where == "stdout" else f"; check it: make verify FILE={where}"
-        print(f"{COMMAND}: {events} events to {where} ({written:,} bytes, {elapsed:.2f} s, "
-              f"{rate:,.0f} events/s){check}", file=out)
+        print(
+            f"{COMMAND}: {events} events to {where} ({written:,} bytes, {elapsed:.2f} s, "
+            f"{rate:,.0f} events/s){check}",
+            file=out,
+        )
     else:
-        print(f"{COMMAND}: Markdown of the {settings.tier} objects to {where} "
-              f"({written:,} bytes, {elapsed:.2f} s)", file=out)
+        print(
+            f"{COMMAND}: Markdown of the {settings.tier} objects to {where} "
+            f"({written:,} bytes, {elapsed:.2f} s)",
+            file=out,
+        )
     return 0
 
 
@@ -103,8 +119,7 @@ class _Lines:
     """The chunks as they pass, their lines counted (for JSON Lines: the header and one
     per event), each chunk's told to `advance`."""
 
-    def __init__(self, chunks: AsyncIterator[bytes],
-                 advance: Callable[[int], None] | None) -> None:
+    def __init__(self, chunks: AsyncIterator[bytes], advance: Callable[[int], None] | None) -> None:
         self._chunks = chunks
         self._advance = advance
         self.lines = 0
@@ -119,9 +134,13 @@ class _Lines:
 
 
 def add_parser(sub) -> None:
-    export = sub.add_parser(COMMAND, help="write the log (jsonl) or the objects (markdown) "
-                                          "to a file")
-    export.add_argument("--format", choices=sorted(EXTENSIONS), default="jsonl",
-                        help="jsonl: every event, hashes included; markdown: to read")
-    export.add_argument("--out", help="the file (default var/exports/<tier>/...; - for "
-                                      "stdout)")
+    export = sub.add_parser(
+        COMMAND, help="write the log (jsonl) or the objects (markdown) to a file"
+    )
+    export.add_argument(
+        "--format",
+        choices=sorted(EXTENSIONS),
+        default="jsonl",
+        help="jsonl: every event, hashes included; markdown: to read",
+    )
+    export.add_argument("--out", help="the file (default var/exports/<tier>/...; - for stdout)")

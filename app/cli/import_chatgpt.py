@@ -85,8 +85,9 @@ class ImportStopped(Exception):
         self.total = total
 
 
-async def import_file(container: Container, path: Path, *, batch_size: int = BATCH_SIZE,
-                      show_progress: bool = False) -> ImportSummary:
+async def import_file(
+    container: Container, path: Path, *, batch_size: int = BATCH_SIZE, show_progress: bool = False
+) -> ImportSummary:
     """Import the export at `path`: `ChatGPTExportError` if it is not one (nothing
     stored), `ImportStopped` if a batch fails."""
     tune_after_startup()
@@ -103,8 +104,12 @@ async def import_file(container: Container, path: Path, *, batch_size: int = BAT
     return summary
 
 
-async def import_batches(container: Container, export: PreparedExport,
-                         summary: ImportSummary, progress: Progress | None = None) -> None:
+async def import_batches(
+    container: Container,
+    export: PreparedExport,
+    summary: ImportSummary,
+    progress: Progress | None = None,
+) -> None:
     """Batches are written one after another, in time order, one transaction each, while
     the worker process prepares the next ones."""
     service = container.ingest_service()
@@ -115,8 +120,7 @@ async def import_batches(container: Container, export: PreparedExport,
         _count(summary, await service.ingest_batch(batch, extractor=extractor), progress)
 
 
-def _count(summary: ImportSummary, items: list[BatchItemResult],
-           progress: Progress | None) -> None:
+def _count(summary: ImportSummary, items: list[BatchItemResult], progress: Progress | None) -> None:
     for item in items:
         if item.result is None:
             summary.conflicts += 1
@@ -135,8 +139,9 @@ async def cmd_import_chatgpt(
     # The database was checked first (app/cli/main.py): a file of hundreds of megabytes is
     # not read for nothing.
     try:
-        summary = await import_file(container, args.file, batch_size=args.batch_size,
-                                    show_progress=True)
+        summary = await import_file(
+            container, args.file, batch_size=args.batch_size, show_progress=True
+        )
     except ChatGPTExportError as e:
         print(f"{COMMAND}: {e}; nothing was imported", file=sys.stderr)
         return 1

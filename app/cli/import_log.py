@@ -36,8 +36,7 @@ from infrastructure.rebuild import rebuild_read_models
 COMMAND = "import-log"
 
 
-async def cmd_import_log(container: Container, settings: Settings,
-                         args: argparse.Namespace) -> int:
+async def cmd_import_log(container: Container, settings: Settings, args: argparse.Namespace) -> int:
     file: Path = args.file
     started = time.perf_counter()
     try:
@@ -49,21 +48,31 @@ async def cmd_import_log(container: Container, settings: Settings,
     try:
         chain = await container.chain_verification().verify()
     except StorageUnavailable as e:
-        print(f"{COMMAND}: the events were stored, but their chain could not be checked "
-              f"({e}): run make verify ENV={settings.tier}", file=sys.stderr)
+        print(
+            f"{COMMAND}: the events were stored, but their chain could not be checked "
+            f"({e}): run make verify ENV={settings.tier}",
+            file=sys.stderr,
+        )
         return 1
-    if not chain.intact or (chain.last_seq, chain.head_hash) != (header.head.last_seq,
-                                                                  header.head.last_hash):
-        print(f"{COMMAND}: the events were stored but the chain as the database holds it "
-              f"does not verify ({chain.problem or f'head seq {chain.last_seq}'}): run "
-              f"make verify ENV={settings.tier}", file=sys.stderr)
+    if not chain.intact or (chain.last_seq, chain.head_hash) != (
+        header.head.last_seq,
+        header.head.last_hash,
+    ):
+        print(
+            f"{COMMAND}: the events were stored but the chain as the database holds it "
+            f"does not verify ({chain.problem or f'head seq {chain.last_seq}'}): run "
+            f"make verify ENV={settings.tier}",
+            file=sys.stderr,
+        )
         return 1
     try:
         models = await rebuild_read_models(container.uow_factory())
     except (DomainError, ProjectionError, ValueError, LookupError) as e:
-        print(f"{COMMAND}: the events were stored and their chain verified, but the read "
-              f"models could not be rebuilt ({e}): run make rebuild ENV={settings.tier}",
-              file=sys.stderr)
+        print(
+            f"{COMMAND}: the events were stored and their chain verified, but the read "
+            f"models could not be rebuilt ({e}): run make rebuild ENV={settings.tier}",
+            file=sys.stderr,
+        )
         return 1
     try:
         digest = await container.integrity().write_digest("import", force=True)
@@ -72,16 +81,17 @@ async def cmd_import_log(container: Container, settings: Settings,
         digest = None
     elapsed = time.perf_counter() - started
     events = header.head.last_seq
-    audit("import.done", "done", tier=settings.tier, file=file.name, events=events,
-          seq=events)
+    audit("import.done", "done", tier=settings.tier, file=file.name, events=events, seq=events)
     rate = events / stored if stored > 0 else 0.0
     anchored = f", digest at seq {digest.seq}" if digest is not None else ""
-    print(f"{COMMAND}: {events} events from {file} (log {header.log_id}), head seq "
-          f"{header.head.last_seq} hash {header.head.last_hash}; stored in {stored:.2f} s "
-          f"({rate:,.0f} events/s), chain verified, read models rebuilt "
-          f"({models.todos} todos, {models.notes} notes, {models.tracks} tracks, "
-          f"{models.decisions} decisions, {models.idempotency} idempotency records)"
-          f"{anchored}; {elapsed:.2f} s in all")
+    print(
+        f"{COMMAND}: {events} events from {file} (log {header.log_id}), head seq "
+        f"{header.head.last_seq} hash {header.head.last_hash}; stored in {stored:.2f} s "
+        f"({rate:,.0f} events/s), chain verified, read models rebuilt "
+        f"({models.todos} todos, {models.notes} notes, {models.tracks} tracks, "
+        f"{models.decisions} decisions, {models.idempotency} idempotency records)"
+        f"{anchored}; {elapsed:.2f} s in all"
+    )
     return 0
 
 

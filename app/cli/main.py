@@ -55,8 +55,9 @@ COMMANDS: dict[str, Callable[[Container, Settings, argparse.Namespace], Awaitabl
 WRITE_THE_LOG = frozenset({rebuild.COMMAND, import_chatgpt.COMMAND, import_log.COMMAND})
 READ_THE_LOG = WRITE_THE_LOG | {verify.VERIFY, verify.ACCEPT, export.COMMAND}
 # What they do is written as audit lines on stderr, in the tier's log format (app/audit.py).
-AUDITED = frozenset({backup.BACKUP, backup.RESTORE, verify.ACCEPT, export.COMMAND,
-                     import_log.COMMAND})
+AUDITED = frozenset(
+    {backup.BACKUP, backup.RESTORE, verify.ACCEPT, export.COMMAND, import_log.COMMAND}
+)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -91,8 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in AUDITED:
         from app.main import secrets_of  # brings uvicorn: only for the commands that audit
 
-        configure_audit_log(tier=settings.tier, fmt=settings.logging.format,
-                            secrets=secrets_of(settings))
+        configure_audit_log(
+            tier=settings.tier, fmt=settings.logging.format, secrets=secrets_of(settings)
+        )
     return asyncio.run(_run(args, settings))
 
 
@@ -100,11 +102,15 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     container = build_container(settings)
     try:
         if args.command in READ_THE_LOG:
-            problem = await database_problem(container, settings,
-                                             writes=args.command in WRITE_THE_LOG)
+            problem = await database_problem(
+                container, settings, writes=args.command in WRITE_THE_LOG
+            )
             if problem is not None:
-                print(f"{args.command}: the {settings.tier} database is not ready: {problem}. "
-                      "Nothing was read or written.", file=sys.stderr)
+                print(
+                    f"{args.command}: the {settings.tier} database is not ready: {problem}. "
+                    "Nothing was read or written.",
+                    file=sys.stderr,
+                )
                 return 3
         return await COMMANDS[args.command](container, settings, args)
     except TierMismatchError as e:
@@ -112,10 +118,16 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         return 3
     except (DBAPIError, OSError) as e:  # cannot connect, or lost the database on the way
         owner = args.command == migrate.COMMAND and settings.database.migration_url is not None
-        print(f"{args.command}: " + explain(
-            e, settings.migration_database_url if owner else settings.database_url,
-            tier=settings.tier, variable="HELIONYX_MIGRATION_DATABASE_URL" if owner
-            else "HELIONYX_DATABASE_URL"), file=sys.stderr)
+        print(
+            f"{args.command}: "
+            + explain(
+                e,
+                settings.migration_database_url if owner else settings.database_url,
+                tier=settings.tier,
+                variable="HELIONYX_MIGRATION_DATABASE_URL" if owner else "HELIONYX_DATABASE_URL",
+            ),
+            file=sys.stderr,
+        )
         return 3
     finally:
         await close_container(container)

@@ -17,8 +17,9 @@ async def cmd_migrate(container: Container, settings: Settings, _: argparse.Name
     # As the tables' owner (HELIONYX_MIGRATION_DATABASE_URL, default the service's URL);
     # then, on PostgreSQL, the service's own role gets exactly what it uses.
     try:
-        grants = await migrations.migrate(settings.migration_database_url,
-                                          settings.database_url, settings.tier)
+        grants = await migrations.migrate(
+            settings.migration_database_url, settings.database_url, settings.tier
+        )
     except migrations.RoleSetupError as e:
         print(f"migrate: the schema is migrated, but {e}", file=sys.stderr)
         return 3

@@ -28,8 +28,7 @@ def check_database_file(settings: Settings) -> None:
         raise DatabaseMissing(f"no database file at {path}: run `make migrate`")
 
 
-async def database_problem(container: Container, settings: Settings, *,
-                           writes: bool) -> str | None:
+async def database_problem(container: Container, settings: Settings, *, writes: bool) -> str | None:
     """Why the database cannot be used yet, with the command that fixes it; None if it can.
 
     A command that writes needs what the service needs (`Readiness`: the database

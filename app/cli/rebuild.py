@@ -20,10 +20,12 @@ async def cmd_rebuild(container: Container, settings: Settings, _: argparse.Name
         report = await rebuild_read_models(container.uow_factory(), progress=progress.advance)
     elapsed = time.perf_counter() - started
     rate = report.events / elapsed if elapsed > 0 else 0.0
-    print(f"read models rebuilt from {report.events} events in {elapsed:.2f} s "
-          f"({rate:,.0f} events/s): {report.todos} todos, {report.notes} notes, "
-          f"{report.tracks} tracks, {report.decisions} decisions, "
-          f"{report.idempotency} idempotency records")
+    print(
+        f"read models rebuilt from {report.events} events in {elapsed:.2f} s "
+        f"({rate:,.0f} events/s): {report.todos} todos, {report.notes} notes, "
+        f"{report.tracks} tracks, {report.decisions} decisions, "
+        f"{report.idempotency} idempotency records"
+    )
     return 0
 
 

@@ -62,8 +62,11 @@ async def cmd_status(container: Container, settings: Settings, _: argparse.Names
     try:
         database = await read_database(container, settings)
     except Exception as e:  # whatever the driver raises, the answer is "cannot be read"
-        problem = str(e) if isinstance(e, DatabaseMissing) else explain(
-            e, settings.database_url, tier=settings.tier)
+        problem = (
+            str(e)
+            if isinstance(e, DatabaseMissing)
+            else explain(e, settings.database_url, tier=settings.tier)
+        )
         render(settings, service, None, problem)
         print(f"helionyx: the database cannot be read ({problem})", file=sys.stderr)
         return EXIT_DATABASE

@@ -27,17 +27,22 @@ async def cmd_stop(_: Container, settings: Settings, args: argparse.Namespace) -
     deadline = time.monotonic() + settings.service.grace_period_s + args.wait_s
     while running.alive:
         if time.monotonic() > deadline:
-            print(f"stop: pid {running.pid} is still running after SIGTERM; see its log, "
-                  f"or `kill -9 {running.pid}` (nothing acknowledged is lost)",
-                  file=sys.stderr)
+            print(
+                f"stop: pid {running.pid} is still running after SIGTERM; see its log, "
+                f"or `kill -9 {running.pid}` (nothing acknowledged is lost)",
+                file=sys.stderr,
+            )
             return 1
         await asyncio.sleep(0.1)
-    print(f"stop: the {settings.tier} service (pid {running.pid}, port {running.port}) "
-          "has stopped")
+    print(f"stop: the {settings.tier} service (pid {running.pid}, port {running.port}) has stopped")
     return 0
 
 
 def add_parser(sub) -> None:
     command = sub.add_parser(COMMAND, help="stop the tier's running service (SIGTERM)")
-    command.add_argument("--wait-s", type=float, default=10.0,
-                         help="how long past the grace period to wait for it to exit")
+    command.add_argument(
+        "--wait-s",
+        type=float,
+        default=10.0,
+        help="how long past the grace period to wait for it to exit",
+    )

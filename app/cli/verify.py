@@ -32,8 +32,11 @@ async def cmd_verify(container: Container, settings: Settings, _: argparse.Names
             audit = await integrity.audit(progress=progress.advance)
         where = (await integrity.digests()).location
     except StorageUnavailable as e:
-        why = e if e.__cause__ is None else explain(e.__cause__, settings.database_url,
-                                                    tier=settings.tier)
+        why = (
+            e
+            if e.__cause__ is None
+            else explain(e.__cause__, settings.database_url, tier=settings.tier)
+        )
         print(f"verify: no verdict, the log could not be checked: {why}", file=sys.stderr)
         return 2
     elapsed = time.perf_counter() - started
@@ -54,9 +57,11 @@ def verify_file(path: Path) -> int:
         return 2
     elapsed = time.perf_counter() - started
     head = summary.head
-    print(f"export intact: {path}: {summary.events} events, head seq {head.last_seq}, head "
-          f"hash {head.last_hash}, log {summary.header.log_id}, exported "
-          f"{summary.header.exported_at} ({elapsed:.2f} s)")
+    print(
+        f"export intact: {path}: {summary.events} events, head seq {head.last_seq}, head "
+        f"hash {head.last_hash}, log {summary.header.log_id}, exported "
+        f"{summary.header.exported_at} ({elapsed:.2f} s)"
+    )
     return 0
 
 
@@ -65,20 +70,32 @@ def report(audit: Audit, digest_file: str, elapsed: float) -> None:
     assert chain is not None
     out = sys.stdout if audit.intact else sys.stderr
     if chain.intact:
-        print(f"chain intact: {audit.rows} events, head seq {audit.head.last_seq}, "
-              f"head hash {audit.head.last_hash} ({elapsed:.2f} s)", file=out)
+        print(
+            f"chain intact: {audit.rows} events, head seq {audit.head.last_seq}, "
+            f"head hash {audit.head.last_hash} ({elapsed:.2f} s)",
+            file=out,
+        )
     else:
-        print(f"chain BROKEN at seq {chain.first_bad_seq}: {chain.problem} "
-              f"({audit.rows} rows, head seq {audit.head.last_seq})", file=out)
-    print(f"digests: {audit.digests_checked} checked ({digest_file}); idempotency records: "
-          f"{audit.idempotency_checked} checked", file=out)
+        print(
+            f"chain BROKEN at seq {chain.first_bad_seq}: {chain.problem} "
+            f"({audit.rows} rows, head seq {audit.head.last_seq})",
+            file=out,
+        )
+    print(
+        f"digests: {audit.digests_checked} checked ({digest_file}); idempotency records: "
+        f"{audit.idempotency_checked} checked",
+        file=out,
+    )
     problems = audit.problems
     if problems:
         print(f"log CONTRADICTED: {len(problems)} problem(s)", file=out)
         for finding in problems:
             print(f"  [{finding.kind}] {finding.detail}", file=out)
-        print("The service refuses writes on this log until it is repaired (restore a "
-              "backup: make restore) or accepted as it is (make accept-log).", file=out)
+        print(
+            "The service refuses writes on this log until it is repaired (restore a "
+            "backup: make restore) or accepted as it is (make accept-log).",
+            file=out,
+        )
     accepted = [f for f in audit.findings if f.accepted]
     if accepted:
         print(f"accepted earlier by an operator ({len(accepted)}):", file=out)
@@ -86,8 +103,7 @@ def report(audit: Audit, digest_file: str, elapsed: float) -> None:
             print(f"  [{finding.kind}] {finding.detail}", file=out)
 
 
-async def cmd_accept_log(container: Container, settings: Settings,
-                         args: argparse.Namespace) -> int:
+async def cmd_accept_log(container: Container, settings: Settings, args: argparse.Namespace) -> int:
     integrity = container.integrity()
     try:
         audit = await integrity.audit()
@@ -95,35 +111,51 @@ async def cmd_accept_log(container: Container, settings: Settings,
         print(f"{ACCEPT}: no verdict, the log could not be checked: {e}", file=sys.stderr)
         return 2
     if audit.intact:
-        print(f"{ACCEPT}: nothing to accept, the log agrees with its digests "
-              f"(head seq {audit.head.last_seq}).")
+        print(
+            f"{ACCEPT}: nothing to accept, the log agrees with its digests "
+            f"(head seq {audit.head.last_seq})."
+        )
         return 0
     report(audit, (await integrity.digests()).location, 0.0)
     if not args.yes:
-        print(f"{ACCEPT}: nothing was written. To accept the log as it is now, run again "
-              f"with YES=1 (make accept-log ENV={settings.tier} YES=1 REASON=...).",
-              file=sys.stderr)
+        print(
+            f"{ACCEPT}: nothing was written. To accept the log as it is now, run again "
+            f"with YES=1 (make accept-log ENV={settings.tier} YES=1 REASON=...).",
+            file=sys.stderr,
+        )
         return 1
     try:
         digest, _ = await integrity.accept(args.reason)
     except LogContradicted as e:
         print(f"{ACCEPT}: {e}", file=sys.stderr)
         return 1
-    audit_line("integrity.accepted", "done", tier=settings.tier, reason=args.reason,
-               seq=digest.seq, findings=len(digest.accepts))
-    print(f"{ACCEPT}: accepted at seq {digest.seq} (hash {digest.hash}): "
-          f"{len(digest.accepts)} finding(s) recorded as accepted in "
-          f"{(await integrity.digests()).location}. The service serves writes again "
-          "once restarted.")
+    audit_line(
+        "integrity.accepted",
+        "done",
+        tier=settings.tier,
+        reason=args.reason,
+        seq=digest.seq,
+        findings=len(digest.accepts),
+    )
+    print(
+        f"{ACCEPT}: accepted at seq {digest.seq} (hash {digest.hash}): "
+        f"{len(digest.accepts)} finding(s) recorded as accepted in "
+        f"{(await integrity.digests()).location}. The service serves writes again "
+        "once restarted."
+    )
     return 0
 
 
 def add_parsers(sub) -> None:
-    verify = sub.add_parser(VERIFY, help="check the chain, the digests and the idempotency "
-                                         "records; or, with --file, an export")
-    verify.add_argument("--file", type=Path,
-                        help="check this JSON Lines export instead (offline, no database)")
+    verify = sub.add_parser(
+        VERIFY,
+        help="check the chain, the digests and the idempotency records; or, with --file, an export",
+    )
+    verify.add_argument(
+        "--file", type=Path, help="check this JSON Lines export instead (offline, no database)"
+    )
     accept = sub.add_parser(ACCEPT, help="accept a contradicted log as it is now")
     accept.add_argument("--yes", action="store_true", help="write the acceptance")
-    accept.add_argument("--reason", default="accepted by the operator",
-                        help="why, recorded with the acceptance")
+    accept.add_argument(
+        "--reason", default="accepted by the operator", help="why, recorded with the acceptance"
+    )

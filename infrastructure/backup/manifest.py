@@ -59,8 +59,9 @@ class Manifest:
             raise BackupCorrupt(f"the manifest is not readable ({e})") from e
 
 
-def backup_name(tier: str, created_at: datetime, last_seq: int, extension: str,
-                label: str = "") -> str:
+def backup_name(
+    tier: str, created_at: datetime, last_seq: int, extension: str, label: str = ""
+) -> str:
     kind = f"{label}-" if label else ""
     return f"helionyx-{tier}-{kind}{created_at:%Y%m%dT%H%M%SZ}-seq{last_seq}.{extension}"
 

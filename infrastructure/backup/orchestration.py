@@ -74,9 +74,16 @@ class RestoreResult:
     kept: KeptDatabase | None  # the replaced database, when it held events
 
 
-async def backup(live: str | URL | AsyncEngine, tier: str, directory: Path,
-                 digest: dict | None = None, *, configuration: dict | None = None,
-                 label: str = "", keep_broken: bool = False) -> BackupResult:
+async def backup(
+    live: str | URL | AsyncEngine,
+    tier: str,
+    directory: Path,
+    digest: dict | None = None,
+    *,
+    configuration: dict | None = None,
+    label: str = "",
+    keep_broken: bool = False,
+) -> BackupResult:
     """`live`: the database to copy, as the engine the caller already has on it (the
     container's), or its URL (an engine of its own for the copy). `digest`: the log's
     last digest, written just before the copy; `configuration`: the effective one with
@@ -101,8 +108,8 @@ async def backup(live: str | URL | AsyncEngine, tier: str, directory: Path,
             )
         recorded_tier = state.tier or tier
         path = free_path(
-            directory, backup_name(recorded_tier, created_at, report.last_seq, form.extension,
-                                   label)
+            directory,
+            backup_name(recorded_tier, created_at, report.last_seq, form.extension, label),
         )
         sha256 = await asyncio.to_thread(sha256_of, temporary)
         size = temporary.stat().st_size
@@ -129,8 +136,9 @@ async def backup(live: str | URL | AsyncEngine, tier: str, directory: Path,
     return BackupResult(path, await asyncio.to_thread(write_manifest, path, manifest), manifest)
 
 
-async def restore(path: Path, url: str, tier: str, *, overwrite: bool = False,
-                  configuration: dict | None = None) -> RestoreResult:
+async def restore(
+    path: Path, url: str, tier: str, *, overwrite: bool = False, configuration: dict | None = None
+) -> RestoreResult:
     """`configuration` goes into the manifest of the copy kept of a replaced SQLite file."""
     manifest = await asyncio.to_thread(read_manifest, path)
     kind = _backend_of(path).name
@@ -176,13 +184,16 @@ def _backend_of(path: Path) -> Backend:
         raise BackupCorrupt(str(e)) from e
 
 
-async def _keep_copy(url: str, tier: str, configuration: dict | None,
-                     directory: Path) -> KeptDatabase:
+async def _keep_copy(
+    url: str, tier: str, configuration: dict | None, directory: Path
+) -> KeptDatabase:
     """The database about to be replaced, as a backup of its own with its manifest."""
-    made = await backup(url, tier, directory, configuration=configuration, label=REPLACED,
-                        keep_broken=True)
-    return KeptDatabase(made.manifest.count, str(made.path), is_file=True,
-                        chain_problem=made.manifest.chain_problem)
+    made = await backup(
+        url, tier, directory, configuration=configuration, label=REPLACED, keep_broken=True
+    )
+    return KeptDatabase(
+        made.manifest.count, str(made.path), is_file=True, chain_problem=made.manifest.chain_problem
+    )
 
 
 def _check_backup(state: DatabaseSnapshot, manifest: Manifest | None) -> None:

@@ -36,8 +36,13 @@ class ExportReaderFailed(Exception):
 
 
 class PreparedExport:
-    def __init__(self, process: asyncio.subprocess.Process, export: ChatGPTExport,
-                 count: int, errors: asyncio.Task[bytes]) -> None:
+    def __init__(
+        self,
+        process: asyncio.subprocess.Process,
+        export: ChatGPTExport,
+        count: int,
+        errors: asyncio.Task[bytes],
+    ) -> None:
         self.export = export  # the counts; its messages come as `batches`
         self.count = count
         self._process = process
@@ -55,14 +60,23 @@ class PreparedExport:
 
 
 @contextlib.asynccontextmanager
-async def prepared_export(path: Path, *, batch_size: int,
-                          context: Mapping[str, Any]) -> AsyncIterator[PreparedExport]:
+async def prepared_export(
+    path: Path, *, batch_size: int, context: Mapping[str, Any]
+) -> AsyncIterator[PreparedExport]:
     try:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", WORKER_MODULE, str(path), str(batch_size),
-            json.dumps(dict(context)), cwd=_PROJECT_ROOT, stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-            limit=_READ_BUFFER)
+            sys.executable,
+            "-m",
+            WORKER_MODULE,
+            str(path),
+            str(batch_size),
+            json.dumps(dict(context)),
+            cwd=_PROJECT_ROOT,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            limit=_READ_BUFFER,
+        )
     except OSError as e:
         raise ExportReaderFailed(f"cannot start the export reader: {e}") from e
     assert process.stderr is not None
@@ -94,9 +108,11 @@ async def _frame(process: asyncio.subprocess.Process) -> bytes | None:
         return None
 
 
-async def _failed(process: asyncio.subprocess.Process,
-                  errors: asyncio.Task[bytes]) -> ExportReaderFailed:
+async def _failed(
+    process: asyncio.subprocess.Process, errors: asyncio.Task[bytes]
+) -> ExportReaderFailed:
     status = await process.wait()
     said = (await errors).decode(errors="replace").strip().splitlines()
     return ExportReaderFailed(
-        f"the export reader stopped (exit status {status})" + (f": {said[-1]}" if said else ""))
+        f"the export reader stopped (exit status {status})" + (f": {said[-1]}" if said else "")
+    )

@@ -43,8 +43,10 @@ _PIPE_BYTES = 2**20
 
 def main(argv: list[str]) -> int:
     if len(argv) != 3 or not argv[1].isdigit() or int(argv[1]) < 1:
-        print("usage: python -m infrastructure.chatgpt.worker FILE BATCH_SIZE "
-              "CONTEXT_JSON", file=sys.stderr)
+        print(
+            "usage: python -m infrastructure.chatgpt.worker FILE BATCH_SIZE CONTEXT_JSON",
+            file=sys.stderr,
+        )
         return 2
     path, batch_size, context = argv[0], int(argv[1]), json.loads(argv[2])
     out = sys.stdout.buffer
@@ -86,9 +88,18 @@ def to_wire(item: PreparedMessage) -> Wire:
     """A prepared message as plain values; `from_wire` undoes it."""
     event = item.event
     occurred = None if event.occurred_at is None else iso_utc(event.occurred_at)
-    return (item.keys, item.fingerprint, event.type, event.aggregate_type,
-            event.aggregate_id, _dict(event.payload), _dict(event.metadata),
-            event.idempotency_key, event.schema_version, occurred)
+    return (
+        item.keys,
+        item.fingerprint,
+        event.type,
+        event.aggregate_type,
+        event.aggregate_id,
+        _dict(event.payload),
+        _dict(event.metadata),
+        event.idempotency_key,
+        event.schema_version,
+        occurred,
+    )
 
 
 def _dict(mapping: Any) -> dict[str, Any]:
@@ -96,14 +107,34 @@ def _dict(mapping: Any) -> dict[str, Any]:
 
 
 def from_wire(wire: Wire) -> PreparedMessage:
-    (keys, fingerprint, type_, aggregate_type, aggregate_id, payload, metadata, key,
-     version, occurred_iso) = wire
+    (
+        keys,
+        fingerprint,
+        type_,
+        aggregate_type,
+        aggregate_id,
+        payload,
+        metadata,
+        key,
+        version,
+        occurred_iso,
+    ) = wire
     # iso_utc's form reads back as the same moment, in UTC.
     occurred = None if occurred_iso is None else datetime.fromisoformat(occurred_iso)
-    return PreparedMessage(keys, fingerprint, NewEvent(
-        type=type_, aggregate_type=aggregate_type, aggregate_id=aggregate_id,
-        payload=payload, metadata=metadata, idempotency_key=key, occurred_at=occurred,
-        schema_version=version))
+    return PreparedMessage(
+        keys,
+        fingerprint,
+        NewEvent(
+            type=type_,
+            aggregate_type=aggregate_type,
+            aggregate_id=aggregate_id,
+            payload=payload,
+            metadata=metadata,
+            idempotency_key=key,
+            occurred_at=occurred,
+            schema_version=version,
+        ),
+    )
 
 
 if __name__ == "__main__":

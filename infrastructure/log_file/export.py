@@ -25,10 +25,19 @@ from infrastructure.unit_of_work import SqlUnitOfWorkFactory
 PAGE_SIZE = 2000
 
 _STORED = select(
-    events.c.seq, events.c.event_id, events.c.type, events.c.aggregate_type,
-    events.c.aggregate_id, type_coerce(events.c.payload, Text()),
-    type_coerce(events.c.metadata, Text()), events.c.idempotency_key, events.c.occurred_at,
-    events.c.recorded_at, events.c.schema_version, events.c.prev_hash, events.c.hash,
+    events.c.seq,
+    events.c.event_id,
+    events.c.type,
+    events.c.aggregate_type,
+    events.c.aggregate_id,
+    type_coerce(events.c.payload, Text()),
+    type_coerce(events.c.metadata, Text()),
+    events.c.idempotency_key,
+    events.c.occurred_at,
+    events.c.recorded_at,
+    events.c.schema_version,
+    events.c.prev_hash,
+    events.c.hash,
 ).order_by(events.c.seq)
 _LOG_ID = select(helionyx_meta.c.value).where(helionyx_meta.c.key == "log_id")
 
@@ -41,8 +50,9 @@ async def snapshot_head(uow_factory: SqlUnitOfWorkFactory) -> tuple[str, LogHead
     return str(log_id or ""), head
 
 
-async def stored_pages(uow_factory: SqlUnitOfWorkFactory, upto: int, *,
-                       page_size: int = PAGE_SIZE) -> AsyncIterator[list[Row]]:
+async def stored_pages(
+    uow_factory: SqlUnitOfWorkFactory, upto: int, *, page_size: int = PAGE_SIZE
+) -> AsyncIterator[list[Row]]:
     """The rows with seq 1..upto as stored, in seq order, `page_size` at a time."""
     after = 0
     while after < upto:
@@ -55,8 +65,9 @@ async def stored_pages(uow_factory: SqlUnitOfWorkFactory, upto: int, *,
         after = rows[-1][0]
 
 
-async def jsonl_export(uow_factory: SqlUnitOfWorkFactory, clock: Clock, *,
-                       page_size: int = PAGE_SIZE) -> AsyncIterator[bytes]:
+async def jsonl_export(
+    uow_factory: SqlUnitOfWorkFactory, clock: Clock, *, page_size: int = PAGE_SIZE
+) -> AsyncIterator[bytes]:
     """The header, then a chunk per page of events."""
     log_id, head = await snapshot_head(uow_factory)
     yield header_line(Header(log_id, iso_utc(clock.now()), head))

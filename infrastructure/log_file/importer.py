@@ -26,20 +26,26 @@ from infrastructure.unit_of_work import SqlUnitOfWorkFactory
 BATCH_SIZE = 1000
 # Payload and metadata bound as the text the file holds, not serialized again by the
 # column's type (infrastructure.tables.CanonicalJson), on either database.
-_INSERT = events.insert().values(payload=bindparam("payload", type_=Text()),
-                                 metadata=bindparam("metadata", type_=Text()))
+_INSERT = events.insert().values(
+    payload=bindparam("payload", type_=Text()), metadata=bindparam("metadata", type_=Text())
+)
 
 
 class DatabaseNotEmpty(Exception):
     def __init__(self, head: LogHead) -> None:
-        super().__init__(f"the database already holds {head.last_seq} events "
-                         f"(head seq {head.last_seq})")
+        super().__init__(
+            f"the database already holds {head.last_seq} events (head seq {head.last_seq})"
+        )
         self.head = head
 
 
-async def import_log(uow_factory: SqlUnitOfWorkFactory, path: Path, *,
-                     batch_size: int = BATCH_SIZE,
-                     progress: Callable[[int], None] | None = None) -> Header:
+async def import_log(
+    uow_factory: SqlUnitOfWorkFactory,
+    path: Path,
+    *,
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[int], None] | None = None,
+) -> Header:
     """The file's events, in one transaction. FileProblem (the first bad line),
     DatabaseNotEmpty, OSError (the file cannot be read): nothing was stored."""
     async with uow_factory() as uow:  # before reading a large file for nothing

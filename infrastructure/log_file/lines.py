@@ -52,27 +52,65 @@ class Header(NamedTuple):
 
 
 def header_line(header: Header) -> bytes:
-    body = {"format": FORMAT, "version": VERSION, "log_id": header.log_id,
-            "exported_at": header.exported_at,
-            "head": {"seq": header.head.last_seq, "hash": header.head.last_hash},
-            "events": header.events}
+    body = {
+        "format": FORMAT,
+        "version": VERSION,
+        "log_id": header.log_id,
+        "exported_at": header.exported_at,
+        "head": {"seq": header.head.last_seq, "hash": header.head.last_hash},
+        "events": header.events,
+    }
     return (json.dumps(body, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def event_line(seq: int, event_id: str, type_: str, aggregate_type: str, aggregate_id: str,
-               payload_json: str, metadata_json: str, idempotency_key: str | None,
-               occurred_at: datetime, recorded_at: datetime, schema_version: int,
-               prev_hash: str, hash_: str) -> str:
+def event_line(
+    seq: int,
+    event_id: str,
+    type_: str,
+    aggregate_type: str,
+    aggregate_id: str,
+    payload_json: str,
+    metadata_json: str,
+    idempotency_key: str | None,
+    occurred_at: datetime,
+    recorded_at: datetime,
+    schema_version: int,
+    prev_hash: str,
+    hash_: str,
+) -> str:
     """One event's line (with its newline), payload and metadata as the stored text."""
-    return _line(seq, event_id, type_, aggregate_type, aggregate_id, _one_line(payload_json),
-                 _one_line(metadata_json), idempotency_key, iso_utc(occurred_at),
-                 iso_utc(recorded_at), schema_version, prev_hash, hash_)
+    return _line(
+        seq,
+        event_id,
+        type_,
+        aggregate_type,
+        aggregate_id,
+        _one_line(payload_json),
+        _one_line(metadata_json),
+        idempotency_key,
+        iso_utc(occurred_at),
+        iso_utc(recorded_at),
+        schema_version,
+        prev_hash,
+        hash_,
+    )
 
 
-def _line(seq: int, event_id: str, type_: str, aggregate_type: str, aggregate_id: str,
-          payload_json: str, metadata_json: str, idempotency_key: str | None,
-          occurred_iso: str, recorded_iso: str, schema_version: int, prev_hash: str,
-          hash_: str) -> str:
+def _line(
+    seq: int,
+    event_id: str,
+    type_: str,
+    aggregate_type: str,
+    aggregate_id: str,
+    payload_json: str,
+    metadata_json: str,
+    idempotency_key: str | None,
+    occurred_iso: str,
+    recorded_iso: str,
+    schema_version: int,
+    prev_hash: str,
+    hash_: str,
+) -> str:
     quote = _QUOTE
     key = "null" if idempotency_key is None else quote(idempotency_key)
     return (
@@ -100,20 +138,30 @@ def parse_header(text: str) -> Header:
     except ValueError as e:
         raise LineProblem(f"is not a {FORMAT} header (not JSON: {e})") from None
     if not isinstance(body, dict) or body.get("format") != FORMAT:
-        raise LineProblem(f'is not a {FORMAT} header (no "format": "{FORMAT}"): '
-                          "not a Helionyx log export")
+        raise LineProblem(
+            f'is not a {FORMAT} header (no "format": "{FORMAT}"): not a Helionyx log export'
+        )
     if body.get("version") != VERSION:
-        raise LineProblem(f"has version {body.get('version')!r}; this Helionyx reads "
-                          f"version {VERSION}")
+        raise LineProblem(
+            f"has version {body.get('version')!r}; this Helionyx reads version {VERSION}"
+        )
     head, events = body.get("head"), body.get("events")
-    if not (isinstance(body.get("log_id"), str) and isinstance(body.get("exported_at"), str)
-            and isinstance(head, dict) and _count(head.get("seq"))
-            and _is_hash(head.get("hash")) and _count(events)):
-        raise LineProblem('is a header without "log_id", "exported_at", "head" '
-                          '{"seq", "hash"} and "events" of the right types')
+    if not (
+        isinstance(body.get("log_id"), str)
+        and isinstance(body.get("exported_at"), str)
+        and isinstance(head, dict)
+        and _count(head.get("seq"))
+        and _is_hash(head.get("hash"))
+        and _count(events)
+    ):
+        raise LineProblem(
+            'is a header without "log_id", "exported_at", "head" '
+            '{"seq", "hash"} and "events" of the right types'
+        )
     if events != head["seq"]:
-        raise LineProblem(f"says {events} events but its head is seq {head['seq']} "
-                          "(seq runs from 1 without gaps)")
+        raise LineProblem(
+            f"says {events} events but its head is seq {head['seq']} (seq runs from 1 without gaps)"
+        )
     if head["seq"] == 0 and head["hash"] != GENESIS_HASH:
         raise LineProblem("says the log is empty but names a head hash")
     return Header(body["log_id"], body["exported_at"], LogHead(head["seq"], head["hash"]))
@@ -130,11 +178,22 @@ def parse_event(text: str) -> Sealed:
         raise LineProblem(str(e)) from None
     if found.keys() != _COLUMN_SET:
         missing, extra = _COLUMN_SET - found.keys(), found.keys() - _COLUMN_SET
-        raise LineProblem("has " + "; ".join(
-            part for part in (f"no {', '.join(sorted(missing))}" if missing else "",
-                              f"unknown {', '.join(sorted(extra))}" if extra else "") if part))
-    return _sealed({name: value for name, (value, _) in found.items()},
-                   found["payload"][1], found["metadata"][1])
+        raise LineProblem(
+            "has "
+            + "; ".join(
+                part
+                for part in (
+                    f"no {', '.join(sorted(missing))}" if missing else "",
+                    f"unknown {', '.join(sorted(extra))}" if extra else "",
+                )
+                if part
+            )
+        )
+    return _sealed(
+        {name: value for name, (value, _) in found.items()},
+        found["payload"][1],
+        found["metadata"][1],
+    )
 
 
 def _as_written(text: str) -> Sealed | None:
@@ -165,10 +224,21 @@ def _as_written(text: str) -> Sealed | None:
         return None
     sealed = _sealed(value, payload, metadata)
     event = sealed.event
-    again = _line(event.seq, event.event_id, event.type, event.aggregate_type,
-                  event.aggregate_id, payload, metadata, event.idempotency_key,
-                  sealed.occurred_iso, sealed.recorded_iso, event.schema_version,
-                  event.prev_hash, event.hash)
+    again = _line(
+        event.seq,
+        event.event_id,
+        event.type,
+        event.aggregate_type,
+        event.aggregate_id,
+        payload,
+        metadata,
+        event.idempotency_key,
+        sealed.occurred_iso,
+        sealed.recorded_iso,
+        event.schema_version,
+        event.prev_hash,
+        event.hash,
+    )
     return sealed if again == text else None
 
 
@@ -189,9 +259,20 @@ def _sealed(value: dict[str, Any], payload_json: str, metadata_json: str) -> Sea
             raise LineProblem(f"has a {name} that is not 64 lower-case hex digits")
     occurred, recorded = _moment(value, "occurred_at"), _moment(value, "recorded_at")
     event = RecordedEvent(
-        value["seq"], value["event_id"], value["type"], value["aggregate_type"],
-        value["aggregate_id"], value["payload"], value["metadata"], value["idempotency_key"],
-        occurred, recorded, value["schema_version"], value["prev_hash"], value["hash"])
+        value["seq"],
+        value["event_id"],
+        value["type"],
+        value["aggregate_type"],
+        value["aggregate_id"],
+        value["payload"],
+        value["metadata"],
+        value["idempotency_key"],
+        occurred,
+        recorded,
+        value["schema_version"],
+        value["prev_hash"],
+        value["hash"],
+    )
     return Sealed(event, payload_json, metadata_json, iso_utc(occurred), iso_utc(recorded))
 
 

@@ -40,17 +40,22 @@ LINES_PER_PAGE = 5000
 Render = Callable[[SqlUnitOfWork, Any], Awaitable[list[str]]]
 
 
-async def markdown_export(uow_factory: SqlUnitOfWorkFactory, clock: Clock, *,
-                          zone: tzinfo = UTC, page_size: int = PAGE_SIZE
-                          ) -> AsyncIterator[bytes]:
+async def markdown_export(
+    uow_factory: SqlUnitOfWorkFactory,
+    clock: Clock,
+    *,
+    zone: tzinfo = UTC,
+    page_size: int = PAGE_SIZE,
+) -> AsyncIterator[bytes]:
     export = _MarkdownExport(uow_factory, zone, page_size)
     async for lines in export.sections(clock):
         if lines:
             yield ("\n".join(lines) + "\n").encode("utf-8")
 
 
-async def write_markdown(uow_factory: SqlUnitOfWorkFactory, clock: Clock, stream: BinaryIO,
-                         *, zone: tzinfo = UTC) -> int:
+async def write_markdown(
+    uow_factory: SqlUnitOfWorkFactory, clock: Clock, stream: BinaryIO, *, zone: tzinfo = UTC
+) -> int:
     """The Markdown export written to `stream`; returns the bytes written."""
     return await write_chunks(markdown_export(uow_factory, clock, zone=zone), stream)
 
@@ -65,17 +70,23 @@ class _MarkdownExport:
     async def sections(self, clock: Clock) -> AsyncIterator[list[str]]:
         log_id, self._head = await snapshot_head(self._uow_factory)
         counts = await self._counts()
-        yield ["# Helionyx export", "",
-               f"Exported {iso_utc(clock.now())[:19]} UTC from log {log_id} at seq "
-               f"{self._head.last_seq} ({self._head.last_seq} events). Times are in "
-               f"{self._zone}.", ""]
+        yield [
+            "# Helionyx export",
+            "",
+            f"Exported {iso_utc(clock.now())[:19]} UTC from log {log_id} at seq "
+            f"{self._head.last_seq} ({self._head.last_seq} events). Times are in "
+            f"{self._zone}.",
+            "",
+        ]
         if not any(sum(by_status.values()) for by_status in counts.values()):
             yield ["Nothing recorded yet: no todos, notes, tracks or decisions."]
             return
-        kinds = (("Todos", TODO_ROWS, TODO_STATUSES, self._todo),
-                 ("Notes", NOTE_ROWS, NOTE_STATUSES, self._note),
-                 ("Tracks", TRACK_ROWS, TRACK_STATUSES, self._track),
-                 ("Decisions", DECISION_ROWS, DECISION_STATUSES, self._decision))
+        kinds = (
+            ("Todos", TODO_ROWS, TODO_STATUSES, self._todo),
+            ("Notes", NOTE_ROWS, NOTE_STATUSES, self._note),
+            ("Tracks", TRACK_ROWS, TRACK_STATUSES, self._track),
+            ("Decisions", DECISION_ROWS, DECISION_STATUSES, self._decision),
+        )
         for title, codec, statuses, render in kinds:
             by_status = counts[title]
             yield [f"## {title}", ""] + ([] if sum(by_status.values()) else ["None yet.", ""])
@@ -90,19 +101,26 @@ class _MarkdownExport:
     async def _counts(self) -> dict[str, dict[str, int]]:
         async with self._uow_factory() as uow:
             notes = {status: await uow.notes.count(status) for status in NOTE_STATUSES}
-            return {"Todos": await uow.todos.count_by_status(), "Notes": notes,
-                    "Tracks": await uow.tracks.count_by_status(),
-                    "Decisions": await uow.decisions.count_by_status()}
+            return {
+                "Todos": await uow.todos.count_by_status(),
+                "Notes": notes,
+                "Tracks": await uow.tracks.count_by_status(),
+                "Decisions": await uow.decisions.count_by_status(),
+            }
 
-    async def _objects(self, codec: RowCodec[Any], status: str,
-                       render: Render) -> AsyncIterator[list[str]]:
+    async def _objects(
+        self, codec: RowCodec[Any], status: str, render: Render
+    ) -> AsyncIterator[list[str]]:
         """The objects of one status by number, a page (and a short read transaction) at a
         time; a page ends early once it holds `LINES_PER_PAGE` lines (long histories)."""
         table, after = codec.table, 0
         while True:
-            query = (select(*codec.columns)
-                     .where(table.c.status == status, table.c.number > after)
-                     .order_by(table.c.number).limit(self._page_size))
+            query = (
+                select(*codec.columns)
+                .where(table.c.status == status, table.c.number > after)
+                .order_by(table.c.number)
+                .limit(self._page_size)
+            )
             lines: list[str] = []
             async with self._uow_factory() as uow:
                 for row in await uow.connection.execute(query):
@@ -132,20 +150,24 @@ class _MarkdownExport:
             found = await uow.decisions.get(id)  # type: ignore[attr-defined]
             if found is not None:
                 numbers[id] = found.number
-        return decision_lines(decision, self._zone, numbers) + await self._history(
-            uow, decision.id)
+        return decision_lines(decision, self._zone, numbers) + await self._history(uow, decision.id)
 
     async def _history(self, uow: SqlUnitOfWork, aggregate_id: str) -> list[str]:
         """The object's events up to the head, in seq order, as lines (a blank one after);
         read a page at a time. The type condition lets the partial index serve it."""
         lines, after = [], 0
         while True:
-            query = (select(events.c.seq, events.c.type, events.c.occurred_at,
-                            events.c.payload)
-                     .where(events.c.aggregate_id == aggregate_id,
-                            events.c.type != NOT_INDEXED_TYPE, events.c.seq > after,
-                            events.c.seq <= self._head.last_seq)
-                     .order_by(events.c.seq).limit(self._page_size))
+            query = (
+                select(events.c.seq, events.c.type, events.c.occurred_at, events.c.payload)
+                .where(
+                    events.c.aggregate_id == aggregate_id,
+                    events.c.type != NOT_INDEXED_TYPE,
+                    events.c.seq > after,
+                    events.c.seq <= self._head.last_seq,
+                )
+                .order_by(events.c.seq)
+                .limit(self._page_size)
+            )
             rows = list(await uow.connection.execute(query))
             for _, type_, occurred_at, payload in rows:
                 line = history_line(type_, occurred_at, payload, self._zone)

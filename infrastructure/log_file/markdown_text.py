@@ -81,13 +81,19 @@ def note_lines(note: Note, zone: tzinfo) -> list[str]:
 
 
 def track_lines(track: Track, zone: tzinfo) -> list[str]:
-    about = [f"every {track.check_in_every} day{'s' if track.check_in_every != 1 else ''}",
-             f"{track.check_ins} check-in{'s' if track.check_ins != 1 else ''}",
-             f"streak {track.streak}", f"started {moment(track.created_at, zone)}"]
+    about = [
+        f"every {track.check_in_every} day{'s' if track.check_in_every != 1 else ''}",
+        f"{track.check_ins} check-in{'s' if track.check_ins != 1 else ''}",
+        f"streak {track.streak}",
+        f"started {moment(track.created_at, zone)}",
+    ]
     if track.last_check_in_at is not None:
         about.append(f"last check-in {moment(track.last_check_in_at, zone)}")
-    lines = [f"#### #{track.number} {one_line(track.title)} ({track.status})", "",
-             " · ".join(about)]
+    lines = [
+        f"#### #{track.number} {one_line(track.title)} ({track.status})",
+        "",
+        " · ".join(about),
+    ]
     if track.description:
         lines += ["", *quoted(track.description)]
     return [*lines, ""]
@@ -105,10 +111,12 @@ def decision_lines(decision: Decision, zone: tzinfo, numbers: dict[str, int]) ->
     if decision.review_on is not None:
         about.append(f"review on {day(decision.review_on)}")
     lines.append(" · ".join(about))
-    for label, value in (("Because", decision.rationale),
-                         ("Options", ", ".join(decision.options)),
-                         ("Revoked", decision.revoke_reason if state == "revoked" else None),
-                         ("Outcome", decision.outcome)):
+    for label, value in (
+        ("Because", decision.rationale),
+        ("Options", ", ".join(decision.options)),
+        ("Revoked", decision.revoke_reason if state == "revoked" else None),
+        ("Outcome", decision.outcome),
+    ):
         if value:
             lines.append(f"- {label}: {one_line(value)}")
     if decision.reviewed_at is not None:
@@ -116,8 +124,9 @@ def decision_lines(decision: Decision, zone: tzinfo, numbers: dict[str, int]) ->
     return [*lines, ""]
 
 
-def history_line(type_: str, occurred_at: datetime, payload: dict[str, Any],
-                 zone: tzinfo) -> str | None:
+def history_line(
+    type_: str, occurred_at: datetime, payload: dict[str, Any], zone: tzinfo
+) -> str | None:
     """One event of a track's or a decision's history; None for one not shown."""
     what = _history_text(type_, payload)
     return None if what is None else f"- {moment(occurred_at, zone)} {what}"
@@ -127,14 +136,22 @@ def _history_text(type_: str, payload: dict[str, Any]) -> str | None:
     if type_ == TRACK_CHECKED_IN:
         note = one_line(payload.get("note"))
         return f"check-in: {note}" if note else "check-in"
-    simple = {TRACK_STARTED: "started", TRACK_PAUSED: "paused", TRACK_RESUMED: "resumed",
-              TRACK_FINISHED: "finished", DECISION_RECORDED: "recorded"}
+    simple = {
+        TRACK_STARTED: "started",
+        TRACK_PAUSED: "paused",
+        TRACK_RESUMED: "resumed",
+        TRACK_FINISHED: "finished",
+        DECISION_RECORDED: "recorded",
+    }
     if type_ in simple:
         return simple[type_]
     if type_ == DECISION_SUPERSEDED:
         number, title = payload.get("superseded_by_number"), payload.get("title")
-        return f"superseded by #{number}" if number is not None else (
-            f"superseded ({one_line(title)})" if title else "superseded")
+        return (
+            f"superseded by #{number}"
+            if number is not None
+            else (f"superseded ({one_line(title)})" if title else "superseded")
+        )
     if type_ == DECISION_REVOKED:
         reason = one_line(payload.get("reason"))
         return f"revoked: {reason}" if reason else "revoked"

@@ -65,8 +65,10 @@ class LogFileReader:
                 raise FileProblem(self._line, str(e)) from None
             event = sealed.event
             if event.seq > header.head.last_seq:
-                raise FileProblem(self._line, f"seq {event.seq} lies past the header's head "
-                                              f"(seq {header.head.last_seq})")
+                raise FileProblem(
+                    self._line,
+                    f"seq {event.seq} lies past the header's head (seq {header.head.last_seq})",
+                )
             if _seals(sealed) and verifier.follows(event.seq, event.prev_hash, event.hash):
                 yield sealed
                 continue
@@ -78,21 +80,28 @@ class LogFileReader:
                 raise FileProblem(self._line, verifier.problems[0].detail)
             # Its content hashes right, spelled otherwise (`1e16` for `1e+16`): what a store
             # keeps is the text the hash covers, canonical JSON, as it was sealed.
-            yield sealed._replace(payload_json=canonical_json(event.payload),
-                                  metadata_json=canonical_json(event.metadata))
-        if (verifier.last_seq, verifier.head_hash) != (header.head.last_seq,
-                                                        header.head.last_hash):
+            yield sealed._replace(
+                payload_json=canonical_json(event.payload),
+                metadata_json=canonical_json(event.metadata),
+            )
+        if (verifier.last_seq, verifier.head_hash) != (header.head.last_seq, header.head.last_hash):
             self._cut_short(verifier)
 
     def _cut_short(self, verifier: ChainVerifier) -> None:
         head = self.header.head
         if verifier.last_seq == head.last_seq:  # the last event is there, another hash
-            raise FileProblem(self._line, f"seq {head.last_seq} has hash "
-                                          f"{verifier.head_hash[:16]}…, the header's head "
-                                          f"{head.last_hash[:16]}…")
-        raise FileProblem(self._line + 1, f"missing: the file ends after seq "
-                                          f"{verifier.last_seq}, its header says the log "
-                                          f"ends at seq {head.last_seq} (truncated)")
+            raise FileProblem(
+                self._line,
+                f"seq {head.last_seq} has hash "
+                f"{verifier.head_hash[:16]}…, the header's head "
+                f"{head.last_hash[:16]}…",
+            )
+        raise FileProblem(
+            self._line + 1,
+            f"missing: the file ends after seq "
+            f"{verifier.last_seq}, its header says the log "
+            f"ends at seq {head.last_seq} (truncated)",
+        )
 
     def _next_line(self) -> str | None:
         raw = self._stream.readline()
@@ -104,8 +113,7 @@ class LogFileReader:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as e:
-            raise FileProblem(self._line, f"is not UTF-8 ({e.reason} at byte {e.start})"
-                              ) from None
+            raise FileProblem(self._line, f"is not UTF-8 ({e.reason} at byte {e.start})") from None
         if not text.strip():
             raise FileProblem(self._line, "is empty")
         return text
@@ -132,10 +140,20 @@ def _seals(sealed: Sealed) -> bool:
     if SEALED_SPLIT in sealed.payload_json or SEALED_SPLIT in sealed.metadata_json:
         return False
     event = sealed.event
-    text = sealed_text(event.seq, event.event_id, event.type, event.aggregate_type,
-                       event.aggregate_id, sealed.payload_json, sealed.metadata_json,
-                       event.idempotency_key, sealed.occurred_iso, sealed.recorded_iso,
-                       event.schema_version, event.prev_hash)
+    text = sealed_text(
+        event.seq,
+        event.event_id,
+        event.type,
+        event.aggregate_type,
+        event.aggregate_id,
+        sealed.payload_json,
+        sealed.metadata_json,
+        event.idempotency_key,
+        sealed.occurred_iso,
+        sealed.recorded_iso,
+        event.schema_version,
+        event.prev_hash,
+    )
     try:
         return sha256(text.encode("utf-8")).hexdigest() == event.hash
     except UnicodeEncodeError:  # a lone surrogate, which no database stores

@@ -28,9 +28,11 @@ class PostgresBackend:
     unit_of_work = PostgresUnitOfWork
     # pg_dump's custom format begins with "PGDMP" (pg_backup_archiver.c, WriteHead).
     backup_format = BackupFormat(
-        extension="dump", name="pg_dump custom",
+        extension="dump",
+        name="pg_dump custom",
         consistency="pg_dump --snapshot of the transaction that verified the chain",
-        magic=b"PGDMP", spelled="a pg_dump archive",
+        magic=b"PGDMP",
+        spelled="a pg_dump archive",
     )
 
     def create_engine(self, url: URL, *, pool_size: int = 5) -> AsyncEngine:
@@ -39,8 +41,9 @@ class PostgresBackend:
     def database_file(self, url: URL) -> Path | None:
         return None
 
-    def chain_verification(self, url: URL, engine: AsyncEngine,
-                           event_log: EventLog) -> ChainVerification:
+    def chain_verification(
+        self, url: URL, engine: AsyncEngine, event_log: EventLog
+    ) -> ChainVerification:
         from infrastructure.postgres.verification import PostgresChainVerification
 
         return PostgresChainVerification(engine)

@@ -182,8 +182,12 @@ class PostgresRestore:
         stamp = f"{datetime.now(UTC):%Y%m%d_%H%M%S}"
         self._keep_as = await self._free_name(f"replaced_{stamp}")
         aside = await self._free_name(f"restored_{stamp}")
-        return KeptDatabase(events, self._keep_as, is_file=False,
-                            return_command=self._rename_back(self._keep_as, aside))
+        return KeptDatabase(
+            events,
+            self._keep_as,
+            is_file=False,
+            return_command=self._rename_back(self._keep_as, aside),
+        )
 
     async def install(self, tier: str) -> None:
         async with connected(self._scratch_url) as engine, engine.begin() as conn:
@@ -226,9 +230,13 @@ class PostgresRestore:
             if environ.get(variable):
                 command += [option, environ[variable]]
         command += [
-            "-d", str(self._admin_url.database), "--single-transaction",
-            "-c", f"ALTER DATABASE {_quote(self._target)} RENAME TO {_quote(aside)}",
-            "-c", f"ALTER DATABASE {_quote(kept)} RENAME TO {_quote(self._target)}",
+            "-d",
+            str(self._admin_url.database),
+            "--single-transaction",
+            "-c",
+            f"ALTER DATABASE {_quote(self._target)} RENAME TO {_quote(aside)}",
+            "-c",
+            f"ALTER DATABASE {_quote(kept)} RENAME TO {_quote(self._target)}",
         ]
         return shlex.join(command)
 

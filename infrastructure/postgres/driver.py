@@ -59,20 +59,25 @@ def unnest_insert(table: str, columns: Sequence[tuple[str, str]]) -> str:
     return f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays})"
 
 
-async def insert_rows(driver: asyncpg.Connection, table: str, insert: str,
-                      columns: Sequence[str], records: Sequence[tuple[Any, ...]]) -> None:
+async def insert_rows(
+    driver: asyncpg.Connection,
+    table: str,
+    insert: str,
+    columns: Sequence[str],
+    records: Sequence[tuple[Any, ...]],
+) -> None:
     """The records (values in `columns` order) by COPY when there are COPY_FROM or more,
     else by `insert` (unnest_insert's statement for the same columns)."""
     with translated():
         if len(records) >= COPY_FROM:
             await driver.copy_records_to_table(table, records=records, columns=list(columns))
         else:
-            await driver.execute(insert, *(list(column) for column in zip(*records,
-                                                                           strict=True)))
+            await driver.execute(insert, *(list(column) for column in zip(*records, strict=True)))
 
 
-async def copy_rows(conn: AsyncConnection, table: str, columns: Sequence[str],
-                    records: Sequence[tuple[Any, ...]]) -> bool:
+async def copy_rows(
+    conn: AsyncConnection, table: str, columns: Sequence[str], records: Sequence[tuple[Any, ...]]
+) -> bool:
     """COPY `records` into `table` in the open transaction; False, having written
     nothing, when the driver has no transaction open."""
     driver = await driver_of(conn)

@@ -27,11 +27,24 @@ from infrastructure.tables import NOT_INDEXED_TYPE, events
 
 COLUMNS = tuple(events.c[name] for name in RecordedEvent._fields)
 _NAMES = RecordedEvent._fields  # the order _values gives them in
-_UNNEST_INSERT = unnest_insert(events.name, [
-    (name, {"seq": "bigint", "schema_version": "int", "occurred_at": "timestamptz",
-            "recorded_at": "timestamptz"}.get(name, "text")) for name in _NAMES])
-_INSERT = events.insert().values(payload=bindparam("payload", type_=Text()),
-                                 metadata=bindparam("metadata", type_=Text()))
+_UNNEST_INSERT = unnest_insert(
+    events.name,
+    [
+        (
+            name,
+            {
+                "seq": "bigint",
+                "schema_version": "int",
+                "occurred_at": "timestamptz",
+                "recorded_at": "timestamptz",
+            }.get(name, "text"),
+        )
+        for name in _NAMES
+    ],
+)
+_INSERT = events.insert().values(
+    payload=bindparam("payload", type_=Text()), metadata=bindparam("metadata", type_=Text())
+)
 # Well under asyncpg's 32767 bound parameters per statement.
 _SEQS_PER_QUERY = 1000
 
@@ -61,8 +74,9 @@ class PostgresEventStore:
         sealed = seal(new_events, self._head or await self.head(driver), self._clock.now())
         rows = [_values(item) for item in sealed]
         if driver is not None:
-            await insert_rows(driver, events.name, _UNNEST_INSERT, _NAMES,
-                              [tuple(row.values()) for row in rows])
+            await insert_rows(
+                driver, events.name, _UNNEST_INSERT, _NAMES, [tuple(row.values()) for row in rows]
+            )
         else:
             with translated():
                 await self._conn.execute(_INSERT, rows)
@@ -80,7 +94,8 @@ class PostgresEventStore:
         seqs = sorted(set(seqs))
         for start in range(0, len(seqs), _SEQS_PER_QUERY):
             for event in await self._select(
-                    events.c.seq.in_(seqs[start : start + _SEQS_PER_QUERY])):
+                events.c.seq.in_(seqs[start : start + _SEQS_PER_QUERY])
+            ):
                 found[event.seq] = event
         return found
 
@@ -97,23 +112,36 @@ class PostgresEventStore:
         query = query.order_by(events.c.seq).limit(limit)
         return [to_event(row) for row in await self._conn.execute(query)]
 
-    async def history(self, aggregate_id: str, *, after_seq: int = 0, limit: int = 200
-                      ) -> list[RecordedEvent]:
+    async def history(
+        self, aggregate_id: str, *, after_seq: int = 0, limit: int = 200
+    ) -> list[RecordedEvent]:
         # The type condition matches the partial ix_events_aggregate_seq.
-        query = (select(*COLUMNS)
-                 .where(events.c.aggregate_id == aggregate_id,
-                        events.c.type != NOT_INDEXED_TYPE, events.c.seq > after_seq)
-                 .order_by(events.c.seq).limit(limit))
+        query = (
+            select(*COLUMNS)
+            .where(
+                events.c.aggregate_id == aggregate_id,
+                events.c.type != NOT_INDEXED_TYPE,
+                events.c.seq > after_seq,
+            )
+            .order_by(events.c.seq)
+            .limit(limit)
+        )
         return [to_event(row) for row in await self._conn.execute(query)]
 
-    async def read_keyed_or_typed(self, after_seq: int, upto: int, types: Sequence[str],
-                                  keyed_type: str) -> list[RecordedEvent]:
+    async def read_keyed_or_typed(
+        self, after_seq: int, upto: int, types: Sequence[str], keyed_type: str
+    ) -> list[RecordedEvent]:
         """The events in (after_seq, upto] of `types` or `keyed_type`, in seq order (a
         superset of what a rebuild needs: the caller decides)."""
-        query = (select(*COLUMNS)
-                 .where(events.c.seq > after_seq, events.c.seq <= upto,
-                        events.c.type.in_([*types, keyed_type]))
-                 .order_by(events.c.seq))
+        query = (
+            select(*COLUMNS)
+            .where(
+                events.c.seq > after_seq,
+                events.c.seq <= upto,
+                events.c.type.in_([*types, keyed_type]),
+            )
+            .order_by(events.c.seq)
+        )
         return [to_event(row) for row in await self._conn.execute(query)]
 
     async def head(self, driver: asyncpg.Connection | None = None) -> LogHead:
@@ -130,5 +158,4 @@ class PostgresEventStore:
         return {type_: count for type_, count in await self._conn.execute(query)}
 
     async def _select(self, where: Any) -> list[RecordedEvent]:
-        return [to_event(row) for row in
-                await self._conn.execute(select(*COLUMNS).where(where))]
+        return [to_event(row) for row in await self._conn.execute(select(*COLUMNS).where(where))]

@@ -23,10 +23,13 @@ TRIGGERS = {
 
 # tgenabled is 'D' when disabled
 # (https://www.postgresql.org/docs/current/catalog-pg-trigger.html).
-ENABLED = text("SELECT tgname FROM pg_trigger WHERE tgrelid = 'events'::regclass "
-               "AND NOT tgisinternal AND tgenabled <> 'D'")
-_PRESENT = text("SELECT tgname FROM pg_trigger WHERE tgrelid = 'events'::regclass "
-                "AND NOT tgisinternal")
+ENABLED = text(
+    "SELECT tgname FROM pg_trigger WHERE tgrelid = 'events'::regclass "
+    "AND NOT tgisinternal AND tgenabled <> 'D'"
+)
+_PRESENT = text(
+    "SELECT tgname FROM pg_trigger WHERE tgrelid = 'events'::regclass AND NOT tgisinternal"
+)
 
 
 async def enabled_triggers(engine: AsyncEngine) -> set[str]:

@@ -28,11 +28,13 @@ class PostgresIdempotencyRecords:
         found: dict[str, IdempotencyRecord] = {}
         keys = list(dict.fromkeys(keys))
         for start in range(0, len(keys), _KEYS_PER_QUERY):
-            query = (select(_TABLE.c.key, _TABLE.c.event_seq, _TABLE.c.request_hash)
-                     .where(_TABLE.c.key.in_(keys[start : start + _KEYS_PER_QUERY])))
+            query = select(_TABLE.c.key, _TABLE.c.event_seq, _TABLE.c.request_hash).where(
+                _TABLE.c.key.in_(keys[start : start + _KEYS_PER_QUERY])
+            )
             for row in await self._conn.execute(query):
-                found[row.key] = IdempotencyRecord(key=row.key, event_seq=row.event_seq,
-                                                   request_hash=row.request_hash)
+                found[row.key] = IdempotencyRecord(
+                    key=row.key, event_seq=row.event_seq, request_hash=row.request_hash
+                )
         return found
 
     async def add(self, record: IdempotencyRecord) -> None:
@@ -42,10 +44,17 @@ class PostgresIdempotencyRecords:
         if not records:
             return
         if len(records) >= COPY_FROM and await copy_rows(
-                self._conn, _TABLE.name, ("key", "event_seq", "request_hash"),
-                [(r.key, r.event_seq, r.request_hash) for r in records]):
+            self._conn,
+            _TABLE.name,
+            ("key", "event_seq", "request_hash"),
+            [(r.key, r.event_seq, r.request_hash) for r in records],
+        ):
             return
         with translated():
-            await self._conn.execute(_TABLE.insert(), [
-                {"key": r.key, "event_seq": r.event_seq, "request_hash": r.request_hash}
-                for r in records])
+            await self._conn.execute(
+                _TABLE.insert(),
+                [
+                    {"key": r.key, "event_seq": r.event_seq, "request_hash": r.request_hash}
+                    for r in records
+                ],
+            )

@@ -77,18 +77,25 @@ class Grants:
         for table, privileges in self.tables.items():
             by_privileges.setdefault(privileges, []).append(table)
         parts = [f"CONNECT on database {self.database}", "USAGE on schema public"]
-        parts += [f"{', '.join(privileges)} on {', '.join(tables)}"
-                  for privileges, tables in by_privileges.items()]
+        parts += [
+            f"{', '.join(privileges)} on {', '.join(tables)}"
+            for privileges, tables in by_privileges.items()
+        ]
         if self.sequences:
-            parts.append(f"{', '.join(SEQUENCE_PRIVILEGES)} on sequences "
-                         f"{', '.join(self.sequences)}")
-        line = (f"roles: {'created' if self.created else 'kept'} role {self.role}, granted "
-                f"{'; '.join(parts)} (owner: {self.owner})")
+            parts.append(
+                f"{', '.join(SEQUENCE_PRIVILEGES)} on sequences {', '.join(self.sequences)}"
+            )
+        line = (
+            f"roles: {'created' if self.created else 'kept'} role {self.role}, granted "
+            f"{'; '.join(parts)} (owner: {self.owner})"
+        )
         if self.ungranted:
             line += f"; WARNING: no grants on {', '.join(self.ungranted)}"
         if self.risks:
-            line += (f"; WARNING: {self.role} {', '.join(self.risks)}: it could get past the "
-                     f"append-only triggers ({DOCS})")
+            line += (
+                f"; WARNING: {self.role} {', '.join(self.risks)}: it could get past the "
+                f"append-only triggers ({DOCS})"
+            )
         return line
 
 
@@ -122,8 +129,7 @@ async def grant_runtime_role(owner: AsyncEngine, runtime_url: str) -> Grants | N
     nothing to do: the service connects as the owner itself."""
     role = runtime_role_name(runtime_url)
     async with owner.begin() as conn:
-        me, database = (await conn.execute(
-            text("SELECT current_user, current_database()"))).one()
+        me, database = (await conn.execute(text("SELECT current_user, current_database()"))).one()
         if role == me:
             return None
         created = await _ensure_role(conn, role, _runtime_password(runtime_url), me)
@@ -135,10 +141,10 @@ async def grant_runtime_role(owner: AsyncEngine, runtime_url: str) -> Grants | N
                 f"it could disable the append-only triggers, whatever it is granted. Hand "
                 f"its objects to the owner first, as a superuser in database {database}: "
                 f"REASSIGN OWNED BY {quote_ident(role)} TO {quote_ident(me)}; then run "
-                f"`make migrate` again ({DOCS})")
+                f"`make migrate` again ({DOCS})"
+            )
         ident = quote_ident(role)
-        await _grant_or_note(conn, f"GRANT CONNECT ON DATABASE {quote_ident(database)} "
-                                   f"TO {ident}")
+        await _grant_or_note(conn, f"GRANT CONNECT ON DATABASE {quote_ident(database)} TO {ident}")
         await _grant_or_note(conn, f"GRANT USAGE ON SCHEMA public TO {ident}")
         present = await _public_tables(conn)
         granted: dict[str, tuple[str, ...]] = {}
@@ -149,23 +155,43 @@ async def grant_runtime_role(owner: AsyncEngine, runtime_url: str) -> Grants | N
             await conn.execute(text(f"REVOKE ALL ON TABLE {name} FROM {ident}"))
             await conn.execute(text(f"GRANT {', '.join(privileges)} ON TABLE {name} TO {ident}"))
             granted[table] = privileges
-        sequences = tuple(sorted((await conn.execute(text(
-            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = 'public' AND c.relkind = 'S'"))).scalars()))
+        sequences = tuple(
+            sorted(
+                (
+                    await conn.execute(
+                        text(
+                            "SELECT c.relname FROM pg_class c "
+                            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                            "WHERE n.nspname = 'public' AND c.relkind = 'S'"
+                        )
+                    )
+                ).scalars()
+            )
+        )
         for sequence in sequences:
-            await conn.execute(text(
-                f"GRANT {', '.join(SEQUENCE_PRIVILEGES)} ON SEQUENCE "
-                f"public.{quote_ident(sequence)} TO {ident}"))
+            await conn.execute(
+                text(
+                    f"GRANT {', '.join(SEQUENCE_PRIVILEGES)} ON SEQUENCE "
+                    f"public.{quote_ident(sequence)} TO {ident}"
+                )
+            )
         await _check_reachable(conn, role, database)
-    return Grants(role=role, owner=me, database=database, created=created, tables=granted,
-                  sequences=sequences, ungranted=tuple(sorted(present - GRANTS.keys())),
-                  risks=tuple(risks))
+    return Grants(
+        role=role,
+        owner=me,
+        database=database,
+        created=created,
+        tables=granted,
+        sequences=sequences,
+        ungranted=tuple(sorted(present - GRANTS.keys())),
+        risks=tuple(risks),
+    )
 
 
-async def _ensure_role(conn: AsyncConnection, role: str, password: str | None,
-                       me: str) -> bool:
-    exists = (await conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :role"),
-                                 {"role": role})).first()
+async def _ensure_role(conn: AsyncConnection, role: str, password: str | None, me: str) -> bool:
+    exists = (
+        await conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :role"), {"role": role})
+    ).first()
     if exists:
         return False  # its password and attributes are the DBA's business
     # The server quotes the literal (format %L is quote_literal), so no password can break
@@ -174,10 +200,15 @@ async def _ensure_role(conn: AsyncConnection, role: str, password: str | None,
     if password is None:
         statement = f"CREATE ROLE {quote_ident(role)} LOGIN"
     else:
-        statement = (await conn.execute(
-            text("SELECT format('CREATE ROLE %I LOGIN PASSWORD %L', "
-                 "CAST(:role AS text), CAST(:password AS text))"),
-            {"role": role, "password": password})).scalar_one()
+        statement = (
+            await conn.execute(
+                text(
+                    "SELECT format('CREATE ROLE %I LOGIN PASSWORD %L', "
+                    "CAST(:role AS text), CAST(:password AS text))"
+                ),
+                {"role": role, "password": password},
+            )
+        ).scalar_one()
     try:
         async with conn.begin_nested():
             await conn.execute(text(statement))
@@ -186,7 +217,8 @@ async def _ensure_role(conn: AsyncConnection, role: str, password: str | None,
             f"the service's role {role} does not exist and {me} may not create it "
             f"({_first_line(e)}): create it as a superuser (CREATE ROLE {quote_ident(role)} "
             f"LOGIN PASSWORD '...'), or set HELIONYX_MIGRATION_DATABASE_URL to a role with "
-            f"CREATEROLE, then run `make migrate` again ({DOCS})") from None
+            f"CREATEROLE, then run `make migrate` again ({DOCS})"
+        ) from None
     return True
 
 
@@ -201,42 +233,70 @@ async def _grant_or_note(conn: AsyncConnection, statement: str) -> None:
 
 
 async def _check_reachable(conn: AsyncConnection, role: str, database: str) -> None:
-    can_connect, can_use = (await conn.execute(text(
-        "SELECT has_database_privilege(:role, :database, 'CONNECT'), "
-        "has_schema_privilege(:role, 'public', 'USAGE')"),
-        {"role": role, "database": database})).one()
-    missing = [what for what, ok in ((f"CONNECT on database {database}", can_connect),
-                                     ("USAGE on schema public", can_use)) if not ok]
+    can_connect, can_use = (
+        await conn.execute(
+            text(
+                "SELECT has_database_privilege(:role, :database, 'CONNECT'), "
+                "has_schema_privilege(:role, 'public', 'USAGE')"
+            ),
+            {"role": role, "database": database},
+        )
+    ).one()
+    missing = [
+        what
+        for what, ok in (
+            (f"CONNECT on database {database}", can_connect),
+            ("USAGE on schema public", can_use),
+        )
+        if not ok
+    ]
     if missing:
         raise RoleSetupError(
             f"the service's role {role} lacks {' and '.join(missing)}, and the migration "
-            f"role may not grant it: grant it as the database's owner ({DOCS})")
+            f"role may not grant it: grant it as the database's owner ({DOCS})"
+        )
 
 
 async def _public_tables(conn: AsyncConnection) -> set[str]:
-    return set((await conn.execute(
-        text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))).scalars())
+    return set(
+        (
+            await conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))
+        ).scalars()
+    )
 
 
 async def _tables_owned_by(conn: AsyncConnection, role: str) -> list[str]:
-    return sorted((await conn.execute(
-        text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-             "AND tableowner = :role"), {"role": role})).scalars())
+    return sorted(
+        (
+            await conn.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                    "AND tableowner = :role"
+                ),
+                {"role": role},
+            )
+        ).scalars()
+    )
 
 
 async def role_risks(conn: AsyncConnection, role: str | None = None) -> list[str]:
     """What lets `role` (default: the connected one) get past the event log's triggers:
     owning the table, or what amounts to it. Empty when nothing does."""
-    row = (await conn.execute(text(
-        "SELECT r.rolname, r.rolsuper, r.rolbypassrls, r.rolcreaterole, "
-        "  c.oid IS NOT NULL AND c.relowner = r.oid AS owns, "
-        "  c.oid IS NOT NULL AND c.relowner <> r.oid AND NOT r.rolsuper "
-        "    AND pg_has_role(r.oid, c.relowner, 'MEMBER') AS member_of_owner, "
-        "  pg_get_userbyid(c.relowner) AS owner, "
-        "  current_setting('server_version_num')::int AS version "
-        "FROM pg_roles r LEFT JOIN pg_class c ON c.oid = to_regclass('public.events') "
-        "WHERE r.rolname = COALESCE(CAST(:role AS text), current_user)"),
-        {"role": role})).one_or_none()
+    row = (
+        await conn.execute(
+            text(
+                "SELECT r.rolname, r.rolsuper, r.rolbypassrls, r.rolcreaterole, "
+                "  c.oid IS NOT NULL AND c.relowner = r.oid AS owns, "
+                "  c.oid IS NOT NULL AND c.relowner <> r.oid AND NOT r.rolsuper "
+                "    AND pg_has_role(r.oid, c.relowner, 'MEMBER') AS member_of_owner, "
+                "  pg_get_userbyid(c.relowner) AS owner, "
+                "  current_setting('server_version_num')::int AS version "
+                "FROM pg_roles r LEFT JOIN pg_class c ON c.oid = to_regclass('public.events') "
+                "WHERE r.rolname = COALESCE(CAST(:role AS text), current_user)"
+            ),
+            {"role": role},
+        )
+    ).one_or_none()
     if row is None:
         return []
     risks = []
@@ -250,11 +310,19 @@ async def role_risks(conn: AsyncConnection, role: str | None = None) -> list[str
     if row.rolbypassrls:
         risks.append("can bypass row-level security (BYPASSRLS)")
     if row.rolcreaterole and row.version < 160000:
-        risks.append("may create roles (CREATEROLE, which before PostgreSQL 16 lets it join "
-                     "the owner's role)")
-    if row.version >= 150000 and (await conn.execute(text(
-            "SELECT has_parameter_privilege(:role, 'session_replication_role', 'SET')"),
-            {"role": row.rolname})).scalar():
+        risks.append(
+            "may create roles (CREATEROLE, which before PostgreSQL 16 lets it join "
+            "the owner's role)"
+        )
+    if (
+        row.version >= 150000
+        and (
+            await conn.execute(
+                text("SELECT has_parameter_privilege(:role, 'session_replication_role', 'SET')"),
+                {"role": row.rolname},
+            )
+        ).scalar()
+    ):
         risks.append("may SET session_replication_role (replica mode skips triggers)")
     return risks
 
@@ -270,11 +338,13 @@ async def startup_warning(engine: AsyncEngine) -> str | None:
         return f"could not check the service's database role ({type(e).__name__})"
     if not risks:
         return None
-    return (f"the service's database role {role} {', '.join(risks)}: it could disable or "
-            "get past the event log's append-only triggers. Set "
-            "HELIONYX_MIGRATION_DATABASE_URL to the tables' owner, point "
-            "HELIONYX_DATABASE_URL at a role of its own and run `make migrate` "
-            f"(see {DOCS})")
+    return (
+        f"the service's database role {role} {', '.join(risks)}: it could disable or "
+        "get past the event log's append-only triggers. Set "
+        "HELIONYX_MIGRATION_DATABASE_URL to the tables' owner, point "
+        "HELIONYX_DATABASE_URL at a role of its own and run `make migrate` "
+        f"(see {DOCS})"
+    )
 
 
 def _first_line(error: DBAPIError) -> str:

@@ -46,7 +46,8 @@ PUT = text(
     "INSERT INTO search_objects (kind, number, status, title, body, document) "
     "VALUES (:kind, :number, :status, :title, :body, CAST(:document AS tsvector)) "
     "ON CONFLICT (kind, number) DO UPDATE SET status = EXCLUDED.status, "
-    "title = EXCLUDED.title, body = EXCLUDED.body, document = EXCLUDED.document")
+    "title = EXCLUDED.title, body = EXCLUDED.body, document = EXCLUDED.document"
+)
 REMOVE = text("DELETE FROM search_objects WHERE kind = :kind AND number = :number")
 # One statement for all of a transaction's messages, their seqs and documents as two
 # arrays (0.33 ms for 16 messages where an executemany of 16 rows took 0.42 ms, before
@@ -56,15 +57,19 @@ REMOVE = text("DELETE FROM search_objects WHERE kind = :kind AND number = :numbe
 INSERT_MESSAGES = text(
     "INSERT INTO search_messages (seq, document) SELECT seq, CAST(document AS tsvector) "
     "FROM unnest(CAST(:seqs AS bigint[]), CAST(:documents AS text[])) AS m(seq, document) "
-    "ON CONFLICT (seq) DO UPDATE SET document = EXCLUDED.document")
+    "ON CONFLICT (seq) DO UPDATE SET document = EXCLUDED.document"
+)
 # The same, as driver.py sends it.
 INSERT_MESSAGES_DRIVER = (
     "INSERT INTO search_messages (seq, document) SELECT seq, CAST(document AS tsvector) "
     "FROM unnest($1::bigint[], $2::text[]) AS m(seq, document) "
-    "ON CONFLICT (seq) DO UPDATE SET document = EXCLUDED.document")
+    "ON CONFLICT (seq) DO UPDATE SET document = EXCLUDED.document"
+)
 CLEAR = (text("DELETE FROM search_objects"), text("DELETE FROM search_messages"))
-MESSAGES = text(f"SELECT seq, payload FROM events WHERE type = '{MESSAGE_INGESTED}' "
-                 "AND seq > :after AND seq <= :upto ORDER BY seq")
+MESSAGES = text(
+    f"SELECT seq, payload FROM events WHERE type = '{MESSAGE_INGESTED}' "
+    "AND seq > :after AND seq <= :upto ORDER BY seq"
+)
 
 # ts_rank's weights, for D, C, B and A: a title's words (A) count ten times a body's (B).
 _WEIGHTS = "'{0.01, 0.02, 0.1, 1.0}'"
@@ -74,15 +79,16 @@ _OBJECTS = f"FROM search_objects WHERE document @@ {_QUERY} AND kind IN :kinds"
 RANKED_OBJECTS = text(
     f"SELECT kind, number, title, body, status {_OBJECTS} "  # as Found has them
     f"ORDER BY ts_rank({_WEIGHTS}, document, {_QUERY}) DESC, CASE kind {_CODE} END, number "
-    "LIMIT :limit OFFSET :offset").bindparams(bindparam("kinds", expanding=True))
-COUNT_OBJECTS = text(f"SELECT count(*) {_OBJECTS}").bindparams(
-    bindparam("kinds", expanding=True))
+    "LIMIT :limit OFFSET :offset"
+).bindparams(bindparam("kinds", expanding=True))
+COUNT_OBJECTS = text(f"SELECT count(*) {_OBJECTS}").bindparams(bindparam("kinds", expanding=True))
 # Newest first: for a word in most messages the planner walks the primary key backwards
 # and stops at the page; for a rare one it takes the GIN index's few matches.
 _MESSAGES_MATCHING = f"FROM search_messages AS m WHERE m.document @@ {_QUERY}"
 NEWEST_MESSAGES = text(
     f"SELECT m.seq, e.payload FROM search_messages AS m JOIN events AS e ON e.seq = m.seq "
-    f"WHERE m.document @@ {_QUERY} ORDER BY m.seq DESC LIMIT :limit OFFSET :offset")
+    f"WHERE m.document @@ {_QUERY} ORDER BY m.seq DESC LIMIT :limit OFFSET :offset"
+)
 COUNT_MESSAGES = text(f"SELECT count(*) {_MESSAGES_MATCHING}")
 
 
@@ -95,12 +101,16 @@ def tsvector(*fields: tuple[str, str]) -> str:
     for value, weight in fields:
         found = words(value)
         if at + len(found) <= _MAX_POSITION and max(map(len, found), default=0) < 512:
-            parts += [f"'{word}':{position}{weight}"  # most texts: nothing to check per word
-                      for position, word in enumerate(found, at + 1)]
+            parts += [
+                f"'{word}':{position}{weight}"  # most texts: nothing to check per word
+                for position, word in enumerate(found, at + 1)
+            ]
         else:
-            parts += [f"'{word}':{min(position, _MAX_POSITION)}{weight}"
-                      for position, word in enumerate(found, at + 1)
-                      if len(word.encode()) <= _MAX_LEXEME_BYTES]
+            parts += [
+                f"'{word}':{min(position, _MAX_POSITION)}{weight}"
+                for position, word in enumerate(found, at + 1)
+                if len(word.encode()) <= _MAX_LEXEME_BYTES
+            ]
         at += len(found)
     return " ".join(parts)
 
@@ -109,7 +119,8 @@ def tsquery(query: SearchQuery) -> str:
     """Every phrase required; a phrase's words in a row (<->), the last a prefix (:*)."""
     return " & ".join(
         "(" + " <-> ".join(_quoted(word) for word in p.words) + (":*" if p.prefix else "") + ")"
-        for p in query.phrases)
+        for p in query.phrases
+    )
 
 
 def _quoted(word: str) -> str:
@@ -117,15 +128,21 @@ def _quoted(word: str) -> str:
 
 
 def object_values(entry: SearchEntry) -> dict[str, Any]:
-    return {"kind": entry.kind, "number": entry.number, "status": entry.status,
-            "title": entry.title, "body": entry.body,
-            "document": tsvector((entry.title, "A"), (entry.body, "B"))}
+    return {
+        "kind": entry.kind,
+        "number": entry.number,
+        "status": entry.status,
+        "title": entry.title,
+        "body": entry.body,
+        "document": tsvector((entry.title, "A"), (entry.body, "B")),
+    }
 
 
 def message_rows(events: Iterable[RecordedEvent]) -> dict[str, list[Any]]:
     """INSERT_MESSAGES' parameters for the messages among `events`."""
-    return _rows((event.seq, event.payload.get("text")) for event in events
-                 if event.type == MESSAGE_INGESTED)
+    return _rows(
+        (event.seq, event.payload.get("text")) for event in events if event.type == MESSAGE_INGESTED
+    )
 
 
 def stored_message_rows(found: Iterable[Any]) -> dict[str, list[Any]]:
@@ -153,25 +170,28 @@ class PostgresSearch:
     async def remove(self, kind: str, number: int) -> None:
         await self._conn.execute(REMOVE, {"kind": kind, "number": number})
 
-    async def find_objects(self, query: SearchQuery, kinds: Sequence[str], offset: int,
-                           limit: int) -> tuple[list[Found], int]:
-        params = {"query": tsquery(query), "kinds": list(kinds), "limit": limit,
-                  "offset": offset}
+    async def find_objects(
+        self, query: SearchQuery, kinds: Sequence[str], offset: int, limit: int
+    ) -> tuple[list[Found], int]:
+        params = {"query": tsquery(query), "kinds": list(kinds), "limit": limit, "offset": offset}
         total = int(await self._conn.scalar(COUNT_OBJECTS, params) or 0)
         if total <= offset:
             return [], total
         rows = await self._conn.execute(RANKED_OBJECTS, params)
         return [Found(*row) for row in rows], total
 
-    async def find_messages(self, query: SearchQuery, offset: int, limit: int
-                            ) -> tuple[list[Found], int]:
+    async def find_messages(
+        self, query: SearchQuery, offset: int, limit: int
+    ) -> tuple[list[Found], int]:
         params = {"query": tsquery(query), "limit": limit, "offset": offset}
         total = int(await self._conn.scalar(COUNT_MESSAGES, params) or 0)
         if limit < 1 or total <= offset:
             return [], total
         rows = await self._conn.execute(NEWEST_MESSAGES, params)
-        return [Found(MESSAGE, seq, "", json.loads(payload).get("text", ""), None)
-                for seq, payload in rows], total
+        return [
+            Found(MESSAGE, seq, "", json.loads(payload).get("text", ""), None)
+            for seq, payload in rows
+        ], total
 
     async def index_messages(self, events: Sequence[RecordedEvent]) -> None:
         """Index the messages among a write transaction's events, before its COMMIT."""

@@ -25,10 +25,19 @@ from infrastructure.tables import events
 
 PAGE_SIZE = 5_000
 _SEALED = select(
-    events.c.seq, events.c.prev_hash, events.c.hash, events.c.event_id, events.c.type,
-    events.c.aggregate_type, events.c.aggregate_id, type_coerce(events.c.payload, Text()),
-    type_coerce(events.c.metadata, Text()), events.c.idempotency_key, events.c.occurred_at,
-    events.c.recorded_at, events.c.schema_version,
+    events.c.seq,
+    events.c.prev_hash,
+    events.c.hash,
+    events.c.event_id,
+    events.c.type,
+    events.c.aggregate_type,
+    events.c.aggregate_id,
+    type_coerce(events.c.payload, Text()),
+    type_coerce(events.c.metadata, Text()),
+    events.c.idempotency_key,
+    events.c.occurred_at,
+    events.c.recorded_at,
+    events.c.schema_version,
 ).order_by(events.c.seq)
 
 
@@ -43,25 +52,29 @@ class PostgresChainVerification:
 
     async def verify(self, *, progress: Progress | None = None) -> ChainReport:
         async with self._engine.connect() as conn:
-            await conn.execution_options(isolation_level="REPEATABLE READ",
-                                       postgresql_readonly=True)
+            await conn.execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            )
             async with conn.begin():
                 return await verify_on(conn, page_size=self._page_size, progress=progress)
 
 
-async def verify_on(conn: AsyncConnection, *, page_size: int = PAGE_SIZE,
-                    progress: Progress | None = None) -> ChainReport:
+async def verify_on(
+    conn: AsyncConnection, *, page_size: int = PAGE_SIZE, progress: Progress | None = None
+) -> ChainReport:
     """The chain as `conn`'s transaction sees it (a backup's copy is checked this way)."""
     verifier = ChainVerifier()
     store = PostgresEventStore(conn, _NoClock())
     after = 0
-    while rows := list(await conn.execute(
-            _SEALED.where(events.c.seq > after).limit(page_size))):
+    while rows := list(await conn.execute(_SEALED.where(events.c.seq > after).limit(page_size))):
         for row in rows:
             seq, prev_hash, hash_ = row[0], row[1], row[2]
             text = _sealed_text(*row)
-            if (text is not None and sha256(text.encode()).hexdigest() == hash_
-                    and verifier.follows(seq, prev_hash, hash_)):
+            if (
+                text is not None
+                and sha256(text.encode()).hexdigest() == hash_
+                and verifier.follows(seq, prev_hash, hash_)
+            ):
                 continue
             await _judge(store, verifier, seq, prev_hash, hash_)
         after = rows[-1][0]
@@ -70,8 +83,9 @@ async def verify_on(conn: AsyncConnection, *, page_size: int = PAGE_SIZE,
     return verifier.report()
 
 
-async def _judge(store: PostgresEventStore, verifier: ChainVerifier, seq: int,
-                 prev_hash: str, hash_: str) -> None:
+async def _judge(
+    store: PostgresEventStore, verifier: ChainVerifier, seq: int, prev_hash: str, hash_: str
+) -> None:
     try:
         event = await store.get(seq)
     except (TypeError, ValueError) as e:  # not JSON, not a time, not text
@@ -83,13 +97,37 @@ async def _judge(store: PostgresEventStore, verifier: ChainVerifier, seq: int,
         verifier.feed([event])
 
 
-def _sealed_text(seq: int, prev_hash: str, hash_: str, event_id: str, type_: str,
-                 aggregate_type: str, aggregate_id: str, payload: str, metadata: str,
-                 key: str | None, occurred: Any, recorded: Any, version: int) -> str | None:
+def _sealed_text(
+    seq: int,
+    prev_hash: str,
+    hash_: str,
+    event_id: str,
+    type_: str,
+    aggregate_type: str,
+    aggregate_id: str,
+    payload: str,
+    metadata: str,
+    key: str | None,
+    occurred: Any,
+    recorded: Any,
+    version: int,
+) -> str | None:
     if SEALED_SPLIT in payload or SEALED_SPLIT in metadata:
         return None
-    return sealed_text(seq, event_id, type_, aggregate_type, aggregate_id, payload, metadata,
-                       key, iso_utc(occurred), iso_utc(recorded), version, prev_hash)
+    return sealed_text(
+        seq,
+        event_id,
+        type_,
+        aggregate_type,
+        aggregate_id,
+        payload,
+        metadata,
+        key,
+        iso_utc(occurred),
+        iso_utc(recorded),
+        version,
+        prev_hash,
+    )
 
 
 class _NoClock:

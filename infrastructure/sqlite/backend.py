@@ -28,9 +28,11 @@ class SqliteBackend:
     unit_of_work = SqliteUnitOfWork
     # https://www.sqlite.org/fileformat.html#the_database_header
     backup_format = BackupFormat(
-        extension="sqlite3", name="sqlite3",
+        extension="sqlite3",
+        name="sqlite3",
         consistency="SQLite online backup API: one read transaction",
-        magic=b"SQLite format 3\x00", spelled="a SQLite database",
+        magic=b"SQLite format 3\x00",
+        spelled="a SQLite database",
     )
 
     def create_engine(self, url: URL, *, pool_size: int = 5) -> AsyncEngine:
@@ -47,8 +49,9 @@ class SqliteBackend:
             return None
         return Path(database)
 
-    def chain_verification(self, url: URL, engine: AsyncEngine,
-                           event_log: EventLog) -> ChainVerification:
+    def chain_verification(
+        self, url: URL, engine: AsyncEngine, event_log: EventLog
+    ) -> ChainVerification:
         from infrastructure.sqlite.verification import ParallelSqliteChainVerification
 
         path = self.database_file(url)

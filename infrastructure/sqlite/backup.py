@@ -146,8 +146,9 @@ def _held_by_another(path: Path) -> bool:
     anyone else has the file open. https://www.sqlite.org/wal.html#noshm,
     https://www.sqlite.org/pragma.html#pragma_locking_mode"""
     try:
-        with closing(sqlite3.connect(f"{_uri(path)}?mode=rw", uri=True, timeout=1,
-                                     isolation_level=None)) as db:
+        with closing(
+            sqlite3.connect(f"{_uri(path)}?mode=rw", uri=True, timeout=1, isolation_level=None)
+        ) as db:
             db.execute("PRAGMA locking_mode=EXCLUSIVE")
             db.execute("BEGIN EXCLUSIVE")
             db.execute("ROLLBACK")

@@ -65,8 +65,9 @@ SealedRow = tuple[int, str, str, bytes | None]  # seq, prev_hash, hash, the seal
 
 def connect(path: str | Path) -> sqlite3.Connection:
     """Read-only: verify never writes, whatever runs it (https://www.sqlite.org/uri.html)."""
-    return sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=30,
-                           isolation_level=None)
+    return sqlite3.connect(
+        f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=30, isolation_level=None
+    )
 
 
 def read_head(path: str | Path) -> LogHead:
@@ -81,31 +82,78 @@ def sealed_rows(rows: Sequence[tuple[Any, ...]]) -> list[SealedRow]:
     join = b"".join
     sealed: list[SealedRow] = []
     append = sealed.append
-    for seq, prev, hash_, aid, atype, eid, key, meta, occurred, payload, recorded, version, \
-            type_ in rows:
+    for (
+        seq,
+        prev,
+        hash_,
+        aid,
+        atype,
+        eid,
+        key,
+        meta,
+        occurred,
+        payload,
+        recorded,
+        version,
+        type_,
+    ) in rows:
         text = None
         if type_ is not None and version.__class__ is int:
             short = join((aid, atype, eid, occurred, recorded, type_, key or b""))
             # The key between metadata and payload comes with a time, so with a '+'
             # (`+00:00`), which JSON rarely holds: one memchr each spares the search
             # for the whole key in most rows.
-            if (_QUOTE not in short and _BACKSLASH not in short
-                    and (_PLUS not in meta and _PLUS not in payload
-                         or _OCCURRED_KEY not in meta and _OCCURRED_KEY not in payload)):
-                text = join((
-                    b'{"aggregate_id":"', aid, b'","aggregate_type":"', atype,
-                    b'","event_id":"', eid, b'","idempotency_key":',
-                    b"null" if key is None else b'"%s"' % key, b',"metadata":', meta,
-                    b',"occurred_at":"', occurred.replace(b" ", b"T"), b'+00:00","payload":',
-                    payload, b',"prev_hash":"', prev.encode(), b'","recorded_at":"',
-                    recorded.replace(b" ", b"T"), b'+00:00","schema_version":', b"%d" % version,
-                    b',"seq":', b"%d" % seq, b',"type":"', type_, b'"}'))
+            if (
+                _QUOTE not in short
+                and _BACKSLASH not in short
+                and (
+                    _PLUS not in meta
+                    and _PLUS not in payload
+                    or _OCCURRED_KEY not in meta
+                    and _OCCURRED_KEY not in payload
+                )
+            ):
+                text = join(
+                    (
+                        b'{"aggregate_id":"',
+                        aid,
+                        b'","aggregate_type":"',
+                        atype,
+                        b'","event_id":"',
+                        eid,
+                        b'","idempotency_key":',
+                        b"null" if key is None else b'"%s"' % key,
+                        b',"metadata":',
+                        meta,
+                        b',"occurred_at":"',
+                        occurred.replace(b" ", b"T"),
+                        b'+00:00","payload":',
+                        payload,
+                        b',"prev_hash":"',
+                        prev.encode(),
+                        b'","recorded_at":"',
+                        recorded.replace(b" ", b"T"),
+                        b'+00:00","schema_version":',
+                        b"%d" % version,
+                        b',"seq":',
+                        b"%d" % seq,
+                        b',"type":"',
+                        type_,
+                        b'"}',
+                    )
+                )
         append((seq, prev, hash_, text))
     return sealed
 
 
-def scan_range(path: str | Path, lo: int, hi: int, *, progress: Progress | None = None,
-               page_size: int = PAGE_SIZE) -> tuple[ChainReport, str]:
+def scan_range(
+    path: str | Path,
+    lo: int,
+    hi: int,
+    *,
+    progress: Progress | None = None,
+    page_size: int = PAGE_SIZE,
+) -> tuple[ChainReport, str]:
     """Check the rows with seqs lo..hi (hi at most a head read before), linked to the last
     row before lo; returns the range's report and that row's recorded hash, on which the
     range before this one must end. Rows missing before a row are reported by the range
@@ -129,8 +177,11 @@ def _feed(conn: sqlite3.Connection, verifier: ChainVerifier, rows: list[SealedRo
     parsed content."""
     follows = verifier.follows
     for seq, prev_hash, hash_, text in rows:
-        if text is not None and sha256(text).hexdigest() == hash_ and follows(seq, prev_hash,
-                                                                              hash_):
+        if (
+            text is not None
+            and sha256(text).hexdigest() == hash_
+            and follows(seq, prev_hash, hash_)
+        ):
             continue
         try:
             event = _read_event(conn, seq)
@@ -153,6 +204,7 @@ def _start(conn: sqlite3.Connection, lo: int) -> tuple[int, str]:
     """The last row before seq `lo` (seq and recorded hash), or the start of the chain."""
     if lo == 1:
         return 0, GENESIS_HASH
-    row = conn.execute("SELECT seq, hash FROM events WHERE seq > 0 AND seq < ? "
-                       "ORDER BY seq DESC LIMIT 1", (lo,)).fetchone()
+    row = conn.execute(
+        "SELECT seq, hash FROM events WHERE seq > 0 AND seq < ? ORDER BY seq DESC LIMIT 1", (lo,)
+    ).fetchone()
     return (0, GENESIS_HASH) if row is None else (row[0], row[1])

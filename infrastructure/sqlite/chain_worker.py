@@ -24,8 +24,10 @@ PROGRESS_EVERY = 20_000
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
-        print("usage: python -m infrastructure.sqlite.chain_worker DB  (ranges on stdin)",
-              file=sys.stderr)
+        print(
+            "usage: python -m infrastructure.sqlite.chain_worker DB  (ranges on stdin)",
+            file=sys.stderr,
+        )
         return 2
     # Rows and texts are short-lived and hold no cycles: nothing for the collector to find.
     gc.disable()

@@ -45,4 +45,3 @@ async def in_driver_thread(driver: Any, function: Callable[..., T], *args: Any) 
     """`function(sqlite3_connection, *args)` in aiosqlite's thread, in one trip."""
     result: T = await driver._execute(function, driver._conn, *args)
     return result
-

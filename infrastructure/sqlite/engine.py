@@ -19,7 +19,9 @@ BEGUN_BY_CALLER = "helionyx_begun_by_caller"
 
 def create_sqlite_engine(url: URL) -> AsyncEngine:
     engine = create_async_engine(
-        url, json_serializer=canonical_json, json_deserializer=json.loads,
+        url,
+        json_serializer=canonical_json,
+        json_deserializer=json.loads,
         connect_args={"timeout": 30},
         # No ROLLBACK on every return to the pool (a trip to aiosqlite's thread each):
         # the unit of work ends its transaction itself, and rolls back whatever the

@@ -17,19 +17,35 @@ from typing import Any
 from domain.events import RecordedEvent
 from infrastructure.sealing import Sealed
 
-EVENT_COLUMNS = ("seq", "event_id", "type", "aggregate_type", "aggregate_id", "payload",
-                 "metadata", "idempotency_key", "occurred_at", "recorded_at",
-                 "schema_version", "prev_hash", "hash")
+EVENT_COLUMNS = (
+    "seq",
+    "event_id",
+    "type",
+    "aggregate_type",
+    "aggregate_id",
+    "payload",
+    "metadata",
+    "idempotency_key",
+    "occurred_at",
+    "recorded_at",
+    "schema_version",
+    "prev_hash",
+    "hash",
+)
 SELECT_EVENTS = f"SELECT {', '.join(EVENT_COLUMNS)} FROM events"
-INSERT_EVENT = (f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
-                f"VALUES ({', '.join('?' * len(EVENT_COLUMNS))})")
+INSERT_EVENT = (
+    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
+)
 HEAD = "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1"
 
 # RecordedEvent's fields are the columns' names: checked here, once, so that a field
 # added, renamed or moved cannot pair a value with the wrong column unnoticed.
 if RecordedEvent._fields != EVENT_COLUMNS:
-    raise ImportError(f"RecordedEvent's fields {RecordedEvent._fields} are not the events "
-                      f"table's columns {EVENT_COLUMNS}: update this module")
+    raise ImportError(
+        f"RecordedEvent's fields {RecordedEvent._fields} are not the events "
+        f"table's columns {EVENT_COLUMNS}: update this module"
+    )
 
 
 def stored_time(iso: str) -> str:
@@ -44,16 +60,52 @@ def read_time(text: str) -> datetime:
 def to_row(sealed: Sealed) -> tuple[Any, ...]:
     """INSERT_EVENT's values, in EVENT_COLUMNS order."""
     event = sealed.event
-    return (event.seq, event.event_id, event.type, event.aggregate_type, event.aggregate_id,
-            sealed.payload_json, sealed.metadata_json, event.idempotency_key,
-            stored_time(sealed.occurred_iso), stored_time(sealed.recorded_iso),
-            event.schema_version, event.prev_hash, event.hash)
+    return (
+        event.seq,
+        event.event_id,
+        event.type,
+        event.aggregate_type,
+        event.aggregate_id,
+        sealed.payload_json,
+        sealed.metadata_json,
+        event.idempotency_key,
+        stored_time(sealed.occurred_iso),
+        stored_time(sealed.recorded_iso),
+        event.schema_version,
+        event.prev_hash,
+        event.hash,
+    )
 
 
 def to_event(row: Sequence[Any]) -> RecordedEvent:
     """A SELECT_EVENTS row (EVENT_COLUMNS order, checked above against RecordedEvent)."""
-    (seq, event_id, type_, aggregate_type, aggregate_id, payload, metadata, key, occurred,
-     recorded, version, prev_hash, hash_) = row
-    return RecordedEvent(seq, event_id, type_, aggregate_type, aggregate_id,
-                         json.loads(payload), json.loads(metadata), key, read_time(occurred),
-                         read_time(recorded), version, prev_hash, hash_)
+    (
+        seq,
+        event_id,
+        type_,
+        aggregate_type,
+        aggregate_id,
+        payload,
+        metadata,
+        key,
+        occurred,
+        recorded,
+        version,
+        prev_hash,
+        hash_,
+    ) = row
+    return RecordedEvent(
+        seq,
+        event_id,
+        type_,
+        aggregate_type,
+        aggregate_id,
+        json.loads(payload),
+        json.loads(metadata),
+        key,
+        read_time(occurred),
+        read_time(recorded),
+        version,
+        prev_hash,
+        hash_,
+    )

@@ -32,8 +32,13 @@ class SqliteEventStore:
     """`pending`: where a write transaction's rows wait (None in a read transaction);
     `head`: the head its unit of work read under the write lock, if it did."""
 
-    def __init__(self, connection: AsyncConnection, clock: Clock,
-                 pending: PendingRows | None = None, head: LogHead | None = None) -> None:
+    def __init__(
+        self,
+        connection: AsyncConnection,
+        clock: Clock,
+        pending: PendingRows | None = None,
+        head: LogHead | None = None,
+    ) -> None:
         self._conn = connection
         self._clock = clock
         self._pending = pending
@@ -64,8 +69,9 @@ class SqliteEventStore:
         seqs = sorted(set(seqs))
         for start in range(0, len(seqs), _SEQS_PER_QUERY):
             chunk = seqs[start : start + _SEQS_PER_QUERY]
-            for event in await self._select(f"seq IN ({', '.join('?' * len(chunk))})",
-                                            tuple(chunk)):
+            for event in await self._select(
+                f"seq IN ({', '.join('?' * len(chunk))})", tuple(chunk)
+            ):
                 found[event.seq] = event
         return found
 
@@ -81,25 +87,30 @@ class SqliteEventStore:
         # Spelled out so that the planner may use the partial ix_events_type_seq.
         indexed = "" if NOT_INDEXED_TYPE in types else f" AND type <> '{NOT_INDEXED_TYPE}'"
         return await self._select(
-            f"seq > ? AND type IN ({', '.join('?' * len(types))}){indexed} "
-            "ORDER BY seq LIMIT ?", (after_seq, *types, limit))
+            f"seq > ? AND type IN ({', '.join('?' * len(types))}){indexed} ORDER BY seq LIMIT ?",
+            (after_seq, *types, limit),
+        )
 
-    async def history(self, aggregate_id: str, *, after_seq: int = 0, limit: int = 200
-                      ) -> list[RecordedEvent]:
+    async def history(
+        self, aggregate_id: str, *, after_seq: int = 0, limit: int = 200
+    ) -> list[RecordedEvent]:
         # Spelled out so that the planner may use the partial ix_events_aggregate_seq.
         return await self._select(
-            f"aggregate_id = ? AND type <> '{NOT_INDEXED_TYPE}' AND seq > ? "
-            "ORDER BY seq LIMIT ?", (aggregate_id, after_seq, limit))
+            f"aggregate_id = ? AND type <> '{NOT_INDEXED_TYPE}' AND seq > ? ORDER BY seq LIMIT ?",
+            (aggregate_id, after_seq, limit),
+        )
 
-    async def read_keyed_or_typed(self, after_seq: int, upto: int, types: Sequence[str],
-                                  keyed_type: str) -> list[RecordedEvent]:
+    async def read_keyed_or_typed(
+        self, after_seq: int, upto: int, types: Sequence[str], keyed_type: str
+    ) -> list[RecordedEvent]:
         """The events in (after_seq, upto] of `types`, and those of `keyed_type` whose
         metadata may name idempotency keys (a superset: instr() finds the word; the
         caller decides), in seq order: what a rebuild reads."""
         return await self._select(
             f"seq > ? AND (type IN ({', '.join('?' * len(types))}) OR (type = ? AND "
             "instr(metadata, '\"idempotency_keys\"') > 0)) AND seq <= ? ORDER BY seq",
-            (after_seq, *types, keyed_type, upto))
+            (after_seq, *types, keyed_type, upto),
+        )
 
     async def head(self) -> LogHead:
         rows = await self._fetch(HEAD, ())
@@ -109,15 +120,18 @@ class SqliteEventStore:
         """One pass over ix_events_type_seq, which leaves messages out; seq being
         gap-free from 1, they are what the head's count leaves over (a gap would be a
         broken chain: make verify)."""
-        rows = await self._fetch("SELECT type, count(*) FROM events "
-                                 f"WHERE type <> '{NOT_INDEXED_TYPE}' GROUP BY type", ())
+        rows = await self._fetch(
+            f"SELECT type, count(*) FROM events WHERE type <> '{NOT_INDEXED_TYPE}' GROUP BY type",
+            (),
+        )
         counts = {type_: count for type_, count in rows}
         messages = (await self.head()).count - sum(counts.values())
         return {**counts, NOT_INDEXED_TYPE: messages} if messages else counts
 
     async def _select(self, where: str, params: tuple[Any, ...]) -> list[RecordedEvent]:
-        return [to_event(row) for row in
-                await self._fetch(f"{SELECT_EVENTS} WHERE {where}", params)]
+        return [
+            to_event(row) for row in await self._fetch(f"{SELECT_EVENTS} WHERE {where}", params)
+        ]
 
     async def _fetch(self, sql: str, params: Sequence[Any]) -> list[Any]:
         """Rows appended but not yet sent go first: a read sees its own transaction's."""

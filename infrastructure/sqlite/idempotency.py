@@ -35,10 +35,12 @@ class SqliteIdempotencyRecords:
             chunk = keys[start : start + _KEYS_PER_QUERY]
             with translated("answer"):
                 rows = await (await driver_of(self._conn)).execute_fetchall(
-                    f"{_SELECT} ({', '.join('?' * len(chunk))})", chunk)
+                    f"{_SELECT} ({', '.join('?' * len(chunk))})", chunk
+                )
             for key, event_seq, request_hash in rows:
-                found[key] = IdempotencyRecord(key=key, event_seq=event_seq,
-                                               request_hash=request_hash)
+                found[key] = IdempotencyRecord(
+                    key=key, event_seq=event_seq, request_hash=request_hash
+                )
         return found
 
     async def add(self, record: IdempotencyRecord) -> None:

@@ -42,8 +42,9 @@ class PendingRows:
             await in_driver_thread(self._driver, _write, rows, commit)
 
 
-def _write(connection: sqlite3.Connection, rows: dict[str, list[Sequence[Any]]],
-           commit: bool) -> None:
+def _write(
+    connection: sqlite3.Connection, rows: dict[str, list[Sequence[Any]]], commit: bool
+) -> None:
     """In the driver's thread."""
     for sql, values in rows.items():
         connection.executemany(sql, values)

@@ -136,8 +136,7 @@ class SqliteRows:
         ]
 
 
-def _params(columns: Sequence[tuple[str, Convert | None]], row: Mapping[str, Any]
-            ) -> list[Any]:
+def _params(columns: Sequence[tuple[str, Convert | None]], row: Mapping[str, Any]) -> list[Any]:
     return [row[name] if write is None else write(row[name]) for name, write in columns]
 
 
@@ -172,8 +171,7 @@ class _SqliteRows(Generic[Model]):
 
     async def get_by_number(self, number: int) -> Model | None:
         with translated("answer"):
-            return self._decoded(
-                await self.rows.get_by_number(await driver_of(self._conn), number))
+            return self._decoded(await self.rows.get_by_number(await driver_of(self._conn), number))
 
     async def add(self, obj: Model) -> None:
         row = self.codec.to_row(obj)

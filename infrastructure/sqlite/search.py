@@ -58,27 +58,35 @@ from infrastructure.sqlite.driver import driver_of, in_driver_thread
 from infrastructure.sqlite.errors import translated
 from infrastructure.sqlite.pending_rows import PendingRows
 
-PUT = ("INSERT OR REPLACE INTO search_objects (rowid, title, body, kind, number, status, "
-       "shown_title, shown_body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+PUT = (
+    "INSERT OR REPLACE INTO search_objects (rowid, title, body, kind, number, status, "
+    "shown_title, shown_body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
 REMOVE = "DELETE FROM search_objects WHERE rowid = ?"
 INSERT_MESSAGE = "INSERT INTO search_messages (rowid, body) VALUES (?, ?)"
-CLEAR = ("DELETE FROM search_objects",
-         "INSERT INTO search_messages (search_messages) VALUES ('delete-all')")
+CLEAR = (
+    "DELETE FROM search_objects",
+    "INSERT INTO search_messages (search_messages) VALUES ('delete-all')",
+)
 
 # Rebuilding the messages' index, a window of seq at a time: the texts as they are, each
 # made a document as the live path makes it (one SELECT and Python's `isascii` fast path
 # measured 263,000 messages/s, against 227,000 for the ASCII ones in SQL alone and the
 # others after them).
-SELECT_MESSAGES = ("SELECT seq, json_extract(payload, '$.text') FROM events "
-                   f"WHERE type = '{MESSAGE_INGESTED}' AND seq > ? AND seq <= ?")
+SELECT_MESSAGES = (
+    "SELECT seq, json_extract(payload, '$.text') FROM events "
+    f"WHERE type = '{MESSAGE_INGESTED}' AND seq > ? AND seq <= ?"
+)
 
 # bm25 weights of the columns (title, body): a word in a title counts ten in a body. The
 # rowid (kind << 32 | number) breaks ties by kind, then number.
 _OBJECTS = "FROM search_objects WHERE search_objects MATCH ? AND kind IN ({kinds})"
-_RANKED_OBJECTS = ("SELECT kind, number, shown_title, shown_body, status "  # as in Found
-                   "FROM (SELECT rowid, kind, number, status, shown_title, shown_body, "
-                   "bm25(search_objects, 10.0, 1.0) AS score " + _OBJECTS + ") "
-                   "ORDER BY score, rowid LIMIT ? OFFSET ?")
+_RANKED_OBJECTS = (
+    "SELECT kind, number, shown_title, shown_body, status "  # as in Found
+    "FROM (SELECT rowid, kind, number, status, shown_title, shown_body, "
+    "bm25(search_objects, 10.0, 1.0) AS score " + _OBJECTS + ") "
+    "ORDER BY score, rowid LIMIT ? OFFSET ?"
+)
 # Newest first: FTS5 reads a match's rowids backwards and stops at the page.
 _MESSAGES_MATCHING = "FROM search_messages WHERE search_messages MATCH ?"
 _NEWEST_MESSAGES = f"SELECT rowid {_MESSAGES_MATCHING} ORDER BY rowid DESC LIMIT ? OFFSET ?"
@@ -101,15 +109,25 @@ def message_document(text: str) -> str:
 
 def object_values(entry: SearchEntry) -> tuple[Any, ...]:
     """PUT's values."""
-    return (rowid(entry.kind, entry.number), document(entry.title), document(entry.body),
-            entry.kind, entry.number, entry.status, entry.title, entry.body)
+    return (
+        rowid(entry.kind, entry.number),
+        document(entry.title),
+        document(entry.body),
+        entry.kind,
+        entry.number,
+        entry.status,
+        entry.title,
+        entry.body,
+    )
 
 
 def message_rows(events: Iterable[RecordedEvent]) -> list[tuple[int, str]]:
     """INSERT_MESSAGE's values for the messages among `events`."""
-    return [(event.seq, message_document(text)) for event in events
-            if event.type == MESSAGE_INGESTED
-            and searchable_message(text := event.payload.get("text"))]
+    return [
+        (event.seq, message_document(text))
+        for event in events
+        if event.type == MESSAGE_INGESTED and searchable_message(text := event.payload.get("text"))
+    ]
 
 
 def stored_message_rows(found: Iterable[tuple[int, Any]]) -> list[tuple[int, str]]:
@@ -121,8 +139,9 @@ def match_expression(query: SearchQuery) -> str:
     """FTS5's query: each phrase a string (its words hold letters and digits only, so no
     character of the query can be FTS5 syntax), `*` after one whose last word is a
     prefix, all of them required."""
-    return " AND ".join(f'"{" ".join(p.words)}"' + (" *" if p.prefix else "")
-                        for p in query.phrases)
+    return " AND ".join(
+        f'"{" ".join(p.words)}"' + (" *" if p.prefix else "") for p in query.phrases
+    )
 
 
 def reindex_messages(connection: sqlite3.Connection, after: int, upto: int) -> None:
@@ -145,17 +164,26 @@ class SqliteSearch:
     async def remove(self, kind: str, number: int) -> None:
         await self._run(REMOVE, (rowid(kind, number),))
 
-    async def find_objects(self, query: SearchQuery, kinds: Sequence[str], offset: int,
-                           limit: int) -> tuple[list[Found], int]:
+    async def find_objects(
+        self, query: SearchQuery, kinds: Sequence[str], offset: int, limit: int
+    ) -> tuple[list[Found], int]:
         with translated("search"):
-            return await in_driver_thread(await driver_of(self._conn), _find_objects,
-                                          match_expression(query), kinds, offset, limit)
+            return await in_driver_thread(
+                await driver_of(self._conn),
+                _find_objects,
+                match_expression(query),
+                kinds,
+                offset,
+                limit,
+            )
 
-    async def find_messages(self, query: SearchQuery, offset: int, limit: int
-                            ) -> tuple[list[Found], int]:
+    async def find_messages(
+        self, query: SearchQuery, offset: int, limit: int
+    ) -> tuple[list[Found], int]:
         with translated("search"):
-            return await in_driver_thread(await driver_of(self._conn), _find_messages,
-                                          match_expression(query), offset, limit)
+            return await in_driver_thread(
+                await driver_of(self._conn), _find_messages, match_expression(query), offset, limit
+            )
 
     def index_messages(self, events: Sequence[RecordedEvent]) -> None:
         """Index the messages among a write transaction's events, with its COMMIT."""
@@ -170,7 +198,8 @@ class SqliteSearch:
         if entries:
             with translated("take the change"):
                 await (await driver_of(self._conn)).executemany(
-                    PUT, [object_values(entry) for entry in entries])
+                    PUT, [object_values(entry) for entry in entries]
+                )
 
     async def reindex_messages(self, after: int, upto: int) -> None:
         with translated("take the change"):
@@ -181,27 +210,40 @@ class SqliteSearch:
             await (await driver_of(self._conn)).execute(sql, params)
 
 
-def _find_objects(connection: sqlite3.Connection, expression: str, kinds: Sequence[str],
-                  offset: int, limit: int) -> tuple[list[Found], int]:
+def _find_objects(
+    connection: sqlite3.Connection, expression: str, kinds: Sequence[str], offset: int, limit: int
+) -> tuple[list[Found], int]:
     """In the driver's thread: the count and the page, in one trip."""
     params = (expression, *kinds)
     listed = ", ".join("?" * len(kinds))
-    [(total,)] = connection.execute(f"SELECT count(*) {_OBJECTS.format(kinds=listed)}",
-                                    params).fetchall()
-    rows = connection.execute(_RANKED_OBJECTS.format(kinds=listed),
-                              (*params, limit, offset)).fetchall() if total > offset else []
+    [(total,)] = connection.execute(
+        f"SELECT count(*) {_OBJECTS.format(kinds=listed)}", params
+    ).fetchall()
+    rows = (
+        connection.execute(
+            _RANKED_OBJECTS.format(kinds=listed), (*params, limit, offset)
+        ).fetchall()
+        if total > offset
+        else []
+    )
     return [Found(*row) for row in rows], total
 
 
-def _find_messages(connection: sqlite3.Connection, expression: str, offset: int,
-                   limit: int) -> tuple[list[Found], int]:
+def _find_messages(
+    connection: sqlite3.Connection, expression: str, offset: int, limit: int
+) -> tuple[list[Found], int]:
     """In the driver's thread: the count, the page's seqs, their texts, in one trip."""
-    [(total,)] = connection.execute(f"SELECT count(*) {_MESSAGES_MATCHING}",
-                                    (expression,)).fetchall()
+    [(total,)] = connection.execute(
+        f"SELECT count(*) {_MESSAGES_MATCHING}", (expression,)
+    ).fetchall()
     if limit < 1 or total <= offset:
         return [], total
-    seqs = [seq for seq, in connection.execute(_NEWEST_MESSAGES, (expression, limit, offset))]
-    payloads = dict(connection.execute(_PAYLOADS.format(seqs=", ".join("?" * len(seqs))),
-                                       seqs).fetchall())
-    return [Found(MESSAGE, seq, "", json.loads(payloads[seq]).get("text", ""), None)
-            for seq in seqs if seq in payloads], total
+    seqs = [seq for (seq,) in connection.execute(_NEWEST_MESSAGES, (expression, limit, offset))]
+    payloads = dict(
+        connection.execute(_PAYLOADS.format(seqs=", ".join("?" * len(seqs))), seqs).fetchall()
+    )
+    return [
+        Found(MESSAGE, seq, "", json.loads(payloads[seq]).get("text", ""), None)
+        for seq in seqs
+        if seq in payloads
+    ], total

@@ -47,10 +47,15 @@ class ChainCheckFailed(StorageUnavailable):
 
 
 class ParallelSqliteChainVerification:
-    def __init__(self, path: Path, *, workers: int | None = None,
-                 in_process_below: int = IN_PROCESS_BELOW,
-                 ranges_per_worker: int = RANGES_PER_WORKER,
-                 worker_command: Sequence[str] = (sys.executable, "-m", WORKER_MODULE)) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        workers: int | None = None,
+        in_process_below: int = IN_PROCESS_BELOW,
+        ranges_per_worker: int = RANGES_PER_WORKER,
+        worker_command: Sequence[str] = (sys.executable, "-m", WORKER_MODULE),
+    ) -> None:
         self._path = path
         self._workers = workers or os.cpu_count() or 1
         self._in_process_below = in_process_below
@@ -74,13 +79,15 @@ class ParallelSqliteChainVerification:
 
     async def _in_process(self, head: int, progress: Progress | None) -> RangeResult:
         try:
-            return await asyncio.to_thread(sqlite_chain_scan.scan_range, self._path, 1, head,
-                                           progress=progress)
+            return await asyncio.to_thread(
+                sqlite_chain_scan.scan_range, self._path, 1, head, progress=progress
+            )
         except sqlite3.Error as e:
             raise ChainCheckFailed(f"cannot check the event log in {self._path}: {e}") from e
 
-    async def _in_workers(self, ranges: list[Range],
-                          progress: Progress | None) -> list[RangeResult]:
+    async def _in_workers(
+        self, ranges: list[Range], progress: Progress | None
+    ) -> list[RangeResult]:
         """Each range's result: ranges are handed out in seq order to whichever worker is
         free."""
         schedule = _Schedule(ranges)
@@ -96,19 +103,23 @@ class ParallelSqliteChainVerification:
                 worker.stop()
             for drive in drives:
                 drive.cancel()
-            await asyncio.gather(*drives, *(worker.process.wait() for worker in workers),
-                                 return_exceptions=True)
+            await asyncio.gather(
+                *drives, *(worker.process.wait() for worker in workers), return_exceptions=True
+            )
         return schedule.checked()
 
     async def _start(self) -> _Worker:
         try:
             process = await asyncio.create_subprocess_exec(
-                *self._worker_command, str(self._path), cwd=_PROJECT_ROOT,
-                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE)
+                *self._worker_command,
+                str(self._path),
+                cwd=_PROJECT_ROOT,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+            )
         except OSError as e:
-            raise ChainCheckFailed(f"cannot start a worker ({self._worker_command[0]}): {e}"
-                                   ) from e
+            raise ChainCheckFailed(f"cannot start a worker ({self._worker_command[0]}): {e}") from e
         return _Worker(process, self._path)
 
 
@@ -179,8 +190,10 @@ class _Worker:
 
     async def _failed(self, what: str, why: str) -> ChainCheckFailed:
         errors = (await self._errors).decode(errors="replace").strip()[-2000:]
-        return ChainCheckFailed(f"the worker checking {what} of {self._path} failed "
-                                f"({why}){': ' + errors if errors else ''}")
+        return ChainCheckFailed(
+            f"the worker checking {what} of {self._path} failed "
+            f"({why}){': ' + errors if errors else ''}"
+        )
 
     def stop(self) -> None:
         if self.process.returncode is None:
@@ -205,8 +218,9 @@ def stitch(ranges: list[Range], results: list[RangeResult]) -> ChainReport:
     total = 0
     for (lo, _), (report, start_hash) in zip(ranges, results, strict=True):
         if start_hash != head_hash:
-            problems.append(ChainProblem(
-                lo, LINK, f"seq {lo}: prev_hash does not match seq {last_seq}"))
+            problems.append(
+                ChainProblem(lo, LINK, f"seq {lo}: prev_hash does not match seq {last_seq}")
+            )
             total += 1
         count += report.count
         problems += report.problems

@@ -23,5 +23,6 @@ class TelegramNotifier:
         """The sent message's id (https://core.telegram.org/bots/api#sendmessage returns
         the Message)."""
         message = await self._bot.send_message(
-            self._chat_id, text[:TELEGRAM_LIMIT], request_timeout=self._timeout_s)
+            self._chat_id, text[:TELEGRAM_LIMIT], request_timeout=self._timeout_s
+        )
         return message.message_id

@@ -23,9 +23,23 @@ class BotApiProcess:
         self._port_file = tmp_path / "bot-api.port"
         self._log = (tmp_path / "bot-api.log").open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.support.bot_api_stub", "--port", "0", "--token",
-             token, "--port-file", str(self._port_file), "--first-update-id", "1000"],
-            cwd=PROJECT_ROOT, stdout=self._log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "tests.support.bot_api_stub",
+                "--port",
+                "0",
+                "--token",
+                token,
+                "--port-file",
+                str(self._port_file),
+                "--first-update-id",
+                "1000",
+            ],
+            cwd=PROJECT_ROOT,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 20
         while not self._port_file.exists():
             assert time.monotonic() < deadline and self.process.poll() is None, "stub not up"
@@ -46,16 +60,24 @@ class BotApiProcess:
         return self._post("/_control/updates", body)["update_id"]
 
     def sent(self, wait_for: int = 0, timeout: float = 15) -> list[dict[str, Any]]:
-        response = self.http.get("/_control/sent", params={"wait_for": wait_for,
-                                                           "timeout": timeout})
+        response = self.http.get(
+            "/_control/sent", params={"wait_for": wait_for, "timeout": timeout}
+        )
         assert response.status_code == 200, f"replies missing: {response.json()}"
         return response.json()["result"]
 
     def read(self, name: str) -> Any:
         return self.http.get(f"/_control/{name}").json()
 
-    def deliver(self, text: str, *, url: str, secret: str | None = None,
-                chat_id: int = OWNER, update: dict | None = None) -> int:
+    def deliver(
+        self,
+        text: str,
+        *,
+        url: str,
+        secret: str | None = None,
+        chat_id: int = OWNER,
+        update: dict | None = None,
+    ) -> int:
         body: dict[str, Any] = {"url": url}
         body.update({"update": update} if update else {"chat_id": chat_id, "text": text})
         if secret is not None:
@@ -70,6 +92,11 @@ class BotApiProcess:
 
 def bot_environ(bot_api: BotApiProcess, mode: str = "polling", **extra: str) -> dict[str, str]:
     """The bot pointed at the stand-in; pushed notifications off unless a test turns them on."""
-    return {"TELEGRAM_MODE": mode, "TELEGRAM_BOT_TOKEN": bot_api.token,
-            "HELIONYX_NOTIFICATIONS": "false",
-            "TELEGRAM_OWNER_CHAT_ID": str(OWNER), "TELEGRAM_API_BASE": bot_api.base_url, **extra}
+    return {
+        "TELEGRAM_MODE": mode,
+        "TELEGRAM_BOT_TOKEN": bot_api.token,
+        "HELIONYX_NOTIFICATIONS": "false",
+        "TELEGRAM_OWNER_CHAT_ID": str(OWNER),
+        "TELEGRAM_API_BASE": bot_api.base_url,
+        **extra,
+    }

@@ -22,30 +22,49 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def service_environ(database_url: str, port: int | None = None, **extra: str
-                    ) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items()
-            if not k.startswith(("HELIONYX_", "TELEGRAM_")) and k != "ENV"}
+def service_environ(database_url: str, port: int | None = None, **extra: str) -> dict[str, str]:
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("HELIONYX_", "TELEGRAM_")) and k != "ENV"
+    }
     if port is not None:
         base["HELIONYX_PORT"] = str(port)
-    return {**base, "HELIONYX_DATABASE_URL": database_url,
-            "HELIONYX_API_TOKEN": API_TOKEN, "TELEGRAM_MODE": "off",
-            "HELIONYX_LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1",
-            "HELIONYX_DIGEST_DIR": str(digest_dir()), **extra}
+    return {
+        **base,
+        "HELIONYX_DATABASE_URL": database_url,
+        "HELIONYX_API_TOKEN": API_TOKEN,
+        "TELEGRAM_MODE": "off",
+        "HELIONYX_LOG_LEVEL": "INFO",
+        "PYTHONUNBUFFERED": "1",
+        "HELIONYX_DIGEST_DIR": str(digest_dir()),
+        **extra,
+    }
 
 
-def cli(database_url: str, *args: str, tier: str = "dev", **extra: str
-        ) -> subprocess.CompletedProcess[str]:
+def cli(
+    database_url: str, *args: str, tier: str = "dev", **extra: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "app.cli", "--env", tier, *args], cwd=PROJECT_ROOT,
-        env=service_environ(database_url, **extra), capture_output=True, text=True,
+        [sys.executable, "-m", "app.cli", "--env", tier, *args],
+        cwd=PROJECT_ROOT,
+        env=service_environ(database_url, **extra),
+        capture_output=True,
+        text=True,
         timeout=120,
     )
 
 
 class Service:
-    def __init__(self, database_url: str, log_path: Path, *, tier: str = "dev",
-                 command: list[str] | None = None, **extra: str) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        log_path: Path,
+        *,
+        tier: str = "dev",
+        command: list[str] | None = None,
+        **extra: str,
+    ) -> None:
         self.database_url = database_url
         self.port = free_port()
         self.log_path = log_path
@@ -60,7 +79,10 @@ class Service:
         log = self.log_path.open("ab")
         started = time.monotonic()
         self.process = subprocess.Popen(
-            self.command, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
+            self.command,
+            cwd=PROJECT_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             env=service_environ(self.database_url, self.port, **self.extra),
         )
         if wait_ready:
@@ -71,8 +93,9 @@ class Service:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process and self.process.poll() is not None:
-                raise AssertionError(f"service exited with {self.process.returncode}:\n"
-                                     + self.log())
+                raise AssertionError(
+                    f"service exited with {self.process.returncode}:\n" + self.log()
+                )
             try:
                 if httpx.get(f"{self.base_url}/health/ready", timeout=1).status_code == 200:
                     return
@@ -103,5 +126,6 @@ class Service:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, timeout=10,
-                            headers={"Authorization": f"Bearer {API_TOKEN}"})
+        return httpx.Client(
+            base_url=self.base_url, timeout=10, headers={"Authorization": f"Bearer {API_TOKEN}"}
+        )

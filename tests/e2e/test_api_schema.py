@@ -33,10 +33,19 @@ pytestmark = pytest.mark.e2e
 AUTHORIZED = {"Authorization": f"Bearer {API_TOKEN}"}
 # Not positive_data_acceptance: JSON Schema cannot say all that the edge refuses with a
 # 422 (blank text, NUL, lone surrogates), so schema-valid requests are rightly refused.
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance]
-BOUNDED = settings(max_examples=20, deadline=None, derandomize=True, database=None,
-                   suppress_health_check=list(HealthCheck))
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+BOUNDED = settings(
+    max_examples=20,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 
 
 def operations(schema: BaseSchema) -> Iterator[APIOperation]:

@@ -27,8 +27,10 @@ MORNING = [
 ]
 AFTERNOON = [
     ("/checkin 1", "2 in a row"),
-    ("/decide use SQLite because one user review in 3 months",
-     "Decision #1: use SQLite - because one user (review on"),
+    (
+        "/decide use SQLite because one user review in 3 months",
+        "Decision #1: use SQLite - because one user (review on",
+    ),
     ("/supersede 1 use PostgreSQL because backups", "Superseded: decision #1, use SQLite, by #2"),
     ("/revoke 2 the project was dropped", "Revoked: decision #2, use PostgreSQL"),
     ("/outcome 1 fine for a year", "Outcome of decision #1, use SQLite: fine for a year"),
@@ -41,15 +43,13 @@ AFTERNOON = [
 
 
 def say(client, text: str, external_id: str) -> dict:
-    response = client.post("/api/v1/interactions",
-                           json={"text": text, "external_id": external_id})
+    response = client.post("/api/v1/interactions", json={"text": text, "external_id": external_id})
     assert response.status_code == 200, response.text
     return response.json()
 
 
 def test_a_day_of_every_command_survives_a_restart(migrated_sqlite, tmp_path):
-    service = Service(migrated_sqlite, tmp_path / "service.log",
-                      HELIONYX_TIMEZONE="Europe/Berlin")
+    service = Service(migrated_sqlite, tmp_path / "service.log", HELIONYX_TIMEZONE="Europe/Berlin")
     try:
         service.start()
         with service.client() as client:
@@ -64,15 +64,19 @@ def test_a_day_of_every_command_survives_a_restart(migrated_sqlite, tmp_path):
             again = say(client, MORNING[4][0], "m4")  # a redelivery changes nothing
             assert again["replayed"] and again["reply"] == "Done: todo #2, pay rent"
 
-            todos = {t["number"]: t for t in client.get(
-                "/api/v1/todos", params={"status": "all"}).json()["items"]}
+            todos = {
+                t["number"]: t
+                for t in client.get("/api/v1/todos", params={"status": "all"}).json()["items"]
+            }
             assert todos[1]["due_at"] is not None and todos[1]["priority"] == "high"
             assert todos[2]["status"] == "open" and todos[3]["title"] == "book flights"
             tracks = client.get("/api/v1/tracks").json()["items"]
             assert [(t["check_ins"], t["streak"]) for t in tracks] == [(2, 2)]
             decisions = client.get("/api/v1/decisions", params={"status": "all"}).json()
             assert {d["number"]: d["status"] for d in decisions["items"]} == {
-                1: "superseded", 2: "revoked"}
+                1: "superseded",
+                2: "revoked",
+            }
             assert client.get("/api/v1/notes").json()["items"] == []
             events = client.get("/api/v1/events", params={"limit": 1000}).json()["items"]
             messages = [e for e in events if e["type"] == "message.ingested"]

@@ -52,11 +52,19 @@ def test_live_refuses_a_data_directory_others_can_read(tmp_path: Path):
     digests = tmp_path / "digests"
     digests.mkdir(mode=0o755)
     os.chmod(digests, 0o755)
-    env = service_environ("postgresql+asyncpg://helionyx@127.0.0.1:5432/none",
-                          HELIONYX_DIGEST_DIR=str(digests), TELEGRAM_MODE="off")
-    result = subprocess.run([sys.executable, "-m", "app.main", "--env", "live"],
-                            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
-                            timeout=60)
+    env = service_environ(
+        "postgresql+asyncpg://helionyx@127.0.0.1:5432/none",
+        HELIONYX_DIGEST_DIR=str(digests),
+        TELEGRAM_MODE="off",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "app.main", "--env", "live"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert f"refusing to start: {digests} is readable by others (mode 755)" in result.stderr
     assert f"chmod 700 {digests}" in result.stderr

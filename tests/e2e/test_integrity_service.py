@@ -27,8 +27,10 @@ def digests_of(url: str) -> list[dict]:
         try:
             async with engine.connect() as conn:
                 from sqlalchemy import text
-                return (await conn.execute(
-                    text("SELECT value FROM helionyx_meta WHERE key = 'log_id'"))).scalar_one()
+
+                return (
+                    await conn.execute(text("SELECT value FROM helionyx_meta WHERE key = 'log_id'"))
+                ).scalar_one()
         finally:
             await engine.dispose()
 
@@ -43,24 +45,33 @@ def with_engine(url: str, action) -> None:
             await action(engine)
         finally:
             await engine.dispose()
+
     asyncio.run(go())
 
 
 def post(service: Service, count: int) -> None:
     with service.client() as http:
         for n in range(count):
-            response = http.post("/api/v1/ingest/message", json={"text": f"note {n}"},
-                                 headers={"Idempotency-Key": f"k{n}"})
+            response = http.post(
+                "/api/v1/ingest/message",
+                json={"text": f"note {n}"},
+                headers={"Idempotency-Key": f"k{n}"},
+            )
             assert response.status_code == 201, response.text
 
 
 def test_digests_at_the_cadence_and_at_sigterm_then_a_cut_tail_is_refused(
-        migrated_sqlite: str, tmp_path: Path):
+    migrated_sqlite: str, tmp_path: Path
+):
     # As a process on SQLite: digests are written the same way on every backend, and
     # PostgreSQL's start check and audit are in tests/integration/test_integrity.py.
     migrated = migrated_sqlite
-    service = Service(migrated, tmp_path / "service.log", HELIONYX_DIGEST_EVERY_EVENTS="5",
-                      HELIONYX_DIGEST_EVERY_S="3600")
+    service = Service(
+        migrated,
+        tmp_path / "service.log",
+        HELIONYX_DIGEST_EVERY_EVENTS="5",
+        HELIONYX_DIGEST_EVERY_S="3600",
+    )
     service.start()
     post(service, 12)
     deadline = time.monotonic() + 10
@@ -99,7 +110,8 @@ def test_digests_at_the_cadence_and_at_sigterm_then_a_cut_tail_is_refused(
 
 
 def test_a_payload_changed_with_the_triggers_put_back_is_found_while_serving(
-        migrated_sqlite: str, tmp_path: Path):
+    migrated_sqlite: str, tmp_path: Path
+):
     # SQLite only here, as a process: the same audit on PostgreSQL is
     # tests/integration/test_integrity.py (assert_closed_at_start).
     migrated = migrated_sqlite

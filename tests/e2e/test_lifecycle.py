@@ -38,8 +38,9 @@ class Load:
         self.refused = 0
         self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._threads = [threading.Thread(target=self._write, args=(n,), daemon=True)
-                         for n in range(writers)]
+        self._threads = [
+            threading.Thread(target=self._write, args=(n,), daemon=True) for n in range(writers)
+        ]
 
     def __enter__(self) -> Load:
         for thread in self._threads:
@@ -65,9 +66,14 @@ class Load:
                 source_id = f"w{writer}-{n}"
                 n += 1
                 try:
-                    response = http.post("/api/v1/ingest/message", json={
-                        "text": f"load message {source_id}", "source": "load",
-                        "source_id": source_id})
+                    response = http.post(
+                        "/api/v1/ingest/message",
+                        json={
+                            "text": f"load message {source_id}",
+                            "source": "load",
+                            "source_id": source_id,
+                        },
+                    )
                 except httpx.HTTPError:
                     with self._lock:
                         self.refused += 1
@@ -170,11 +176,15 @@ def test_refuses_to_serve_another_tiers_database(postgres_url: str, tmp_path: Pa
 @MAKE_IN_CHECKOUT
 def test_make_run_serves_and_stops_with_status_zero(migrated_sqlite: str, tmp_path: Path):
     """What a new user types. make stays the parent; the service is its child."""
-    svc = Service(migrated_sqlite, tmp_path / "log", command=["make", "--no-print-directory",
-                                                              "run", "ENV=dev"])
+    svc = Service(
+        migrated_sqlite,
+        tmp_path / "log",
+        command=["make", "--no-print-directory", "run", "ENV=dev"],
+    )
     svc.start(timeout=120)
-    children = subprocess.run(["pgrep", "-P", str(svc.process.pid)], capture_output=True,
-                              text=True).stdout.split()
+    children = subprocess.run(
+        ["pgrep", "-P", str(svc.process.pid)], capture_output=True, text=True
+    ).stdout.split()
     assert len(children) == 1, children
     subprocess.run(["kill", "-TERM", children[0]], check=True)
     assert svc.wait(timeout=15) == 0, svc.log()

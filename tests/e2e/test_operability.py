@@ -102,7 +102,8 @@ def test_status_fails_only_when_the_database_cannot_be_read(tmp_path: Path):
 
 @pytest.mark.parametrize("command", [["verify"], ["rebuild"], ["import-chatgpt", "x.json"]])
 def test_a_command_on_a_missing_database_neither_creates_it_nor_fails_on_it(
-        tmp_path: Path, command: list[str]):
+    tmp_path: Path, command: list[str]
+):
     absent = tmp_path / "absent" / "helionyx.db"
     result = cli(f"sqlite+aiosqlite:///{absent}", *command)
     assert result.returncode == 3, result.stderr
@@ -112,8 +113,7 @@ def test_a_command_on_a_missing_database_neither_creates_it_nor_fails_on_it(
 
 
 @pytest.mark.parametrize("command", [["rebuild"], ["import-chatgpt", "x.json"]])
-def test_a_command_on_an_unmigrated_database_says_to_migrate(tmp_path: Path,
-                                                              command: list[str]):
+def test_a_command_on_an_unmigrated_database_says_to_migrate(tmp_path: Path, command: list[str]):
     empty = tmp_path / "helionyx.db"
     empty.touch()
     result = cli(f"sqlite+aiosqlite:///{empty}", *command)
@@ -185,7 +185,9 @@ def test_staging_logs_json_lines_and_never_a_secret(postgres_url: str, tmp_path:
     assert (failed["client"], failed["reason"]) == ("127.0.0.1", "wrong token")
     assert "wrong-token-0123456789" not in log
     assert [e["action"] for e in audit if e["action"].startswith("service.")] == [
-        "service.started", "service.stopped"]
+        "service.started",
+        "service.stopped",
+    ]
     assert any("falling back to rules" in e["message"] for e in entries)
     assert "shutdown complete" in entries[-1]["message"]
 

@@ -39,11 +39,12 @@ def start(migrated_sqlite: str, tmp_path: Path) -> Iterator[Callable[..., Servic
 def stalled_ingest(port: int, token: str = API_TOKEN) -> socket.socket:
     """Headers that promise 1000 bytes of body, then 10 of them, then nothing."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-    sock.sendall(b"POST /api/v1/ingest/message HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                 b"Authorization: Bearer " + token.encode() + b"\r\n"
-                 b"Content-Type: application/json\r\n"
-                 b"Content-Length: " + str(DECLARED).encode() + b"\r\n\r\n"
-                 + b'{"text": "'[:SENT])
+    sock.sendall(
+        b"POST /api/v1/ingest/message HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Authorization: Bearer " + token.encode() + b"\r\n"
+        b"Content-Type: application/json\r\n"
+        b"Content-Length: " + str(DECLARED).encode() + b"\r\n\r\n" + b'{"text": "'[:SENT]
+    )
     return sock
 
 
@@ -91,13 +92,15 @@ def test_a_body_sent_slowly_but_steadily_is_recorded(start):
     service = start(HELIONYX_BODY_TIMEOUT_S="1")
     body = b'{"text": "sent in pieces"}'
     with socket.create_connection(("127.0.0.1", service.port), timeout=5) as sock:
-        sock.sendall(b"POST /api/v1/ingest/message HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                     b"Authorization: Bearer " + API_TOKEN.encode() + b"\r\n"
-                     b"Content-Type: application/json\r\nConnection: close\r\n"
-                     b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n")
+        sock.sendall(
+            b"POST /api/v1/ingest/message HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Authorization: Bearer " + API_TOKEN.encode() + b"\r\n"
+            b"Content-Type: application/json\r\nConnection: close\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+        )
         for i in range(0, len(body), 9):  # 3 pieces, 0.6 s apart: 1.2 s in all
             time.sleep(0.6)
-            sock.sendall(body[i:i + 9])
+            sock.sendall(body[i : i + 9])
         reply = read_until_closed(sock, deadline=time.monotonic() + 5)
     assert reply is not None and reply.startswith(b"HTTP/1.1 201 "), reply
 

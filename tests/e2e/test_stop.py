@@ -15,15 +15,18 @@ from tests.e2e.service import Service, cli, service_environ
 pytestmark = pytest.mark.e2e
 
 
-def test_a_second_start_names_the_first_and_stop_ends_it(migrated_sqlite: str,
-                                                          tmp_path: Path):
+def test_a_second_start_names_the_first_and_stop_ends_it(migrated_sqlite: str, tmp_path: Path):
     first = Service(migrated_sqlite, tmp_path / "first.log")
     first.start()
     try:
         second = subprocess.run(
-            [sys.executable, "-m", "app.main", "--env", "dev"], cwd=PROJECT_ROOT,
-            env=service_environ(migrated_sqlite, first.port), capture_output=True, text=True,
-            timeout=60)
+            [sys.executable, "-m", "app.main", "--env", "dev"],
+            cwd=PROJECT_ROOT,
+            env=service_environ(migrated_sqlite, first.port),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert second.returncode == 4
         assert f"already running as pid {first.process.pid}" in second.stderr
         assert "make stop ENV=dev" in second.stderr

@@ -26,8 +26,9 @@ def bot_api(tmp_path: Path) -> Iterator[BotApiProcess]:
 
 
 @pytest.fixture
-def polling_service(migrated_sqlite: str, tmp_path: Path, bot_api: BotApiProcess
-                    ) -> Iterator[Service]:
+def polling_service(
+    migrated_sqlite: str, tmp_path: Path, bot_api: BotApiProcess
+) -> Iterator[Service]:
     svc = Service(migrated_sqlite, tmp_path / "service.log", **bot_environ(bot_api))
     try:
         yield svc
@@ -51,16 +52,20 @@ def event_count(service: Service) -> int:
 
 
 def comparable(items: list[dict], *drop: str) -> list[dict]:
-    ignored = {"id", "number", "created_at", "updated_at", "decided_at", "source_event_seq",
-               *drop}
+    ignored = {"id", "number", "created_at", "updated_at", "decided_at", "source_event_seq", *drop}
     return [{k: v for k, v in item.items() if k not in ignored} for item in items]
 
 
 def test_the_owner_talks_to_helionyx(polling_service: Service, bot_api: BotApiProcess):
     polling_service.start()
-    conversation = ["/start", "/todo buy milk tomorrow !high #home", "/todos",
-                    "/decide move to Berlin because the job is better", "/decisions",
-                    "just thinking out loud"]
+    conversation = [
+        "/start",
+        "/todo buy milk tomorrow !high #home",
+        "/todos",
+        "/decide move to Berlin because the job is better",
+        "/decisions",
+        "just thinking out loud",
+    ]
     for n, text in enumerate(conversation, start=1):
         bot_api.queue(text)
         replies = replies_to(bot_api, OWNER, n)
@@ -86,8 +91,9 @@ def test_the_owner_talks_to_helionyx(polling_service: Service, bot_api: BotApiPr
     assert state["telegram"] == {"mode": "polling", "running": True}
 
 
-def test_a_stranger_gets_one_refusal_and_nothing_is_stored(polling_service: Service,
-                                                          bot_api: BotApiProcess):
+def test_a_stranger_gets_one_refusal_and_nothing_is_stored(
+    polling_service: Service, bot_api: BotApiProcess
+):
     polling_service.start()
     bot_api.queue("/todo secret plan")
     replies_to(bot_api, OWNER, 1)
@@ -112,8 +118,9 @@ def test_a_redelivered_update_has_one_effect(polling_service: Service, bot_api: 
     assert event_count(polling_service) == 2  # the message and the todo
 
 
-def test_updates_sent_while_down_are_handled_after_start(polling_service: Service,
-                                                        bot_api: BotApiProcess):
+def test_updates_sent_while_down_are_handled_after_start(
+    polling_service: Service, bot_api: BotApiProcess
+):
     polling_service.start()
     bot_api.queue("/todo before the restart")
     replies_to(bot_api, OWNER, 1)
@@ -127,8 +134,9 @@ def test_updates_sent_while_down_are_handled_after_start(polling_service: Servic
     assert bot_api.read("pending")["result"] == []
 
 
-def test_sigterm_finishes_the_update_in_hand_and_loses_none(polling_service: Service,
-                                                            bot_api: BotApiProcess):
+def test_sigterm_finishes_the_update_in_hand_and_loses_none(
+    polling_service: Service, bot_api: BotApiProcess
+):
     polling_service.start()
     for n in range(20):
         bot_api.queue(f"/todo burst {n}")
@@ -153,9 +161,16 @@ def event_count_offline(service: Service) -> int:
 
 
 def test_webhook_mode(migrated_sqlite: str, tmp_path: Path, bot_api: BotApiProcess):
-    svc = Service(migrated_sqlite, tmp_path / "service.log", **bot_environ(
-        bot_api, "webhook", TELEGRAM_WEBHOOK_URL="https://helionyx.example/telegram/webhook",
-        TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET))
+    svc = Service(
+        migrated_sqlite,
+        tmp_path / "service.log",
+        **bot_environ(
+            bot_api,
+            "webhook",
+            TELEGRAM_WEBHOOK_URL="https://helionyx.example/telegram/webhook",
+            TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
+        ),
+    )
     try:
         svc.start()
         deadline = time.monotonic() + 10
@@ -168,25 +183,39 @@ def test_webhook_mode(migrated_sqlite: str, tmp_path: Path, bot_api: BotApiProce
         assert bot_api.deliver("/todo sneaky", url=url, secret="") == 401
         assert bot_api.deliver("/todo sneaky", url=url, secret="wrong-secret-0123456789") == 403
         assert event_count(svc) == 0
-        update = {"update_id": 777, "message": {
-            "message_id": 1, "date": 1764150000, "text": "/todo via webhook",
-            "chat": {"id": OWNER, "type": "private"},
-            "from": {"id": OWNER, "is_bot": False, "first_name": "Owner"}}}
+        update = {
+            "update_id": 777,
+            "message": {
+                "message_id": 1,
+                "date": 1764150000,
+                "text": "/todo via webhook",
+                "chat": {"id": OWNER, "type": "private"},
+                "from": {"id": OWNER, "is_bot": False, "first_name": "Owner"},
+            },
+        }
         assert bot_api.deliver("", url=url, update=update) == 200
         assert bot_api.deliver("", url=url, update=update) == 200  # a retry
         assert "via webhook" in replies_to(bot_api, OWNER, 1)[0]
         assert event_count(svc) == 2
         with svc.client() as http:
-            assert http.get("/api/v1/state").json()["telegram"] == {"mode": "webhook",
-                                                                    "running": True}
+            assert http.get("/api/v1/state").json()["telegram"] == {
+                "mode": "webhook",
+                "running": True,
+            }
     finally:
         assert svc.stop() == 0
 
 
-def test_webhook_mode_without_a_secret_refuses_to_start(migrated_sqlite: str, tmp_path: Path,
-                                                        bot_api: BotApiProcess):
-    svc = Service(migrated_sqlite, tmp_path / "service.log", **bot_environ(
-        bot_api, "webhook", TELEGRAM_WEBHOOK_URL="https://helionyx.example/telegram/webhook"))
+def test_webhook_mode_without_a_secret_refuses_to_start(
+    migrated_sqlite: str, tmp_path: Path, bot_api: BotApiProcess
+):
+    svc = Service(
+        migrated_sqlite,
+        tmp_path / "service.log",
+        **bot_environ(
+            bot_api, "webhook", TELEGRAM_WEBHOOK_URL="https://helionyx.example/telegram/webhook"
+        ),
+    )
     svc.start(wait_ready=False)
     assert svc.wait(timeout=20) == 2
     assert "TELEGRAM_WEBHOOK_SECRET" in svc.log()

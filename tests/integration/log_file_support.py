@@ -20,22 +20,51 @@ from tests.integration.test_rebuild import run_scenario
 # Numbers whose spelling a database or a JSON round trip could change, and text in
 # several scripts: each must come back bit for bit.
 AWKWARD = [
-    NewEvent("test.numbers", "test", "numbers-1", {
-        "e16": 1e16, "negative_zero": -0.0, "huge": 1.5e300,
-        "float_of_int": 12345678901234567890.0, "big_int": 2**70, "negative_big": -(10**30),
-        "tiny": 5e-324, "list": [1e16, -0.0, 0.1, 2**64]},
-        metadata={"source": "tests", "n": -0.0}),
-    NewEvent("test.text", "test", "text-1", {
-        "accents": "Crème brûlée à la française, ÄÖÜ ß", "cyrillic": "Привет, мир",
-        "emoji": "🎉🚀👍🏽", "mixed": "line\nbreak \u2028 \"quoted\" \\ tab\t"},
-        idempotency_key="ключ-🎉"),
+    NewEvent(
+        "test.numbers",
+        "test",
+        "numbers-1",
+        {
+            "e16": 1e16,
+            "negative_zero": -0.0,
+            "huge": 1.5e300,
+            "float_of_int": 12345678901234567890.0,
+            "big_int": 2**70,
+            "negative_big": -(10**30),
+            "tiny": 5e-324,
+            "list": [1e16, -0.0, 0.1, 2**64],
+        },
+        metadata={"source": "tests", "n": -0.0},
+    ),
+    NewEvent(
+        "test.text",
+        "test",
+        "text-1",
+        {
+            "accents": "Crème brûlée à la française, ÄÖÜ ß",
+            "cyrillic": "Привет, мир",
+            "emoji": "🎉🚀👍🏽",
+            "mixed": 'line\nbreak \u2028 "quoted" \\ tab\t',
+        },
+        idempotency_key="ключ-🎉",
+    ),
 ]
 
-EVENT_COLUMNS = (events.c.seq, events.c.event_id, events.c.type, events.c.aggregate_type,
-                 events.c.aggregate_id, type_coerce(events.c.payload, Text()),
-                 type_coerce(events.c.metadata, Text()), events.c.idempotency_key,
-                 events.c.occurred_at, events.c.recorded_at, events.c.schema_version,
-                 events.c.prev_hash, events.c.hash)
+EVENT_COLUMNS = (
+    events.c.seq,
+    events.c.event_id,
+    events.c.type,
+    events.c.aggregate_type,
+    events.c.aggregate_id,
+    type_coerce(events.c.payload, Text()),
+    type_coerce(events.c.metadata, Text()),
+    events.c.idempotency_key,
+    events.c.occurred_at,
+    events.c.recorded_at,
+    events.c.schema_version,
+    events.c.prev_hash,
+    events.c.hash,
+)
 
 
 async def write_scenario(factory: SqlUnitOfWorkFactory, clock: FakeClock) -> None:
@@ -54,8 +83,9 @@ async def export_to(path: Path, factory: SqlUnitOfWorkFactory, clock: FakeClock)
 async def event_rows(engine: AsyncEngine) -> list[tuple[Any, ...]]:
     """Every column of every event, payload and metadata as the stored text."""
     async with engine.connect() as conn:
-        return [tuple(row) for row in
-                await conn.execute(select(*EVENT_COLUMNS).order_by(events.c.seq))]
+        return [
+            tuple(row) for row in await conn.execute(select(*EVENT_COLUMNS).order_by(events.c.seq))
+        ]
 
 
 async def read_models(engine: AsyncEngine) -> dict[str, list[Any]]:

@@ -59,15 +59,24 @@ async def test_today_and_the_week_in_the_owners_zone(client, clock):
     await post(client, "tracks", title="piano", check_in_every=3)  # due Wednesday
     await post(client, "decisions", title="use SQLite", review_on="2026-12-07")
     await post(client, "decisions", title="move", review_on="2026-12-10")
-    for title, due in [("standup", "2026-12-07T08:30:00+01:00"), ("bills", "2026-12-05"),
-                       ("milk", "2026-12-07"), ("dentist", "2026-12-07T18:00:00+01:00"),
-                       ("taxes", "2026-12-08"), ("far", "2026-12-20"), ("someday", None)]:
+    for title, due in [
+        ("standup", "2026-12-07T08:30:00+01:00"),
+        ("bills", "2026-12-05"),
+        ("milk", "2026-12-07"),
+        ("dentist", "2026-12-07T18:00:00+01:00"),
+        ("taxes", "2026-12-08"),
+        ("far", "2026-12-20"),
+        ("someday", None),
+    ]:
         await post(client, "todos", title=title, due=due)
     clock.current = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)  # Monday 09:00 in Berlin
 
     today = await agenda(client)
     assert (today["start"], today["end"], today["timezone"]) == (
-        "2026-12-07", "2026-12-07", "Europe/Berlin")
+        "2026-12-07",
+        "2026-12-07",
+        "Europe/Berlin",
+    )
     assert [t["title"] for t in today["overdue"]] == ["bills", "standup"]
     assert [t["title"] for t in today["due"]] == ["milk", "dentist"]
     assert today["due"][1]["due_at"] == "2026-12-07T17:00:00Z"
@@ -80,17 +89,26 @@ async def test_today_and_the_week_in_the_owners_zone(client, clock):
     assert week["end"] == "2026-12-13"
     assert [t["title"] for t in week["due"]] == ["milk", "dentist", "taxes"]
     assert [(c["track"]["title"], c["due_on"]) for c in week["check_ins"]] == [
-        ("running", "2026-12-07"), ("piano", "2026-12-09")]
+        ("running", "2026-12-07"),
+        ("piano", "2026-12-09"),
+    ]
     assert numbers(week["reviews"]) == [1, 2]
 
     clock.current = datetime(2026, 12, 8, 23, 30, tzinfo=UTC)  # Wednesday 00:30 in Berlin
     later = await agenda(client)
     assert later["start"] == "2026-12-09"
     # By day, a day's untimed todos before its timed ones.
-    assert [t["title"] for t in later["overdue"]] == ["bills", "milk", "standup", "dentist",
-                                                      "taxes"]
+    assert [t["title"] for t in later["overdue"]] == [
+        "bills",
+        "milk",
+        "standup",
+        "dentist",
+        "taxes",
+    ]
     assert [(c["track"]["title"], c["overdue"]) for c in later["check_ins"]] == [
-        ("running", True), ("piano", False)]
+        ("running", True),
+        ("piano", False),
+    ]
 
 
 async def test_done_todos_and_reviewed_decisions_leave_it(client, clock):
@@ -104,8 +122,9 @@ async def test_done_todos_and_reviewed_decisions_leave_it(client, clock):
     assert [empty[key] for key in ("overdue", "due", "check_ins", "reviews")] == [[]] * 4
 
 
-@pytest.mark.parametrize("query", ["days=0", "days=-1", "days=abc", "days=367", "days=",
-                                   "day=7", "days=7&sort=due"])
+@pytest.mark.parametrize(
+    "query", ["days=0", "days=-1", "days=abc", "days=367", "days=", "day=7", "days=7&sort=due"]
+)
 async def test_bad_queries_are_refused(client, query):
     response = await client.get(f"/api/v1/agenda?{query}")
     assert response.status_code == 422, response.text

@@ -12,15 +12,20 @@ async def test_a_decision_can_name_its_review_day(client):
     decision = await new_decision(client, review_on="2027-03-31")
     assert decision["review_on"] == "2027-03-31"
     assert (decision["outcome"], decision["reviewed_at"], decision["revoke_reason"]) == (
-        None, None, None)
+        None,
+        None,
+        None,
+    )
     assert (await new_decision(client, title="b"))["review_on"] is None
-    superseding = await client.post("/api/v1/decisions/1/supersede",
-                                    json={"title": "c", "review_on": "2027-06-30"})
+    superseding = await client.post(
+        "/api/v1/decisions/1/supersede", json={"title": "c", "review_on": "2027-06-30"}
+    )
     assert superseding.json()["review_on"] == "2027-06-30"
 
 
-@pytest.mark.parametrize("review_on", ["86400", "2027-03-31T09:00:00+01:00", "2027-02-30",
-                                       "next month", 20270331])
+@pytest.mark.parametrize(
+    "review_on", ["86400", "2027-03-31T09:00:00+01:00", "2027-02-30", "next month", 20270331]
+)
 async def test_a_review_day_is_a_date(client, review_on):
     response = await client.post("/api/v1/decisions", json={"title": "x", "review_on": review_on})
     assert response.status_code == 422 and response.headers["content-type"] == PROBLEM
@@ -43,10 +48,13 @@ async def test_revoke_with_or_without_a_reason(client):
     assert [d["number"] for d in revoked["items"]] == [2, 1]
 
 
-@pytest.mark.parametrize(("superseded", "detail"), [
-    (False, "decision 1 is already revoked"),
-    (True, "decision 1 is superseded"),
-])
+@pytest.mark.parametrize(
+    ("superseded", "detail"),
+    [
+        (False, "decision 1 is already revoked"),
+        (True, "decision 1 is superseded"),
+    ],
+)
 async def test_revoking_what_is_not_active_is_409_and_stores_nothing(client, superseded, detail):
     await new_decision(client)
     if superseded:
@@ -80,17 +88,24 @@ async def test_an_outcome_is_recorded_whatever_the_status_and_a_later_one_replac
 async def test_a_decision_is_read_with_its_history_in_order(client):
     old = await new_decision(client)
     await client.post("/api/v1/decisions/1/outcome", json={"outcome": "too slow"})
-    new = (await client.post("/api/v1/decisions/1/supersede",
-                             json={"title": "Use PostgreSQL"})).json()
+    new = (
+        await client.post("/api/v1/decisions/1/supersede", json={"title": "Use PostgreSQL"})
+    ).json()
 
     response = await client.get("/api/v1/decisions/1")
     assert response.status_code == 200, response.text
     decision = response.json()
     history = decision.pop("history")
     assert (decision["id"], decision["status"], decision["superseded_by"]) == (
-        old["id"], "superseded", new["id"])
+        old["id"],
+        "superseded",
+        new["id"],
+    )
     assert [e["type"] for e in history] == [
-        "decision.recorded", "decision.reviewed", "decision.superseded"]
+        "decision.recorded",
+        "decision.reviewed",
+        "decision.superseded",
+    ]
     assert [e["seq"] for e in history] == sorted(e["seq"] for e in history)
     assert history[2]["payload"]["superseded_by"] == new["id"]
 
@@ -99,12 +114,15 @@ async def test_a_decision_is_read_with_its_history_in_order(client):
     assert newer["supersedes"] == old["id"]
 
 
-@pytest.mark.parametrize(("method", "path", "body"), [
-    ("GET", "/api/v1/decisions/99", None),
-    ("POST", "/api/v1/decisions/99/revoke", None),
-    ("POST", "/api/v1/decisions/99/revoke", {"reason": "x"}),
-    ("POST", "/api/v1/decisions/99/outcome", {"outcome": "x"}),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/api/v1/decisions/99", None),
+        ("POST", "/api/v1/decisions/99/revoke", None),
+        ("POST", "/api/v1/decisions/99/revoke", {"reason": "x"}),
+        ("POST", "/api/v1/decisions/99/outcome", {"outcome": "x"}),
+    ],
+)
 async def test_an_unknown_decision_is_404(client, method, path, body):
     await new_decision(client)
     response = await client.request(method, path, json=body)
@@ -122,15 +140,18 @@ async def test_a_decision_named_by_nothing_is_404(client, ref):
     assert outcome.status_code == 404
 
 
-@pytest.mark.parametrize(("path", "body"), [
-    ("outcome", {}),
-    ("outcome", {"outcome": " "}),
-    ("outcome", {"outcome": None}),
-    ("outcome", {"outcome": "x", "score": 3}),
-    ("revoke", {"reason": 5}),
-    ("revoke", {"reason": " "}),
-    ("revoke", {"why": "x"}),
-])
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("outcome", {}),
+        ("outcome", {"outcome": " "}),
+        ("outcome", {"outcome": None}),
+        ("outcome", {"outcome": "x", "score": 3}),
+        ("revoke", {"reason": 5}),
+        ("revoke", {"reason": " "}),
+        ("revoke", {"why": "x"}),
+    ],
+)
 async def test_bad_bodies_are_422_and_store_nothing(client, path, body):
     await new_decision(client)
     response = await client.post(f"/api/v1/decisions/1/{path}", json=body)

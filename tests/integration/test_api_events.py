@@ -25,9 +25,21 @@ async def test_pages_follow_next_after_seq_to_the_end(client):
 async def test_events_carry_every_column(client):
     await ingest(client, 1)
     [item] = (await client.get("/api/v1/events")).json()["items"]
-    assert set(item) == {"seq", "event_id", "type", "aggregate_type", "aggregate_id", "payload",
-                         "metadata", "idempotency_key", "occurred_at", "recorded_at",
-                         "schema_version", "prev_hash", "hash"}
+    assert set(item) == {
+        "seq",
+        "event_id",
+        "type",
+        "aggregate_type",
+        "aggregate_id",
+        "payload",
+        "metadata",
+        "idempotency_key",
+        "occurred_at",
+        "recorded_at",
+        "schema_version",
+        "prev_hash",
+        "hash",
+    }
     assert item["prev_hash"] == "0" * 64 and len(item["hash"]) == 64
 
 
@@ -69,11 +81,14 @@ async def test_unknown_route_and_method_are_problems(client):
     assert response.status_code == 405 and response.headers["content-type"] == PROBLEM
 
 
-@pytest.mark.parametrize("path", [
-    "/api/v1/events?after_seq=9223372036854775808",
-    "/api/v1/events/9223372036854775808",
-    "/api/v1/events/-9223372036854775809",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/events?after_seq=9223372036854775808",
+        "/api/v1/events/9223372036854775808",
+        "/api/v1/events/-9223372036854775809",
+    ],
+)
 async def test_a_seq_past_64_bits_is_a_422_not_a_500(client, path):
     response = await client.get(path)
     assert response.status_code == 422
@@ -88,11 +103,13 @@ async def test_the_largest_seq_is_simply_not_there(client):
 
 @pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
 async def test_a_time_utc_cannot_hold_is_a_422_and_stores_nothing(client, moment):
-    response = await client.post("/api/v1/ingest/message",
-                                 json={"text": "x", "occurred_at": moment})
+    response = await client.post(
+        "/api/v1/ingest/message", json={"text": "x", "occurred_at": moment}
+    )
     assert response.status_code == 422
     assert "UTC can hold" in response.json()["detail"]
-    batch = await client.post("/api/v1/ingest/batch",
-                              json={"messages": [{"text": "y", "occurred_at": moment}]})
+    batch = await client.post(
+        "/api/v1/ingest/batch", json={"messages": [{"text": "y", "occurred_at": moment}]}
+    )
     assert batch.status_code == 422
     assert (await client.get("/api/v1/state")).json()["events"]["count"] == 0

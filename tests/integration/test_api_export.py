@@ -13,8 +13,10 @@ PROBLEM = "application/problem+json"
 
 async def ingest(client, n: int) -> None:
     for start in range(0, n, 1000):
-        messages = [{"text": f"todo: item {i} #tag"} if i % 50 == 0 else {"text": f"m{i}"}
-                    for i in range(start, min(n, start + 1000))]
+        messages = [
+            {"text": f"todo: item {i} #tag"} if i % 50 == 0 else {"text": f"m{i}"}
+            for i in range(start, min(n, start + 1000))
+        ]
         response = await client.post("/api/v1/ingest/batch", json={"messages": messages})
         assert response.is_success
 
@@ -22,12 +24,20 @@ async def ingest(client, n: int) -> None:
 async def asgi_get(app, query: str) -> tuple[dict, list[bytes]]:
     """The response's start and each body message the app sent: httpx's ASGI transport
     would join them."""
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
-             "method": "GET", "scheme": "http", "path": "/api/v1/export", "raw_path":
-             b"/api/v1/export", "query_string": query.encode(), "root_path": "",
-             "headers": [(b"host", b"testserver"),
-                         (b"authorization", f"Bearer {API_TOKEN}".encode())],
-             "client": ("127.0.0.1", 1234), "server": ("testserver", 80)}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/api/v1/export",
+        "raw_path": b"/api/v1/export",
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [(b"host", b"testserver"), (b"authorization", f"Bearer {API_TOKEN}".encode())],
+        "client": ("127.0.0.1", 1234),
+        "server": ("testserver", 80),
+    }
     sent: list[dict] = []
     requested, finished = False, asyncio.Event()
 
@@ -104,8 +114,12 @@ async def test_the_token_is_required(client):
 
 
 async def test_a_bad_format_or_an_unknown_parameter_is_422(client):
-    for params in ({"format": "xml"}, {"format": ""}, {"fmt": "jsonl"},
-                   {"format": "jsonl", "limit": "10"}):
+    for params in (
+        {"format": "xml"},
+        {"format": ""},
+        {"fmt": "jsonl"},
+        {"format": "jsonl", "limit": "10"},
+    ):
         response = await client.get("/api/v1/export", params=params)
         assert response.status_code == 422, params
         assert response.headers["content-type"] == PROBLEM
@@ -114,6 +128,5 @@ async def test_a_bad_format_or_an_unknown_parameter_is_422(client):
 async def test_the_document_declares_it(client):
     document = (await client.get("/openapi.json")).json()
     route = document["paths"]["/api/v1/export"]["get"]
-    assert set(route["responses"]["200"]["content"]) == {"application/x-ndjson",
-                                                          "text/markdown"}
+    assert set(route["responses"]["200"]["content"]) == {"application/x-ndjson", "text/markdown"}
     assert {"401", "422", "503"} <= set(route["responses"])

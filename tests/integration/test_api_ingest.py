@@ -22,13 +22,28 @@ async def test_health_needs_no_token_and_touches_nothing(client):
 async def test_ready_when_migrated_for_this_tier(client):
     response = await client.get("/health/ready")
     assert response.status_code == 200
-    assert response.json()["checks"] == {"database": "ok", "schema": "ok", "tier": "ok",
-                                          "integrity": "ok", "writes": "ok",
-                                          "draining": "ok"}
+    assert response.json()["checks"] == {
+        "database": "ok",
+        "schema": "ok",
+        "tier": "ok",
+        "integrity": "ok",
+        "writes": "ok",
+        "draining": "ok",
+    }
 
 
-@pytest.mark.parametrize("header", [None, "", "Bearer", "Bearer wrong-token", "Basic abc",
-                                    f"Bearer {API_TOKEN}x", f"bearer {API_TOKEN[:-1]}"])
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        "Bearer",
+        "Bearer wrong-token",
+        "Basic abc",
+        f"Bearer {API_TOKEN}x",
+        f"bearer {API_TOKEN[:-1]}",
+    ],
+)
 async def test_api_refuses_missing_or_wrong_token(client, header):
     headers = {"Authorization": header} if header is not None else {}
     client.headers.pop("Authorization")
@@ -41,9 +56,16 @@ async def test_api_refuses_missing_or_wrong_token(client, header):
 
 
 async def test_ingest_records_a_message_event(client):
-    response = await client.post("/api/v1/ingest/message", json={
-        "text": "Call the plumber", "source": "api", "author": "owner",
-        "occurred_at": "2026-11-20T08:30:00+01:00", "metadata": {"device": "phone"}})
+    response = await client.post(
+        "/api/v1/ingest/message",
+        json={
+            "text": "Call the plumber",
+            "source": "api",
+            "author": "owner",
+            "occurred_at": "2026-11-20T08:30:00+01:00",
+            "metadata": {"device": "phone"},
+        },
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["status"] == "recorded" and body["seq"] == 1 and body["derived"] == []
@@ -69,8 +91,7 @@ async def test_the_same_idempotency_key_returns_the_original_result(client):
 async def test_the_same_key_with_another_body_is_a_conflict(client):
     headers = {"Idempotency-Key": "msg-0002"}
     await client.post("/api/v1/ingest/message", json={"text": "first"}, headers=headers)
-    response = await client.post("/api/v1/ingest/message", json={"text": "second"},
-                                 headers=headers)
+    response = await client.post("/api/v1/ingest/message", json={"text": "second"}, headers=headers)
     assert response.status_code == 409
     assert response.headers["content-type"] == PROBLEM
     assert "Idempotency-Key" in response.json()["detail"]
@@ -93,7 +114,7 @@ BAD_BODIES = [
     ("not an object", b'["text"]', 422),
     ("wrong type", b'{"text": 7}', 422),
     ("coercible string for a string field is fine but number is not", b'{"text": ["a"]}', 422),
-    ("missing text", b'{}', 422),
+    ("missing text", b"{}", 422),
     ("empty text", b'{"text": ""}', 422),
     ("whitespace text", b'{"text": " \\n\\t "}', 422),
     ("unknown field", b'{"text": "hi", "colour": "red"}', 422),
@@ -117,8 +138,9 @@ BAD_BODIES = [
 
 @pytest.mark.parametrize(("name", "raw", "status"), BAD_BODIES, ids=[b[0] for b in BAD_BODIES])
 async def test_bad_input_is_a_4xx_problem_and_stores_nothing(client, name, raw, status):
-    response = await client.post("/api/v1/ingest/message", content=raw,
-                                 headers={"Content-Type": "application/json"})
+    response = await client.post(
+        "/api/v1/ingest/message", content=raw, headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == PROBLEM
     problem = response.json()
@@ -129,16 +151,20 @@ async def test_bad_input_is_a_4xx_problem_and_stores_nothing(client, name, raw, 
 
 
 async def test_wrong_content_type_is_415(client):
-    response = await client.post("/api/v1/ingest/message", content=b"text=hi",
-                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    response = await client.post(
+        "/api/v1/ingest/message",
+        content=b"text=hi",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert response.status_code == 415
     assert await count_events(client) == 0
 
 
 async def test_oversized_body_is_413(client):
     raw = b'{"text": "' + b"x" * (300 * 1024) + b'"}'
-    response = await client.post("/api/v1/ingest/message", content=raw,
-                                 headers={"Content-Type": "application/json"})
+    response = await client.post(
+        "/api/v1/ingest/message", content=raw, headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 413
     assert response.headers["content-type"] == PROBLEM
     assert await count_events(client) == 0
@@ -146,15 +172,17 @@ async def test_oversized_body_is_413(client):
 
 @pytest.mark.parametrize("key", ["", "x" * 256, "naïve", "tab\there", "line\nbreak"])
 async def test_bad_idempotency_key_is_400(client, key):
-    response = await client.post("/api/v1/ingest/message", json={"text": "hi"},
-                                 headers={"Idempotency-Key": key.encode("utf-8")})
+    response = await client.post(
+        "/api/v1/ingest/message",
+        json={"text": "hi"},
+        headers={"Idempotency-Key": key.encode("utf-8")},
+    )
     assert response.status_code == 400, response.text
     assert await count_events(client) == 0
 
 
 async def test_batch_records_every_message_in_one_go(client):
-    messages = [{"text": f"message {i}", "source": "batch", "source_id": str(i)}
-                for i in range(50)]
+    messages = [{"text": f"message {i}", "source": "batch", "source_id": str(i)} for i in range(50)]
     response = await client.post("/api/v1/ingest/batch", json={"messages": messages})
     assert response.status_code == 200, response.text
     body = response.json()

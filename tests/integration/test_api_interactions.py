@@ -62,7 +62,8 @@ async def test_a_conversation(client):
     assert (await say(client, "/track running daily"))["reply"] == "Track #1: running (daily)"
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).date()  # the dev tier's zone is UTC
     assert (await say(client, "/tracks"))["reply"] == (
-        f"Tracks (1):\n#1 running - daily, next check-in {day(tomorrow)}")
+        f"Tracks (1):\n#1 running - daily, next check-in {day(tomorrow)}"
+    )
 
     free = await say(client, "the garden needs water")
     assert free["reply"] == "Noted."

@@ -26,8 +26,9 @@ async def count_events(client) -> int:
 
 
 async def test_a_sane_request_id_is_kept_and_recorded(client):
-    response = await client.post("/api/v1/ingest/message", json={"text": "hi"},
-                                 headers={"X-Request-ID": "client-id.42"})
+    response = await client.post(
+        "/api/v1/ingest/message", json={"text": "hi"}, headers={"X-Request-ID": "client-id.42"}
+    )
     assert response.status_code == 201
     assert response.headers["x-request-id"] == "client-id.42"
     event = (await client.get(f"/api/v1/events/{response.json()['seq']}")).json()
@@ -36,8 +37,9 @@ async def test_a_sane_request_id_is_kept_and_recorded(client):
 
 @pytest.mark.parametrize("given", ["", "x" * 65, "no spaces", "semi;colon"])
 async def test_any_other_request_id_is_replaced(client, given):
-    response = await client.post("/api/v1/ingest/message", json={"text": "hi"},
-                                 headers={"X-Request-ID": given})
+    response = await client.post(
+        "/api/v1/ingest/message", json={"text": "hi"}, headers={"X-Request-ID": given}
+    )
     assert response.status_code == 201
     assert re.fullmatch(r"[0-9a-f]{32}", response.headers["x-request-id"])
 
@@ -50,8 +52,9 @@ async def test_each_request_gets_its_own_id(client):
 async def test_a_chunked_body_over_the_limit_is_413(client):
     part = b"x" * (64 * 1024)
     body = chunks(b'{"text": "', part, part, part, part, part, b'"}')
-    response = await client.post("/api/v1/ingest/message", content=body,
-                                 headers={"Content-Type": "application/json"})
+    response = await client.post(
+        "/api/v1/ingest/message", content=body, headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 413
     assert response.headers["content-type"] == PROBLEM
     assert await count_events(client) == 0
@@ -59,19 +62,30 @@ async def test_a_chunked_body_over_the_limit_is_413(client):
 
 async def test_a_chunked_body_within_the_limit_is_read_whole(client):
     body = chunks(b'{"text": ', b'"sent in ', b'three chunks"}')
-    response = await client.post("/api/v1/ingest/message", content=body,
-                                 headers={"Content-Type": "application/json"})
+    response = await client.post(
+        "/api/v1/ingest/message", content=body, headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 201, response.text
     event = (await client.get(f"/api/v1/events/{response.json()['seq']}")).json()
     assert event["payload"]["text"] == "sent in three chunks"
 
 
-@pytest.mark.parametrize("method, path", [
-    ("GET", "/api/v1/state"), ("GET", "/api/v1/events"), ("GET", "/api/v1/events/1"),
-    ("POST", "/api/v1/ingest/message"), ("POST", "/api/v1/ingest/batch"),
-    ("POST", "/api/v1/interactions"), ("GET", "/api/v1/todos"), ("GET", "/api/v1/notes"),
-    ("GET", "/api/v1/tracks"), ("GET", "/api/v1/decisions"), ("GET", "/api/v1/stats"),
-])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("GET", "/api/v1/state"),
+        ("GET", "/api/v1/events"),
+        ("GET", "/api/v1/events/1"),
+        ("POST", "/api/v1/ingest/message"),
+        ("POST", "/api/v1/ingest/batch"),
+        ("POST", "/api/v1/interactions"),
+        ("GET", "/api/v1/todos"),
+        ("GET", "/api/v1/notes"),
+        ("GET", "/api/v1/tracks"),
+        ("GET", "/api/v1/decisions"),
+        ("GET", "/api/v1/stats"),
+    ],
+)
 async def test_every_api_route_needs_the_token(client, method, path):
     response = await client.request(method, path, headers={"Authorization": "Bearer nope"})
     assert response.status_code == 401, (method, path)
@@ -108,24 +122,29 @@ async def stalling_body():
 async def test_a_body_that_stalls_is_answered_408_and_the_app_sees_a_disconnect():
     seen: list[dict] = []
     app = BodyTimeoutMiddleware(recording_app(seen), seconds=0.1)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://testserver") as http:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as http:
         response = await http.post("/api/v1/ingest/message", content=stalling_body())
 
     assert response.status_code == 408
     assert response.headers["content-type"] == PROBLEM
     assert response.headers["connection"] == "close"
-    assert response.json() == {"type": "urn:helionyx:problem:request-timeout",
-                               "title": "Request timeout", "status": 408,
-                               "detail": "no part of the request body arrived for 0.1 s"}
+    assert response.json() == {
+        "type": "urn:helionyx:problem:request-timeout",
+        "title": "Request timeout",
+        "status": 408,
+        "detail": "no part of the request body arrived for 0.1 s",
+    }
     assert [m["type"] for m in seen] == ["http.request", "http.disconnect"]
 
 
 async def test_once_the_body_is_complete_reads_are_not_timed():
     seen: list[dict] = []
     app = BodyTimeoutMiddleware(recording_app(seen, then_wait_s=0.3), seconds=0.1)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://testserver") as http:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+    ) as http:
         response = await http.post("/api/v1/ingest/message", content=chunks(b"{}", b"[]"))
 
     assert response.status_code == 200 and response.content == b"stored"
@@ -138,15 +157,18 @@ async def test_only_a_reply_that_leaves_the_body_unread_closes_the_connection():
         await send({"type": "http.response.body", "body": b""})
 
     async def reply(app, method: str, **body) -> httpx.Response:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                     base_url="http://testserver") as http:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        ) as http:
             return await http.request(method, "/", **body)
 
-    unread = await reply(BodyTimeoutMiddleware(answers_at_once, seconds=5), "POST",
-                         content=b"0123456789")
+    unread = await reply(
+        BodyTimeoutMiddleware(answers_at_once, seconds=5), "POST", content=b"0123456789"
+    )
     bodiless = await reply(BodyTimeoutMiddleware(answers_at_once, seconds=5), "GET")
-    read = await reply(BodyTimeoutMiddleware(recording_app([]), seconds=5), "POST",
-                       content=b"0123456789")
+    read = await reply(
+        BodyTimeoutMiddleware(recording_app([]), seconds=5), "POST", content=b"0123456789"
+    )
 
     assert unread.headers["connection"] == "close"
     assert "connection" not in bodiless.headers and "connection" not in read.headers

@@ -25,12 +25,16 @@ async def test_an_edit_changes_only_the_fields_sent(client):
     note = await new_note(client, "wifi password #home")
     assert (note["status"], note["tags"]) == ("active", ["home"])
 
-    response = await client.patch("/api/v1/notes/1",
-                                  json={"content": "it is on the router", "tags": ["house"]})
+    response = await client.patch(
+        "/api/v1/notes/1", json={"content": "it is on the router", "tags": ["house"]}
+    )
     assert response.status_code == 200, response.text
     edited = response.json()
     assert (edited["title"], edited["content"], edited["tags"]) == (
-        note["title"], "it is on the router", ["house"])
+        note["title"],
+        "it is on the router",
+        ["house"],
+    )
     assert edited["updated_at"] >= note["updated_at"]
     [event] = (await client.get("/api/v1/events", params={"type": "note.edited"})).json()["items"]
     assert event["payload"]["changes"] == {"content": "it is on the router", "tags": ["house"]}
@@ -74,18 +78,24 @@ async def test_a_note_is_read_with_its_history_in_order(client):
     note = response.json()
     history = note.pop("history")
     assert (note["id"], note["title"], note["status"]) == (
-        created["id"], "dentist on Tuesday", "archived")
+        created["id"],
+        "dentist on Tuesday",
+        "archived",
+    )
     assert [e["type"] for e in history] == ["note.recorded", "note.edited", "note.archived"]
     assert [e["seq"] for e in history] == sorted(e["seq"] for e in history)
     assert history[1]["payload"]["before"] == {"title": "dentist on Monday"}
     assert created["history"] == history[:1]
 
 
-@pytest.mark.parametrize(("method", "path", "body"), [
-    ("GET", "/api/v1/notes/99", None),
-    ("PATCH", "/api/v1/notes/99", {"title": "x"}),
-    ("POST", "/api/v1/notes/99/archive", None),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/api/v1/notes/99", None),
+        ("PATCH", "/api/v1/notes/99", {"title": "x"}),
+        ("POST", "/api/v1/notes/99/archive", None),
+    ],
+)
 async def test_an_unknown_note_is_404(client, method, path, body):
     await new_note(client, "n")
     before = await event_count(client)

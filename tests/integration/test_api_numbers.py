@@ -39,18 +39,17 @@ def nested(depth: int) -> str:
     return f'{{"text": "deep", "metadata": {{"x": {"[" * depth}1{"]" * depth}}}}}'
 
 
-
 async def post(client, content: str):
-    return await client.post("/api/v1/ingest/message", content=content,
-                             headers={"Content-Type": "application/json"})
+    return await client.post(
+        "/api/v1/ingest/message", content=content, headers={"Content-Type": "application/json"}
+    )
 
 
 async def count_events(container) -> int:
     return (await container.event_log().head()).count
 
 
-async def test_every_accepted_number_reads_back_as_stored_and_the_chain_verifies(
-        client, container):
+async def test_every_accepted_number_reads_back_as_stored_and_the_chain_verifies(client, container):
     for sent, value in ACCEPTED:
         response = await post(client, body(sent))
         assert response.status_code == 201, (sent[:30], response.text[:300])
@@ -63,27 +62,32 @@ async def test_every_accepted_number_reads_back_as_stored_and_the_chain_verifies
         # canonical_json tells -0.0 from 0.0, and 1e16 (a float) from 10**16.
         assert canonical_json(returned) == canonical_json(expected), sent[:30]
         page = (await client.get(f"/api/v1/events?after_seq={seq - 1}&limit=1")).json()
-        assert canonical_json(page["items"][0]["metadata"]["client"]) == canonical_json(
-            expected)
+        assert canonical_json(page["items"][0]["metadata"]["client"]) == canonical_json(expected)
 
     assert await count_events(container) == len(ACCEPTED)
-    for report in (await container.event_log().verify(),
-                   await container.chain_verification().verify()):
+    for report in (
+        await container.event_log().verify(),
+        await container.chain_verification().verify(),
+    ):
         assert report.intact, report.problem
         assert report.count == len(ACCEPTED)
 
 
-@pytest.mark.parametrize("content, why", [
-    (body("1" * 5000), "4300 digits"),
-    (body("-" + "9" * 4300), "4300 digits"),
-    (body("1e400"), "finite"),
-    (body("-1e400"), "finite"),
-    (body("NaN"), "finite"),
-    (nested(17), "16 levels"),
-    (nested(300), "16 levels"),  # past pydantic's parser's own limit (200)
-])
+@pytest.mark.parametrize(
+    "content, why",
+    [
+        (body("1" * 5000), "4300 digits"),
+        (body("-" + "9" * 4300), "4300 digits"),
+        (body("1e400"), "finite"),
+        (body("-1e400"), "finite"),
+        (body("NaN"), "finite"),
+        (nested(17), "16 levels"),
+        (nested(300), "16 levels"),  # past pydantic's parser's own limit (200)
+    ],
+)
 async def test_what_cannot_be_stored_is_refused_with_422_and_stores_nothing(
-        client, container, content, why):
+    client, container, content, why
+):
     response = await post(client, content)
     assert response.status_code == 422, response.text[:300]
     assert why in response.json()["detail"]
@@ -91,8 +95,9 @@ async def test_what_cannot_be_stored_is_refused_with_422_and_stores_nothing(
     assert await count_events(container) == 0
     # And the same refusal inside a batch: nothing of the batch is stored.
     batch = '{"messages": [{"text": "fine"}, ' + content + "]}"
-    response = await client.post("/api/v1/ingest/batch", content=batch,
-                                 headers={"Content-Type": "application/json"})
+    response = await client.post(
+        "/api/v1/ingest/batch", content=batch, headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 422, response.text[:300]
     assert await count_events(container) == 0
 

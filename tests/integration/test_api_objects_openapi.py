@@ -44,7 +44,8 @@ async def test_every_body_is_declared(document):
         assert body_model(operation) == model, (method, path)
         assert operation["requestBody"]["required"] is required, (method, path)
         assert {"400", "404" if "{" in path else "409", "415", "422"} <= (
-            operation["responses"].keys()), (method, path)
+            operation["responses"].keys()
+        ), (method, path)
 
 
 async def test_every_object_route_declares_its_answer_and_problems(document):
@@ -58,15 +59,28 @@ async def test_every_object_route_declares_its_answer_and_problems(document):
             assert answer["$ref"].startswith("#/components/schemas/"), (method, path)
             if "{" in path:
                 assert "404" in operation["responses"], (method, path)
-            if path.endswith(("/cancel", "/reopen", "/archive", "/pause", "/resume", "/finish",
-                              "/check-ins", "/revoke")):
+            if path.endswith(
+                (
+                    "/cancel",
+                    "/reopen",
+                    "/archive",
+                    "/pause",
+                    "/resume",
+                    "/finish",
+                    "/check-ins",
+                    "/revoke",
+                )
+            ):
                 assert "409" in operation["responses"], (method, path)
 
 
 async def test_every_object_body_has_examples_the_api_accepts(document):
-    models = {body_model(operation) for path, item in document["paths"].items()
-              if path.startswith((*OBJECT_PATHS, "/api/v1/interactions"))
-              for operation in item.values()} - {None}
+    models = {
+        body_model(operation)
+        for path, item in document["paths"].items()
+        if path.startswith((*OBJECT_PATHS, "/api/v1/interactions"))
+        for operation in item.values()
+    } - {None}
     assert {"NewTodo", "NewDecision", "Interaction"} | {m for m, _ in BODIES.values()} <= models
     for name in models:
         examples = document["components"]["schemas"][name]["examples"]

@@ -10,9 +10,12 @@ from app.api.openapi import Problem
 
 PROBLEM = "application/problem+json"
 READ_BODIES = {
-    "/api/v1/ingest/message": "IngestMessage", "/api/v1/ingest/batch": "IngestBatch",
-    "/api/v1/interactions": "Interaction", "/api/v1/todos": "NewTodo",
-    "/api/v1/decisions": "NewDecision", "/api/v1/decisions/{decision_id}/supersede": "NewDecision",
+    "/api/v1/ingest/message": "IngestMessage",
+    "/api/v1/ingest/batch": "IngestBatch",
+    "/api/v1/interactions": "Interaction",
+    "/api/v1/todos": "NewTodo",
+    "/api/v1/decisions": "NewDecision",
+    "/api/v1/decisions/{decision_id}/supersede": "NewDecision",
 }
 
 
@@ -63,7 +66,8 @@ async def test_routes_that_read_a_body_declare_it(document):
         body = operation["requestBody"]
         assert body["required"] is True and body["content"].keys() == {"application/json"}
         assert body["content"]["application/json"]["schema"] == {
-            "$ref": f"#/components/schemas/{model}"}
+            "$ref": f"#/components/schemas/{model}"
+        }
         assert {"400", "413", "415", "422"} <= operation["responses"].keys(), path
     message = document["components"]["schemas"]["IngestMessage"]
     assert message["required"] == ["text"] and message["additionalProperties"] is False

@@ -60,10 +60,20 @@ def model_of(name: str) -> Any:
 
 async def test_the_document_covers_the_api(document):
     paths = {path for _, path, _ in api_operations(document)}
-    for expected in ("/api/v1/ingest/message", "/api/v1/todos", "/api/v1/notes",
-                     "/api/v1/tracks", "/api/v1/decisions", "/api/v1/interactions",
-                     "/api/v1/events", "/api/v1/search", "/api/v1/agenda", "/api/v1/export",
-                     "/api/v1/state", "/api/v1/stats"):
+    for expected in (
+        "/api/v1/ingest/message",
+        "/api/v1/todos",
+        "/api/v1/notes",
+        "/api/v1/tracks",
+        "/api/v1/decisions",
+        "/api/v1/interactions",
+        "/api/v1/events",
+        "/api/v1/search",
+        "/api/v1/agenda",
+        "/api/v1/export",
+        "/api/v1/state",
+        "/api/v1/stats",
+    ):
         assert expected in paths
 
 
@@ -89,8 +99,11 @@ async def test_every_body_is_declared_with_an_example_the_api_accepts(document):
 
 async def test_every_operation_declares_its_answer(document):
     for method, path, operation in api_operations(document):
-        ok = {status: answer for status, answer in operation["responses"].items()
-              if status.startswith("2")}
+        ok = {
+            status: answer
+            for status, answer in operation["responses"].items()
+            if status.startswith("2")
+        }
         assert ok, (method, path)
         for answer in ok.values():
             content = answer["content"]
@@ -115,20 +128,25 @@ async def test_every_problem_that_can_happen_is_declared(document):
         assert expected <= responses.keys(), f"{method} {path} lacks {expected - responses.keys()}"
         for status in responses.keys() & expected:
             assert responses[status]["content"] == {PROBLEM: {"schema": PROBLEM_SCHEMA}}, (
-                method, path, status)
+                method,
+                path,
+                status,
+            )
 
 
 async def test_every_operation_needs_the_bearer_token_and_says_so(document, container):
     schemes = document["components"]["securitySchemes"]
-    assert schemes == {"bearer": {"type": "http", "scheme": "bearer",
-                                  "description": "HELIONYX_API_TOKEN"}}
+    assert schemes == {
+        "bearer": {"type": "http", "scheme": "bearer", "description": "HELIONYX_API_TOKEN"}
+    }
     assert "security" not in document  # not global: /health and /docs need none
     for number, (method, path, operation) in enumerate(api_operations(document)):
         assert operation["security"] == [{"bearer": []}], (method, path)
         # Each from an address of its own, so that the lockout after ten failures
         # (app/api/auth_throttle.py) does not answer 429 for the token check.
-        transport = httpx.ASGITransport(app=container.http_app(),
-                                        client=(f"192.0.2.{number + 1}", 50000))
+        transport = httpx.ASGITransport(
+            app=container.http_app(), client=(f"192.0.2.{number + 1}", 50000)
+        )
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             response = await http.request(method, re.sub(r"\{[^}]+\}", "1", path))
         assert response.status_code == 401, (method, path)
@@ -168,7 +186,7 @@ async def test_docs_load_only_from_the_app_itself_without_the_token(client):
         assert asset.startswith("/docs/static/"), asset
         served = await client.get(asset, headers=anonymous)
         assert served.status_code == 200, asset
-        kind = ASSET_TYPES[asset[asset.rindex("."):]]
+        kind = ASSET_TYPES[asset[asset.rindex(".") :]]
         assert kind in served.headers["content-type"], (asset, served.headers["content-type"])
         assert len(served.content) > 100, asset
     assert (await client.get("/openapi.json", headers=anonymous)).status_code == 200

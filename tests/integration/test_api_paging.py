@@ -15,7 +15,7 @@ TODOS = 2500
 
 async def ingest(client, texts: list[str]) -> None:
     for start in range(0, len(texts), 1000):
-        batch = [{"text": text} for text in texts[start:start + 1000]]
+        batch = [{"text": text} for text in texts[start : start + 1000]]
         response = await client.post("/api/v1/ingest/batch", json={"messages": batch})
         assert response.status_code in (200, 201), response.text
 
@@ -35,8 +35,9 @@ async def page_through(client, path: str, **params) -> tuple[list[dict], set[int
 
 
 async def test_2500_todos_page_through_every_one_exactly_once(client):
-    await ingest(client, [f"todo: item {n} #{'even' if n % 2 == 0 else 'odd'}"
-                          for n in range(1, TODOS + 1)])
+    await ingest(
+        client, [f"todo: item {n} #{'even' if n % 2 == 0 else 'odd'}" for n in range(1, TODOS + 1)]
+    )
 
     items, totals = await page_through(client, "/api/v1/todos", limit=97)
     numbers = [item["number"] for item in items]
@@ -45,8 +46,7 @@ async def test_2500_todos_page_through_every_one_exactly_once(client):
     biggest, totals = await page_through(client, "/api/v1/todos", limit=1000)
     assert [item["number"] for item in biggest] == numbers and totals == {TODOS}
 
-    even, totals = await page_through(client, "/api/v1/todos", tag="even", sort="due",
-                                      limit=300)
+    even, totals = await page_through(client, "/api/v1/todos", tag="even", sort="due", limit=300)
     assert [item["number"] for item in even] == list(range(2, TODOS + 1, 2))
     assert totals == {TODOS // 2}
 
@@ -60,16 +60,18 @@ async def test_what_changes_between_pages_is_seen_once_and_new_todos_at_the_end(
     for number in (2, 5):
         assert (await client.post(f"/api/v1/todos/{number}/complete")).status_code == 200
     await new_todo(client, title="todo 8")
-    rest, totals = await page_through(client, "/api/v1/todos", limit=3,
-                                      after=first["next"])
+    rest, totals = await page_through(client, "/api/v1/todos", limit=3, after=first["next"])
     assert [t["number"] for t in rest] == [4, 6, 7, 8] and totals == {6}
 
 
-@pytest.mark.parametrize(("path", "create", "expected"), [
-    ("/api/v1/notes", "note: note {n}", [5, 4, 3, 2, 1]),
-    ("/api/v1/tracks", "track: habit {n}", [1, 2, 3, 4, 5]),
-    ("/api/v1/decisions", "decide: choice {n}", [5, 4, 3, 2, 1]),
-])
+@pytest.mark.parametrize(
+    ("path", "create", "expected"),
+    [
+        ("/api/v1/notes", "note: note {n}", [5, 4, 3, 2, 1]),
+        ("/api/v1/tracks", "track: habit {n}", [1, 2, 3, 4, 5]),
+        ("/api/v1/decisions", "decide: choice {n}", [5, 4, 3, 2, 1]),
+    ],
+)
 async def test_every_object_list_pages_with_next_and_total(client, path, create, expected):
     await ingest(client, [create.format(n=n) for n in range(1, 6)])
     first = (await client.get(path, params={"limit": 2})).json()
@@ -116,17 +118,20 @@ async def test_todo_filters_and_sorts(client):
     assert await titles(due_after="2026-12-10", due_before="2027-01-01") == ["later"]
 
 
-@pytest.mark.parametrize(("params", "says"), [
-    ({"sort": "title"}, "sort"),
-    ({"priority": "p9"}, "priority"),
-    ({"due_before": "2026-13-01"}, "due_before"),
-    ({"due_after": "tomorrow"}, "due_after"),
-    ({"limit": 0}, "limit"),
-    ({"limit": 1001}, "limit"),
-    ({"tag": "#"}, "tag"),
-    ({"after": "not a cursor"}, "after"),
-    ({"after": "x" * 401}, "after"),
-])
+@pytest.mark.parametrize(
+    ("params", "says"),
+    [
+        ({"sort": "title"}, "sort"),
+        ({"priority": "p9"}, "priority"),
+        ({"due_before": "2026-13-01"}, "due_before"),
+        ({"due_after": "tomorrow"}, "due_after"),
+        ({"limit": 0}, "limit"),
+        ({"limit": 1001}, "limit"),
+        ({"tag": "#"}, "tag"),
+        ({"after": "not a cursor"}, "after"),
+        ({"after": "x" * 401}, "after"),
+    ],
+)
 async def test_bad_list_parameters_are_a_clear_422(client, params, says):
     before = await event_count(client)
     response = await client.get("/api/v1/todos", params=params)

@@ -27,15 +27,20 @@ async def test_an_edit_changes_only_the_fields_sent(client):
     edited = response.json()
     assert edited["title"] == "buy oat milk"
     assert (edited["description"], edited["priority"], edited["tags"]) == (
-        "semi-skimmed", "high", ["home"])
+        "semi-skimmed",
+        "high",
+        ["home"],
+    )
     assert edited["due"] == "2026-12-31"
     assert datetime.fromisoformat(edited["due_at"]) == datetime(2026, 12, 31, 8, tzinfo=UTC)
     assert edited["updated_at"] >= created["updated_at"]
 
     event = await last_event(client, "todo.edited")
     assert event["aggregate_id"] == created["id"] and event["metadata"]["channel"] == "http"
-    assert event["payload"]["changes"] == {"title": "buy oat milk",
-                                           "due": "2026-12-31T09:00:00+01:00"}
+    assert event["payload"]["changes"] == {
+        "title": "buy oat milk",
+        "due": "2026-12-31T09:00:00+01:00",
+    }
     assert event["payload"]["before"] == {"title": "buy milk", "due": None}
 
     cleared = (await patch(client, {"description": None, "due": None})).json()
@@ -51,8 +56,13 @@ async def test_an_edit_to_the_same_values_records_nothing(client):
     await new_todo(client, priority="high", due="2026-12-31T09:00:00+01:00", tags=["home"])
     before = await event_count(client)
 
-    same = {"title": "buy milk", "description": None, "priority": "high",
-            "due": "2026-12-31T09:00:00+01:00", "tags": ["home"]}
+    same = {
+        "title": "buy milk",
+        "description": None,
+        "priority": "high",
+        "due": "2026-12-31T09:00:00+01:00",
+        "tags": ["home"],
+    }
     response = await patch(client, same)
     assert response.status_code == 200, response.text
     assert response.json()["title"] == "buy milk"
@@ -81,14 +91,18 @@ async def test_cancel_and_reopen(client):
     assert again["status"] == "open" and again["completed_at"] is None
 
 
-@pytest.mark.parametrize(("steps", "forbidden", "detail"), [
-    (["cancel"], "complete", "todo 1 is cancelled"),
-    (["cancel"], "cancel", "todo 1 is already cancelled"),
-    (["complete"], "cancel", "todo 1 is done"),
-    ([], "reopen", "todo 1 is already open"),
-])
+@pytest.mark.parametrize(
+    ("steps", "forbidden", "detail"),
+    [
+        (["cancel"], "complete", "todo 1 is cancelled"),
+        (["cancel"], "cancel", "todo 1 is already cancelled"),
+        (["complete"], "cancel", "todo 1 is done"),
+        ([], "reopen", "todo 1 is already open"),
+    ],
+)
 async def test_a_move_the_lifecycle_forbids_is_409_and_stores_nothing(
-        client, steps, forbidden, detail):
+    client, steps, forbidden, detail
+):
     await new_todo(client)
     for step in steps:
         assert (await client.post(f"/api/v1/todos/1/{step}")).status_code == 200
@@ -114,7 +128,11 @@ async def test_a_todo_is_read_with_its_history_in_order(client):
     history = todo.pop("history")
     assert todo == (await client.get("/api/v1/todos")).json()["items"][0]
     assert [e["type"] for e in history] == [
-        "todo.created", "todo.edited", "todo.completed", "todo.reopened"]
+        "todo.created",
+        "todo.edited",
+        "todo.completed",
+        "todo.reopened",
+    ]
     seqs = [e["seq"] for e in history]
     assert seqs == sorted(seqs) and len(set(seqs)) == 4
     assert set(history[0]) == {"seq", "type", "occurred_at", "recorded_at", "payload"}
@@ -126,12 +144,15 @@ async def test_a_todo_is_read_with_its_history_in_order(client):
     assert by_id["history"] == history
 
 
-@pytest.mark.parametrize(("method", "path", "body"), [
-    ("GET", "/api/v1/todos/99", None),
-    ("PATCH", "/api/v1/todos/99", {"title": "x"}),
-    ("POST", "/api/v1/todos/99/cancel", None),
-    ("POST", "/api/v1/todos/99/reopen", None),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/api/v1/todos/99", None),
+        ("PATCH", "/api/v1/todos/99", {"title": "x"}),
+        ("POST", "/api/v1/todos/99/cancel", None),
+        ("POST", "/api/v1/todos/99/reopen", None),
+    ],
+)
 async def test_an_unknown_todo_is_404(client, method, path, body):
     await new_todo(client)
     response = await client.request(method, path, json=body)
@@ -180,7 +201,8 @@ async def test_bad_edits_are_422_and_change_nothing(client, name, body):
 async def test_an_edit_needs_a_json_body(client):
     await new_todo(client)
     no_body = await client.patch("/api/v1/todos/1")
-    text = await client.patch("/api/v1/todos/1", content="title=x",
-                              headers={"Content-Type": "text/plain"})
+    text = await client.patch(
+        "/api/v1/todos/1", content="title=x", headers={"Content-Type": "text/plain"}
+    )
     assert (no_body.status_code, text.status_code) == (415, 415)
     assert await event_count(client) == 1

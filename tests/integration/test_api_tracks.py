@@ -69,19 +69,24 @@ async def test_pause_resume_finish(client):
     finished = await move(client, "finish")
     assert finished.status_code == 200 and finished.json()["status"] == "done"
     assert (await client.get("/api/v1/tracks", params={"status": "done"})).json()["items"] == [
-        finished.json()]
+        finished.json()
+    ]
 
 
-@pytest.mark.parametrize(("steps", "forbidden", "detail"), [
-    (["pause"], "check-ins", "track 1 is paused"),
-    (["pause"], "pause", "track 1 is already paused"),
-    ([], "resume", "track 1 is already active"),
-    (["finish"], "resume", "track 1 is done"),
-    (["finish"], "finish", "track 1 is already done"),
-    (["finish"], "check-ins", "track 1 is done"),
-])
+@pytest.mark.parametrize(
+    ("steps", "forbidden", "detail"),
+    [
+        (["pause"], "check-ins", "track 1 is paused"),
+        (["pause"], "pause", "track 1 is already paused"),
+        ([], "resume", "track 1 is already active"),
+        (["finish"], "resume", "track 1 is done"),
+        (["finish"], "finish", "track 1 is already done"),
+        (["finish"], "check-ins", "track 1 is done"),
+    ],
+)
 async def test_a_move_the_lifecycle_forbids_is_409_and_stores_nothing(
-        client, steps, forbidden, detail):
+    client, steps, forbidden, detail
+):
     await new_track(client)
     for step in steps:
         assert (await move(client, step)).status_code == 200
@@ -104,22 +109,31 @@ async def test_a_track_is_read_with_its_history_in_order(client):
     assert response.status_code == 200, response.text
     track = response.json()
     history = track.pop("history")
-    assert track == (await client.get("/api/v1/tracks", params={"status": "done"})).json()[
-        "items"][0]
+    assert (
+        track == (await client.get("/api/v1/tracks", params={"status": "done"})).json()["items"][0]
+    )
     assert [e["type"] for e in history] == [
-        "track.started", "track.checked_in", "track.paused", "track.resumed",
-        "track.checked_in", "track.finished"]
+        "track.started",
+        "track.checked_in",
+        "track.paused",
+        "track.resumed",
+        "track.checked_in",
+        "track.finished",
+    ]
     assert [e["seq"] for e in history] == sorted(e["seq"] for e in history)
     assert (await client.get("/api/v1/tracks/1")).json()["history"] == history
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("GET", "/api/v1/tracks/99"),
-    ("POST", "/api/v1/tracks/99/check-ins"),
-    ("POST", "/api/v1/tracks/99/pause"),
-    ("POST", "/api/v1/tracks/99/resume"),
-    ("POST", "/api/v1/tracks/99/finish"),
-])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/v1/tracks/99"),
+        ("POST", "/api/v1/tracks/99/check-ins"),
+        ("POST", "/api/v1/tracks/99/pause"),
+        ("POST", "/api/v1/tracks/99/resume"),
+        ("POST", "/api/v1/tracks/99/finish"),
+    ],
+)
 async def test_an_unknown_track_is_404(client, method, path):
     await new_track(client)
     response = await client.request(method, path)

@@ -78,8 +78,7 @@ def as_json(record: logging.LogRecord) -> str:
 
 
 async def test_ten_wrong_tokens_lock_the_address_out_and_no_one_else(container):
-    async with http(container, ATTACKER, GUESS) as attacker, \
-            http(container, OTHER, GUESS) as other:
+    async with http(container, ATTACKER, GUESS) as attacker, http(container, OTHER, GUESS) as other:
         for _ in range(10):
             assert (await attacker.get("/api/v1/state")).status_code == 401
         locked = await attacker.get("/api/v1/state")
@@ -88,12 +87,12 @@ async def test_ten_wrong_tokens_lock_the_address_out_and_no_one_else(container):
         assert locked.json()["title"] == "Too many requests"
         assert 1 <= int(locked.headers["retry-after"]) <= 60
         # The right token from the locked-out address: still 429, its token not compared.
-        right = await attacker.get("/api/v1/state",
-                                   headers={"Authorization": f"Bearer {API_TOKEN}"})
+        right = await attacker.get(
+            "/api/v1/state", headers={"Authorization": f"Bearer {API_TOKEN}"}
+        )
         assert right.status_code == 429
         assert (await other.get("/api/v1/state")).status_code == 401
-        served = await other.get("/api/v1/state",
-                                 headers={"Authorization": f"Bearer {API_TOKEN}"})
+        served = await other.get("/api/v1/state", headers={"Authorization": f"Bearer {API_TOKEN}"})
         assert served.status_code == 200
 
 
@@ -102,9 +101,14 @@ async def test_failed_authentication_is_audited_without_any_token(container, aud
         await attacker.get("/api/v1/state", headers={"X-Request-ID": "probe-1"})
         await attacker.get("/api/v1/events", headers={"Authorization": ""})
     [line] = of(audit_log, "auth.failed")
-    assert line.audit == {"action": "auth.failed", "outcome": "refused", "client": ATTACKER,
-                          "path": "/api/v1/state", "reason": "wrong token",
-                          "request_id": "probe-1"}
+    assert line.audit == {
+        "action": "auth.failed",
+        "outcome": "refused",
+        "client": ATTACKER,
+        "path": "/api/v1/state",
+        "reason": "wrong token",
+        "request_id": "probe-1",
+    }
     assert "client=203.0.113.7" in line.getMessage()
     for record in lines(audit_log):
         assert GUESS not in as_json(record) and API_TOKEN not in as_json(record)
@@ -115,14 +119,16 @@ async def test_a_hundred_failures_make_only_a_few_lines(container, audit_log):
         statuses = [(await attacker.get("/api/v1/state")).status_code for _ in range(100)]
     assert statuses.count(401) == 10 and statuses.count(429) == 90
     assert [r.audit["action"] for r in lines(audit_log)] == [
-        "auth.failed", "auth.locked_out", "auth.throttled"]
+        "auth.failed",
+        "auth.locked_out",
+        "auth.throttled",
+    ]
     [locked] = of(audit_log, "auth.locked_out")
     assert (locked.audit["failures"], locked.audit["lockout_s"]) == (10, 60)
 
 
 async def test_without_a_lockout_a_hundred_failures_are_one_line(sqlite_url, audit_log):
-    container = await open_container(make_settings(sqlite_url,
-                                                   HELIONYX_AUTH_MAX_FAILURES="1000"))
+    container = await open_container(make_settings(sqlite_url, HELIONYX_AUTH_MAX_FAILURES="1000"))
     try:
         async with http(container, ATTACKER, GUESS) as attacker:
             for _ in range(100):
@@ -134,8 +140,9 @@ async def test_without_a_lockout_a_hundred_failures_are_one_line(sqlite_url, aud
 
 async def test_many_addresses_keep_the_throttle_at_its_cap(sqlite_url):
     settings = make_settings(sqlite_url)
-    settings = settings.model_copy(update={
-        "api": settings.api.model_copy(update={"tracked_addresses": 50})})
+    settings = settings.model_copy(
+        update={"api": settings.api.model_copy(update={"tracked_addresses": 50})}
+    )
     container = await open_container(settings)
     try:
         for n in range(300):
@@ -160,11 +167,18 @@ async def test_metrics_outside_dev_sit_behind_the_same_lockout(postgres_url):
 
 
 async def open_webhook(sqlite_url: str, api_base: str) -> Container:
-    return await open_container(make_settings(
-        sqlite_url, TELEGRAM_MODE="webhook", TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN,
-        TELEGRAM_OWNER_CHAT_ID=str(OWNER), TELEGRAM_API_BASE=api_base,
-        TELEGRAM_WEBHOOK_URL="https://helionyx.example/telegram/webhook",
-        TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET, HELIONYX_NOTIFICATIONS="false"))
+    return await open_container(
+        make_settings(
+            sqlite_url,
+            TELEGRAM_MODE="webhook",
+            TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN,
+            TELEGRAM_OWNER_CHAT_ID=str(OWNER),
+            TELEGRAM_API_BASE=api_base,
+            TELEGRAM_WEBHOOK_URL="https://helionyx.example/telegram/webhook",
+            TELEGRAM_WEBHOOK_SECRET=WEBHOOK_SECRET,
+            HELIONYX_NOTIFICATIONS="false",
+        )
+    )
 
 
 async def test_wrong_webhook_secrets_are_audited_quietly(sqlite_url, audit_log):
@@ -172,13 +186,18 @@ async def test_wrong_webhook_secrets_are_audited_quietly(sqlite_url, audit_log):
     try:
         async with http(container, ATTACKER) as poser, http(container, OTHER) as bare:
             for _ in range(5):
-                response = await poser.post("/telegram/webhook", json={"update_id": 1},
-                                            headers={"X-Telegram-Bot-Api-Secret-Token": GUESS})
+                response = await poser.post(
+                    "/telegram/webhook",
+                    json={"update_id": 1},
+                    headers={"X-Telegram-Bot-Api-Secret-Token": GUESS},
+                )
                 assert response.status_code == 403
             assert (await bare.post("/telegram/webhook", json={})).status_code == 401
         refused = of(audit_log, "webhook.secret_wrong")
         assert [(r.audit["client"], r.audit["reason"]) for r in refused] == [
-            (ATTACKER, "wrong secret"), (OTHER, "no secret header")]
+            (ATTACKER, "wrong secret"),
+            (OTHER, "no secret header"),
+        ]
         for record in refused:
             assert GUESS not in as_json(record) and WEBHOOK_SECRET not in as_json(record)
     finally:
@@ -193,8 +212,9 @@ async def test_strangers_are_audited_quietly_and_still_refused(sqlite_url, audit
                 telegram.headers["X-Telegram-Bot-Api-Secret-Token"] = WEBHOOK_SECRET
                 for n in range(3):
                     update = stub.make_text_update(STRANGER, f"hello {n}")
-                    assert (await telegram.post("/telegram/webhook",
-                                                json=update)).status_code == 200
+                    assert (
+                        await telegram.post("/telegram/webhook", json=update)
+                    ).status_code == 200
             assert len(stub.sent_messages) == 3  # each one refused, as before
             [line] = of(audit_log, "telegram.stranger")
             assert (line.audit["chat_id"], line.audit["user_id"]) == (STRANGER, STRANGER)
@@ -230,8 +250,9 @@ async def test_backups_restores_and_acceptances_are_audited(sqlite_url, tmp_path
 
         await container.integrity().write_digest("shutdown", force=True)
         await tamper.truncate_tail(container.engine(), 2)
-        accept = parser().parse_args(["accept-log", "--yes", "--reason",
-                                      "lost the tail in a crash"])
+        accept = parser().parse_args(
+            ["accept-log", "--yes", "--reason", "lost the tail in a crash"]
+        )
         assert await cmd_accept_log(container, settings, accept) == 0
         [accepted] = of(audit_log, "integrity.accepted")
         assert accepted.audit["reason"] == "lost the tail in a crash"
@@ -246,8 +267,9 @@ def test_the_service_and_the_commands_write_their_lines(tmp_path):
     service = Service(url, tmp_path / "service.log")
     service.start()
     try:
-        wrong = httpx.get(f"{service.base_url}/api/v1/state",
-                          headers={"Authorization": f"Bearer {GUESS}"})
+        wrong = httpx.get(
+            f"{service.base_url}/api/v1/state", headers={"Authorization": f"Bearer {GUESS}"}
+        )
         assert wrong.status_code == 401
     finally:
         assert service.stop() == 0
@@ -257,15 +279,17 @@ def test_the_service_and_the_commands_write_their_lines(tmp_path):
     assert "helionyx.audit [dev] service.stopped done tier=dev exit_status=0" in log
     assert GUESS not in log and API_TOKEN not in log
 
-    backup = cli(url, "backup", "--dir", str(tmp_path / "backups"), tier="dev",
-                 HELIONYX_LOG_LEVEL="ERROR")  # audit lines are written whatever the level
+    backup = cli(
+        url, "backup", "--dir", str(tmp_path / "backups"), tier="dev", HELIONYX_LOG_LEVEL="ERROR"
+    )  # audit lines are written whatever the level
     assert backup.returncode == 0, backup.stderr
     assert "helionyx.audit [dev] backup.written done tier=dev" in backup.stderr
 
 
 def test_json_audit_lines_parse_with_their_fields():
-    record = logging.LogRecord("helionyx.audit", logging.INFO, __file__, 1, "%s",
-                               ("auth.failed refused",), None)
+    record = logging.LogRecord(
+        "helionyx.audit", logging.INFO, __file__, 1, "%s", ("auth.failed refused",), None
+    )
     record.audit = {"action": "auth.failed", "outcome": "refused", "client": ATTACKER}
     entry = json.loads(as_json(record))
     assert (entry["action"], entry["client"], entry["tier"]) == ("auth.failed", ATTACKER, "live")

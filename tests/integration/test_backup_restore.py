@@ -342,11 +342,7 @@ async def test_postgres_a_dump_of_a_tampered_database_is_refused(
     await seed(postgres_target, "the target's own event")
     async with connected(postgres_url) as engine, engine.begin() as conn:
         await conn.execute(text("ALTER TABLE events DISABLE TRIGGER USER"))
-        await conn.execute(
-            text(
-                "UPDATE events SET payload = '{\"text\":\"forged\"}' WHERE seq = 2"
-            )
-        )
+        await conn.execute(text('UPDATE events SET payload = \'{"text":"forged"}\' WHERE seq = 2'))
     dump = tmp_path / "tampered.dump"
     await run_tool("pg_dump", "--format=custom", f"--file={dump}", url=postgres_url)
     before = await rows(postgres_target)

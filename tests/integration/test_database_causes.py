@@ -14,8 +14,9 @@ from sqlalchemy.engine import make_url
 from tests.conftest import API_TOKEN, postgres_admin_url
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.skipif(postgres_admin_url() is None,
-                                reason="needs HELIONYX_TEST_POSTGRES_URL")
+pytestmark = pytest.mark.skipif(
+    postgres_admin_url() is None, reason="needs HELIONYX_TEST_POSTGRES_URL"
+)
 
 
 def pg_url(**parts: object) -> str:
@@ -24,20 +25,41 @@ def pg_url(**parts: object) -> str:
 
 def run(tmp_path: Path, *args: str, url: str) -> subprocess.CompletedProcess[str]:
     """A command of the staging tier from an empty directory with no `.env.staging`."""
-    environ = {key: value for key, value in os.environ.items()
-               if not key.startswith(("HELIONYX_", "TELEGRAM_")) and key != "ENV"}
-    environ.update(PYTHONPATH=str(PROJECT_ROOT), HELIONYX_API_TOKEN=API_TOKEN,
-                   HELIONYX_DATABASE_URL=url, TELEGRAM_MODE="off", ENV="staging",
-                   HELIONYX_DIGEST_DIR=str(tmp_path / "digests"), HELIONYX_PORT="1")
-    return subprocess.run([sys.executable, *args], cwd=tmp_path, env=environ,
-                          capture_output=True, text=True, timeout=60)
+    environ = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("HELIONYX_", "TELEGRAM_")) and key != "ENV"
+    }
+    environ.update(
+        PYTHONPATH=str(PROJECT_ROOT),
+        HELIONYX_API_TOKEN=API_TOKEN,
+        HELIONYX_DATABASE_URL=url,
+        TELEGRAM_MODE="off",
+        ENV="staging",
+        HELIONYX_DIGEST_DIR=str(tmp_path / "digests"),
+        HELIONYX_PORT="1",
+    )
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=tmp_path,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 CASES = {
-    "role": (dict(username="helionyx_no_such_role"),
-             'role "helionyx_no_such_role" does not exist', "createuser"),
-    "database": (dict(database="helionyx_no_such_database"),
-                 'database "helionyx_no_such_database" does not exist', "createdb"),
+    "role": (
+        dict(username="helionyx_no_such_role"),
+        'role "helionyx_no_such_role" does not exist',
+        "createuser",
+    ),
+    "database": (
+        dict(database="helionyx_no_such_database"),
+        'database "helionyx_no_such_database" does not exist',
+        "createdb",
+    ),
     "refused": (dict(port=1), "connection refused", "pg_isready"),
 }
 COMMANDS = {
@@ -52,8 +74,11 @@ COMMANDS = {
 # Every command with one cause, every cause with two commands: the one line comes from
 # one place (infrastructure/connection_problems.py), each process start costs a second.
 PAIRS = [("role", command) for command in COMMANDS] + [
-    ("database", "migrate"), ("database", "status"), ("refused", "serve"),
-    ("refused", "verify")]
+    ("database", "migrate"),
+    ("database", "status"),
+    ("refused", "serve"),
+    ("refused", "verify"),
+]
 
 
 @pytest.mark.parametrize(("case", "command"), PAIRS)
@@ -73,8 +98,16 @@ def test_each_command_names_the_cause_and_the_fix(tmp_path: Path, command: str, 
 def test_alembic_names_the_tier_and_database_it_migrates(tmp_path: Path):
     url = pg_url(database="helionyx_no_such_database")
 
-    done = run(tmp_path, "-m", "alembic", "-c", str(PROJECT_ROOT / "alembic.ini"),
-               "upgrade", "head", url=url)
+    done = run(
+        tmp_path,
+        "-m",
+        "alembic",
+        "-c",
+        str(PROJECT_ROOT / "alembic.ini"),
+        "upgrade",
+        "head",
+        url=url,
+    )
 
     assert done.returncode == 1
     assert "Traceback" not in done.stderr, done.stderr
@@ -83,14 +116,35 @@ def test_alembic_names_the_tier_and_database_it_migrates(tmp_path: Path):
 
 
 def test_alembic_refuses_an_unknown_tier_in_one_line(tmp_path: Path):
-    done = run(tmp_path, "-m", "alembic", "-c", str(PROJECT_ROOT / "alembic.ini"),
-               "upgrade", "head", url=pg_url())
+    done = run(
+        tmp_path,
+        "-m",
+        "alembic",
+        "-c",
+        str(PROJECT_ROOT / "alembic.ini"),
+        "upgrade",
+        "head",
+        url=pg_url(),
+    )
     environ_tier = subprocess.run(
-        [sys.executable, "-m", "alembic", "-c", str(PROJECT_ROOT / "alembic.ini"), "upgrade",
-         "head"], cwd=tmp_path, capture_output=True, text=True, timeout=60,
-        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "ENV": "production"})
+        [
+            sys.executable,
+            "-m",
+            "alembic",
+            "-c",
+            str(PROJECT_ROOT / "alembic.ini"),
+            "upgrade",
+            "head",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "ENV": "production"},
+    )
 
     assert done.returncode in (0, 1)  # the test database: migrated, or another tier's
     assert environ_tier.returncode == 1
     assert environ_tier.stderr.strip().splitlines() == [
-        "alembic: unknown environment 'production': ENV must be one of dev, staging, live"]
+        "alembic: unknown environment 'production': ENV must be one of dev, staging, live"
+    ]

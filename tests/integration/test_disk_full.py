@@ -21,8 +21,11 @@ from tests.conftest import API_TOKEN, make_settings
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     mount = tmp_path / "small"
     mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, f"this test mounts a small tmpfs (as root): {done.stderr}"
     try:
         yield mount
@@ -37,10 +40,14 @@ async def test_a_full_disk_is_named_and_readiness_follows_it(small_disk: Path, c
     filler = small_disk / "filler"
     transport = httpx.ASGITransport(app=container.http_app())
     try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
-                                     headers={"Authorization": f"Bearer {API_TOKEN}"}) as http:
-            assert (await http.post("/api/v1/ingest/message",
-                                    json={"text": "before"})).status_code == 201
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://testserver",
+            headers={"Authorization": f"Bearer {API_TOKEN}"},
+        ) as http:
+            assert (
+                await http.post("/api/v1/ingest/message", json={"text": "before"})
+            ).status_code == 201
             try:  # take every block that is left (the log's own writes may have taken all)
                 with filler.open("wb") as f:
                     while True:
@@ -51,8 +58,9 @@ async def test_a_full_disk_is_named_and_readiness_follows_it(small_disk: Path, c
             caplog.set_level(logging.ERROR, logger="helionyx.storage")
             statuses = []
             for n in range(20):
-                response = await http.post("/api/v1/ingest/message",
-                                           json={"text": f"{n} " + "x" * 8000})
+                response = await http.post(
+                    "/api/v1/ingest/message", json={"text": f"{n} " + "x" * 8000}
+                )
                 statuses.append(response.status_code)
                 if response.status_code == 503:
                     break
@@ -61,14 +69,17 @@ async def test_a_full_disk_is_named_and_readiness_follows_it(small_disk: Path, c
             ready = await http.get("/health/ready")
             assert ready.status_code == 503
             assert "full" in ready.json()["checks"]["writes"]
-            assert any("writes are failing" in r.getMessage() and "full" in r.getMessage()
-                       for r in caplog.records)
+            assert any(
+                "writes are failing" in r.getMessage() and "full" in r.getMessage()
+                for r in caplog.records
+            )
             acknowledged = 1 + statuses.count(201)
             assert (await container.event_log().head()).last_seq == acknowledged
 
             filler.unlink()
-            assert (await http.post("/api/v1/ingest/message",
-                                    json={"text": "after"})).status_code == 201
+            assert (
+                await http.post("/api/v1/ingest/message", json={"text": "after"})
+            ).status_code == 201
             assert (await http.get("/health/ready")).status_code == 200
             assert (await container.event_log().head()).last_seq == acknowledged + 1
     finally:

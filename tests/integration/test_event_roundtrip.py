@@ -15,24 +15,46 @@ from domain.chain import canonical_json
 from domain.events import NewEvent
 
 # Numbers JSONB would have spelled otherwise, and the edges of a double.
-_AWKWARD_FLOATS = [-0.0, 0.0, 1e16, -1e16, 1.5e300, 12345678901234567890.0, 5e-324,
-                   -5e-324, 1e-7, 1.7976931348623157e308, 2.2250738585072014e-308, 123.0]
-_AWKWARD_INTS = [2**53 + 1, 2**63, 2**64, -(2**63) - 1, 10**16, 2**70, 10**300,
-                 10**4299, -(10**4299)]  # 10**4299: 4300 digits, Python's limit
+_AWKWARD_FLOATS = [
+    -0.0,
+    0.0,
+    1e16,
+    -1e16,
+    1.5e300,
+    12345678901234567890.0,
+    5e-324,
+    -5e-324,
+    1e-7,
+    1.7976931348623157e308,
+    2.2250738585072014e-308,
+    123.0,
+]
+_AWKWARD_INTS = [
+    2**53 + 1,
+    2**63,
+    2**64,
+    -(2**63) - 1,
+    10**16,
+    2**70,
+    10**300,
+    10**4299,
+    -(10**4299),
+]  # 10**4299: 4300 digits, Python's limit
 
-_text = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"),
-                max_size=12)
+_text = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=12)
 _scalars = st.one_of(
-    st.none(), st.booleans(),
-    st.integers(), st.integers(min_value=-(10**400), max_value=10**400),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(min_value=-(10**400), max_value=10**400),
     st.sampled_from(_AWKWARD_INTS),
-    st.floats(allow_nan=False, allow_infinity=False), st.sampled_from(_AWKWARD_FLOATS),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(_AWKWARD_FLOATS),
     _text,
 )
 _json = st.recursive(
     _scalars,
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(_text, children, max_size=4),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(_text, children, max_size=4),
     max_leaves=12,
 )
 _objects = st.dictionaries(_text, _json, max_size=5)
@@ -47,10 +69,16 @@ async def test_arbitrary_json_reads_back_as_sealed_and_the_chain_verifies(contai
     async def round_trip(drawn: list[tuple[dict, dict]]) -> None:
         news = []
         for n, (payload, metadata) in enumerate(drawn):
-            news.append(NewEvent(
-                type="test.happened", aggregate_type="test",
-                aggregate_id=f"a{len(appended) + n}", payload=payload, metadata=metadata,
-                occurred_at=datetime(2026, 12, 6, 12, 0, 0, 123456, tzinfo=UTC)))
+            news.append(
+                NewEvent(
+                    type="test.happened",
+                    aggregate_type="test",
+                    aggregate_id=f"a{len(appended) + n}",
+                    payload=payload,
+                    metadata=metadata,
+                    occurred_at=datetime(2026, 12, 6, 12, 0, 0, 123456, tzinfo=UTC),
+                )
+            )
         async with factory(write=True) as uow:
             recorded = await uow.events.append(news)
             await uow.commit()
@@ -66,8 +94,12 @@ async def test_arbitrary_json_reads_back_as_sealed_and_the_chain_verifies(contai
 
     # Hypothesis runs its examples here, in a thread; each one runs on the test's event
     # loop, where the container's engine belongs.
-    @settings(max_examples=40, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(
+        max_examples=40,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
     @given(_events)
     def examples(drawn: list[tuple[dict, dict]]) -> None:
         asyncio.run_coroutine_threadsafe(round_trip(drawn), loop).result(timeout=60)
@@ -75,8 +107,10 @@ async def test_arbitrary_json_reads_back_as_sealed_and_the_chain_verifies(contai
     await asyncio.to_thread(examples)
 
     assert appended
-    for report in (await container.event_log().verify(),
-                   await container.chain_verification().verify()):
+    for report in (
+        await container.event_log().verify(),
+        await container.chain_verification().verify(),
+    ):
         assert report.intact, report.problem
         assert report.count == len(appended)
     async with factory() as uow:

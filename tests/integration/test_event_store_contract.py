@@ -21,9 +21,14 @@ from tests.fakes import FakeClock, InMemoryUnitOfWorkFactory
 
 
 def event(n: int, key: str | None = None) -> NewEvent:
-    return NewEvent(type="test.happened", aggregate_type="test", aggregate_id=f"a{n}",
-                    payload={"n": n, "text": f"ünïcode {n}", "nested": {"list": [1, 2.5]}},
-                    metadata={"source": "contract"}, idempotency_key=key)
+    return NewEvent(
+        type="test.happened",
+        aggregate_type="test",
+        aggregate_id=f"a{n}",
+        payload={"n": n, "text": f"ünïcode {n}", "nested": {"list": [1, 2.5]}},
+        metadata={"source": "contract"},
+        idempotency_key=key,
+    )
 
 
 @pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -90,8 +95,11 @@ async def test_what_is_read_back_equals_what_was_appended(uow_factory):
 async def test_a_time_in_another_zone_is_stored_and_hashed_as_the_same_moment(uow_factory):
     berlin = timezone(timedelta(hours=1))
     said = datetime(2024, 5, 29, 18, 26, 50, 500000, tzinfo=berlin)
-    recorded = await append(uow_factory, event(1)._replace(occurred_at=said),
-                            event(2)._replace(occurred_at=said.astimezone(UTC)))
+    recorded = await append(
+        uow_factory,
+        event(1)._replace(occurred_at=said),
+        event(2)._replace(occurred_at=said.astimezone(UTC)),
+    )
     stored = await all_events(uow_factory)
     assert stored == recorded
     assert stored[0].occurred_at == stored[1].occurred_at == said
@@ -126,17 +134,28 @@ async def test_read_filters_by_type_and_pages_by_seq(uow_factory):
 
 
 async def test_history_is_one_objects_events_in_seq_order_without_messages(uow_factory):
-    about = [NewEvent(type=t, aggregate_type="todo", aggregate_id=a, payload={"n": i})
-             for i, (t, a) in enumerate([("todo.created", "t1"), ("todo.created", "t2"),
-                                         ("message.ingested", "t1"), ("todo.edited", "t1"),
-                                         ("todo.completed", "t1")])]
+    about = [
+        NewEvent(type=t, aggregate_type="todo", aggregate_id=a, payload={"n": i})
+        for i, (t, a) in enumerate(
+            [
+                ("todo.created", "t1"),
+                ("todo.created", "t2"),
+                ("message.ingested", "t1"),
+                ("todo.edited", "t1"),
+                ("todo.completed", "t1"),
+            ]
+        )
+    ]
     await append(uow_factory, *about)
     async with uow_factory() as uow:
         history = await uow.events.history("t1")
         first = await uow.events.history("t1", limit=1)
         assert await uow.events.history("nobody") == []
     assert [(e.seq, e.type) for e in history] == [
-        (1, "todo.created"), (4, "todo.edited"), (5, "todo.completed")]
+        (1, "todo.created"),
+        (4, "todo.edited"),
+        (5, "todo.completed"),
+    ]
     assert [e.seq for e in first] == [1]
 
 
@@ -145,8 +164,12 @@ async def test_a_large_append_reads_back_as_written_and_verifies(uow_factory):
     after a small one that takes the INSERT; both in one chain."""
     berlin = timezone(timedelta(hours=1))
     await append(uow_factory, event(0))
-    big = [event(n, key=f"big-{n}")._replace(
-        occurred_at=datetime(2026, 12, 7, 9, n % 60, tzinfo=berlin)) for n in range(1, 201)]
+    big = [
+        event(n, key=f"big-{n}")._replace(
+            occurred_at=datetime(2026, 12, 7, 9, n % 60, tzinfo=berlin)
+        )
+        for n in range(1, 201)
+    ]
     recorded = await append(uow_factory, *big)
     stored = await all_events(uow_factory)
     assert stored[1:] == recorded and [e.seq for e in stored] == list(range(1, 202))
@@ -159,8 +182,9 @@ async def test_a_large_append_reads_back_as_written_and_verifies(uow_factory):
 async def test_a_large_append_with_a_key_taken_is_a_conflict_and_stores_nothing(uow_factory):
     await append(uow_factory, event(0, key="taken"))
     with pytest.raises(Conflict):
-        await append(uow_factory, *[event(n, key="taken" if n == 99 else f"k-{n}")
-                                    for n in range(1, 101)])
+        await append(
+            uow_factory, *[event(n, key="taken" if n == 99 else f"k-{n}") for n in range(1, 101)]
+        )
     assert [e.seq for e in await all_events(uow_factory)] == [1]
     await append(uow_factory, *[event(n) for n in range(1, 101)])
     assert (await EventLog(uow_factory).verify()).intact

@@ -76,12 +76,15 @@ async def test_an_existing_file_is_not_overwritten(tier, tmp_path: Path, capsys)
 @pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
 def test_what_make_runs():
     def dry_run(*args: str) -> str:
-        run = subprocess.run(["make", "-n", *args], cwd=PROJECT_ROOT, capture_output=True,
-                             text=True, timeout=30)
+        run = subprocess.run(
+            ["make", "-n", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=30
+        )
         return run.stdout
 
-    assert ('-m app.cli --env dev export --format "markdown" --out "x.md"'
-            in dry_run("export", "ENV=dev", "FORMAT=markdown", "OUT=x.md"))
-    assert '-m app.cli --env live import-log "e.jsonl"' in dry_run("import-log", "ENV=live",
-                                                                  "FILE=e.jsonl")
+    assert '-m app.cli --env dev export --format "markdown" --out "x.md"' in dry_run(
+        "export", "ENV=dev", "FORMAT=markdown", "OUT=x.md"
+    )
+    assert '-m app.cli --env live import-log "e.jsonl"' in dry_run(
+        "import-log", "ENV=live", "FILE=e.jsonl"
+    )
     assert '-m app.cli --env dev verify --file "e.jsonl"' in dry_run("verify", "FILE=e.jsonl")

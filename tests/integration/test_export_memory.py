@@ -38,11 +38,23 @@ async def append_messages(url: str, first: int, upto: int) -> None:
         factory = SqlUnitOfWorkFactory(engine, SystemClock())
         for start in range(first, upto, 10_000):
             async with factory(write=True) as uow:
-                await uow.events.append([NewEvent(
-                    "message.ingested", "message", f"m-{n}",
-                    {"text": f"message {n}: café, Привет 🎉, some words to make it longer",
-                     "source": "api", "n": n * 1.5e10}, METADATA, idempotency_key=f"key-{n}")
-                    for n in range(start, min(upto, start + 10_000))])
+                await uow.events.append(
+                    [
+                        NewEvent(
+                            "message.ingested",
+                            "message",
+                            f"m-{n}",
+                            {
+                                "text": f"message {n}: café, Привет 🎉, words to make it longer",
+                                "source": "api",
+                                "n": n * 1.5e10,
+                            },
+                            METADATA,
+                            idempotency_key=f"key-{n}",
+                        )
+                        for n in range(start, min(upto, start + 10_000))
+                    ]
+                )
                 await uow.commit()
     finally:
         await engine.dispose()
@@ -71,11 +83,15 @@ def export_peak_kb(url: str, out: Path) -> tuple[int, float]:
     started = time.perf_counter()
     run = subprocess.run(
         [sys.executable, "-c", PEAK_REPORTER, "--env", "dev", "export", "--out", str(out)],
-        cwd=PROJECT_ROOT, env=environ, capture_output=True, text=True, timeout=120)
+        cwd=PROJECT_ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     elapsed = time.perf_counter() - started
     assert run.returncode == 0, run.stderr
-    [peak] = [line.split()[1] for line in run.stderr.splitlines()
-              if line.startswith("PEAK_KB ")]
+    [peak] = [line.split()[1] for line in run.stderr.splitlines() if line.startswith("PEAK_KB ")]
     return int(peak), elapsed
 
 
@@ -90,7 +106,9 @@ async def test_peak_memory_does_not_grow_with_the_log(tmp_path: Path):
     with (tmp_path / "large.jsonl").open("rb") as stream:
         assert LogFileReader(stream).header.events == LARGE
     size_mb = (tmp_path / "large.jsonl").stat().st_size / 2**20
-    print(f"\nexport peak RSS: {SMALL} events {small_kb / 1024:.1f} MiB, {LARGE} events "
-          f"{large_kb / 1024:.1f} MiB (file {size_mb:.0f} MiB, {elapsed:.1f} s with start-up)")
+    print(
+        f"\nexport peak RSS: {SMALL} events {small_kb / 1024:.1f} MiB, {LARGE} events "
+        f"{large_kb / 1024:.1f} MiB (file {size_mb:.0f} MiB, {elapsed:.1f} s with start-up)"
+    )
     assert large_kb - small_kb < MAX_GROWTH_KB, (small_kb, large_kb)
     assert (tmp_path / "large.jsonl").stat().st_mode & 0o777 == 0o600

@@ -39,6 +39,7 @@ class CountingFactory:
         if write:
             self.writes += 1
             if self.fail_commits:
+
                 async def commit() -> None:
                     raise StorageUnavailable("the database did not commit")
 
@@ -72,7 +73,8 @@ async def test_concurrent_ingests_share_commits_and_keep_the_chain(sql_factory):
     factory = CountingFactory(sql_factory)
     service = grouped(factory)
     results = await asyncio.gather(
-        *(service.ingest(IncomingMessage(f"message {n}")) for n in range(120)))
+        *(service.ingest(IncomingMessage(f"message {n}")) for n in range(120))
+    )
     await service.close()
     assert sorted(r.event.seq for r in results) == list(range(1, 121))
     assert factory.writes < 120, "no two messages shared a commit"
@@ -101,7 +103,8 @@ async def test_one_key_twice_in_a_group_is_a_replay_of_the_first(sql_factory):
     first, second, third = await asyncio.gather(
         service.ingest(message, idempotency_key="k-1"),
         service.ingest(message, idempotency_key="k-1"),
-        service.ingest(message))  # the same (source, source_id): the same message again
+        service.ingest(message),
+    )  # the same (source, source_id): the same message again
     await service.close()
     assert factory.writes == 1, "the three were not grouped"
     assert not first.replayed and second.replayed and third.replayed
@@ -111,8 +114,9 @@ async def test_one_key_twice_in_a_group_is_a_replay_of_the_first(sql_factory):
 
 async def test_the_api_answers_a_repeated_key_in_one_group_with_the_original(client):
     async def post():
-        return await client.post("/api/v1/ingest/message", json={"text": "once"},
-                                 headers={"Idempotency-Key": "same-key"})
+        return await client.post(
+            "/api/v1/ingest/message", json={"text": "once"}, headers={"Idempotency-Key": "same-key"}
+        )
 
     responses = await asyncio.gather(*(post() for _ in range(10)))
     assert sorted(r.status_code for r in responses) == [200] * 9 + [201]
@@ -132,7 +136,8 @@ async def test_a_conflicting_item_does_not_fail_its_neighbours(sql_factory):
         service.ingest(IncomingMessage("first use"), idempotency_key="new"),
         service.ingest(IncomingMessage("second use, other text"), idempotency_key="new"),
         service.ingest(IncomingMessage("after")),
-        return_exceptions=True)
+        return_exceptions=True,
+    )
     await service.close()
     assert factory.writes == 1
     before, taken, first_use, second_use, after = outcomes
@@ -147,8 +152,8 @@ async def test_a_conflicting_item_does_not_fail_its_neighbours(sql_factory):
 async def test_storage_unavailable_fails_every_item_and_stores_nothing(sql_factory):
     service = grouped(CountingFactory(sql_factory, fail_commits=True))
     outcomes = await asyncio.gather(
-        *(service.ingest(IncomingMessage(f"lost {n}")) for n in range(6)),
-        return_exceptions=True)
+        *(service.ingest(IncomingMessage(f"lost {n}")) for n in range(6)), return_exceptions=True
+    )
     await service.close()
     assert all(isinstance(o, StorageUnavailable) for o in outcomes), outcomes
     assert await stored(sql_factory) == []
@@ -159,14 +164,15 @@ async def test_an_unexpected_failure_retries_each_item_alone(sql_factory):
         if "poison" in items:
             raise RuntimeError("a bug, say")
         recorded = await uow.events.append(
-            [NewEvent("test.happened", "test", item, {"item": item}) for item in items])
+            [NewEvent("test.happened", "test", item, {"item": item}) for item in items]
+        )
         return [event.seq for event in recorded]
 
     factory = CountingFactory(sql_factory)
     writer = GroupCommit(factory)
     outcomes = await asyncio.gather(
-        *(writer.submit(write, item) for item in ["a", "b", "poison", "c"]),
-        return_exceptions=True)
+        *(writer.submit(write, item) for item in ["a", "b", "poison", "c"]), return_exceptions=True
+    )
     await writer.close()
     assert isinstance(outcomes[2], RuntimeError)
     assert outcomes[:2] + outcomes[3:] == [1, 2, 3]
@@ -177,8 +183,9 @@ async def test_an_unexpected_failure_retries_each_item_alone(sql_factory):
 async def test_close_commits_what_is_queued_then_writes_alone(sql_factory):
     factory = CountingFactory(sql_factory)
     service = grouped(factory)
-    pending = [asyncio.ensure_future(service.ingest(IncomingMessage(f"in flight {n}")))
-               for n in range(20)]
+    pending = [
+        asyncio.ensure_future(service.ingest(IncomingMessage(f"in flight {n}"))) for n in range(20)
+    ]
     await asyncio.sleep(0)  # queued, not yet committed
     await service.close()
     assert all(task.done() and task.exception() is None for task in pending)

@@ -179,7 +179,8 @@ class _RefusingAfter:
 
 
 async def test_a_batch_that_fails_to_prepare_stops_the_import_after_the_one_being_written(
-        container):
+    container,
+):
     """Batches of 2: the first two are prepared and the first written; the third fails
     while the second is being written. The second still commits; nothing after it."""
     container.rules_extractor.override(providers.Object(_RefusingAfter(4)))

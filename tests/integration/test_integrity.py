@@ -19,8 +19,11 @@ KEY = {"Idempotency-Key": "k-1"}
 
 async def ingest(client, count: int, prefix: str = "m") -> None:
     for n in range(count):
-        response = await client.post("/api/v1/ingest/message", json={"text": f"{prefix}{n}"},
-                                     headers={"Idempotency-Key": f"{prefix}-{n}"})
+        response = await client.post(
+            "/api/v1/ingest/message",
+            json={"text": f"{prefix}{n}"},
+            headers={"Idempotency-Key": f"{prefix}-{n}"},
+        )
         assert response.status_code == 201, response.text
 
 
@@ -70,8 +73,10 @@ async def test_a_truncated_tail_contradicts_the_digest(container, client, cut):
     await tamper.truncate_tail(container.engine(), cut)
 
     found = await kinds(container)
-    assert any("says seq 12 has hash" in d and f"the log ends at seq {12 - cut}" in d
-               for d in found["digest"]), found
+    assert any(
+        "says seq 12 has hash" in d and f"the log ends at seq {12 - cut}" in d
+        for d in found["digest"]
+    ), found
     # The idempotency records of the removed messages point past the head.
     assert len(found["idempotency"]) == cut
     assert "does not hold" in found["idempotency"][0]
@@ -84,8 +89,9 @@ async def test_a_truncated_tail_contradicts_the_digest(container, client, cut):
     assert refused.status_code == 503 and "writes are refused" in refused.json()["detail"]
     assert (await client.get("/api/v1/events?after_seq=0")).status_code == 200  # reads work
     # A replayed key whose message was cut off gets the truth, never a 500 or another result.
-    replay = await client.post("/api/v1/ingest/message", json={"text": "m11"},
-                               headers={"Idempotency-Key": "m-11"})
+    replay = await client.post(
+        "/api/v1/ingest/message", json={"text": "m11"}, headers={"Idempotency-Key": "m-11"}
+    )
     assert replay.status_code == 503
 
 
@@ -132,8 +138,9 @@ async def test_a_record_pointing_past_the_head(container, client):
     found = await kinds(container)
     assert found == {"idempotency": [found["idempotency"][0]]}
     assert "'m-1' points at seq 13, which the log does not hold" in found["idempotency"][0]
-    replay = await client.post("/api/v1/ingest/message", json={"text": "m1"},
-                               headers={"Idempotency-Key": "m-1"})
+    replay = await client.post(
+        "/api/v1/ingest/message", json={"text": "m1"}, headers={"Idempotency-Key": "m-1"}
+    )
     assert replay.status_code == 503
     assert "no longer holds" in replay.json()["detail"]
     assert (await client.get("/api/v1/state")).json()["events"]["last_seq"] == 3
@@ -157,8 +164,13 @@ async def test_accepting_the_log_opens_it_and_keeps_the_record(container, client
 def test_digest_file_is_private_durable_and_authenticated(tmp_path):
     path = tmp_path / "digests" / "log.jsonl"
     keyed = DigestFile(path, key=b"k" * 32)
-    first = Digest(3, "a" * 64, "2026-12-06T10:00:00.000000+00:00",
-                   "2026-12-06T10:05:00.000000+00:00", "interval")
+    first = Digest(
+        3,
+        "a" * 64,
+        "2026-12-06T10:00:00.000000+00:00",
+        "2026-12-06T10:05:00.000000+00:00",
+        "interval",
+    )
     keyed.append(first)
     keyed.append(Digest(5, "b" * 64, "", "2026-12-06T10:10:00.000000+00:00", "shutdown"))
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
@@ -207,25 +219,33 @@ async def test_bytes_moved_between_metadata_and_payload_are_named(container):
 
     forged = datetime(2020, 1, 1, tzinfo=UTC)
     async with container.uow_factory()(write=True) as uow:
-        [event] = await uow.events.append([NewEvent(
-            "note.recorded", "note", "n1",
-            {"a": 1, "occurred_at": iso_utc(forged), "payload": {"b": 2}}, {"k": 1})])
+        [event] = await uow.events.append(
+            [
+                NewEvent(
+                    "note.recorded",
+                    "note",
+                    "n1",
+                    {"a": 1, "occurred_at": iso_utc(forged), "payload": {"b": 2}},
+                    {"k": 1},
+                )
+            ]
+        )
         await uow.commit()
     moved = f'{{"k":1}}{SEALED_SPLIT}{iso_utc(event.occurred_at)}","payload":{{"a":1'
     sqlite = container.engine().dialect.name == "sqlite"
     async with tamper.unguarded(container.engine()) as conn:
         await conn.execute(
-            text("UPDATE events SET metadata = :m, payload = :p, occurred_at = :o "
-                 "WHERE seq = 1"),
-            {"m": moved, "p": '{"b":2}}', "o": stored_time(iso_utc(forged)) if sqlite
-             else forged})
+            text("UPDATE events SET metadata = :m, payload = :p, occurred_at = :o WHERE seq = 1"),
+            {"m": moved, "p": '{"b":2}}', "o": stored_time(iso_utc(forged)) if sqlite else forged},
+        )
 
     report = await container.chain_verification().verify()
     assert report.first_bad_seq == 1 and "cannot be read" in (report.problem or "")
 
 
 async def test_a_backup_carries_the_digest_and_a_restore_back_in_time_is_recorded(
-        container, client, settings, tmp_path):
+    container, client, settings, tmp_path
+):
     import argparse
     import json
 

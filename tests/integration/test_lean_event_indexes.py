@@ -16,9 +16,10 @@ from infrastructure.unit_of_work import SqlUnitOfWorkFactory
 from tests.fakes import FakeClock
 
 BEFORE = "20261126_0004"
-ALL_COLUMNS = ("seq, event_id, type, aggregate_type, aggregate_id, payload, metadata, "
-               "idempotency_key, occurred_at, recorded_at, schema_version, prev_hash, hash")
-
+ALL_COLUMNS = (
+    "seq, event_id, type, aggregate_type, aggregate_id, payload, metadata, "
+    "idempotency_key, occurred_at, recorded_at, schema_version, prev_hash, hash"
+)
 
 
 async def append(engine: AsyncEngine, *events: NewEvent) -> None:
@@ -29,8 +30,14 @@ async def append(engine: AsyncEngine, *events: NewEvent) -> None:
 
 
 def message(n: int, key: str | None = None) -> NewEvent:
-    return NewEvent(MESSAGE_INGESTED, "message", f"m{n}", {"text": f"say {n} \"quoted\""},
-                    {"channel": "test"}, idempotency_key=key)
+    return NewEvent(
+        MESSAGE_INGESTED,
+        "message",
+        f"m{n}",
+        {"text": f'say {n} "quoted"'},
+        {"channel": "test"},
+        idempotency_key=key,
+    )
 
 
 def todo(n: int) -> NewEvent:
@@ -89,9 +96,11 @@ async def test_downgrading_gives_the_old_constraints_back_with_the_rows(old_sche
     await downgrade(engine, "dev", BEFORE)
 
     assert await all_rows(engine) == before
-    copy_of_first_id = (f"INSERT INTO events ({ALL_COLUMNS}) SELECT 3, event_id, type, "
-                        "aggregate_type, aggregate_id, payload, metadata, NULL, occurred_at, "
-                        "recorded_at, schema_version, prev_hash, hash FROM events WHERE seq = 1")
+    copy_of_first_id = (
+        f"INSERT INTO events ({ALL_COLUMNS}) SELECT 3, event_id, type, "
+        "aggregate_type, aggregate_id, payload, metadata, NULL, occurred_at, "
+        "recorded_at, schema_version, prev_hash, hash FROM events WHERE seq = 1"
+    )
     assert await fails(engine, copy_of_first_id) is not None, "event_id is unique again"
     await upgrade(engine, "dev")
     assert await all_rows(engine) == before
@@ -101,9 +110,11 @@ async def test_an_idempotency_key_is_still_unique_and_many_events_have_none(engi
     await upgrade(engine, "dev")
     await append(engine, message(1, "key-1"), message(2), message(3))
 
-    reuse = (f"INSERT INTO events ({ALL_COLUMNS}) SELECT 4, event_id || '-2', type, "
-             "aggregate_type, aggregate_id, payload, metadata, idempotency_key, occurred_at, "
-             "recorded_at, schema_version, prev_hash, hash FROM events WHERE seq = 1")
+    reuse = (
+        f"INSERT INTO events ({ALL_COLUMNS}) SELECT 4, event_id || '-2', type, "
+        "aggregate_type, aggregate_id, payload, metadata, idempotency_key, occurred_at, "
+        "recorded_at, schema_version, prev_hash, hash FROM events WHERE seq = 1"
+    )
     assert await fails(engine, reuse) is not None
     assert len(await all_rows(engine)) == 3
 
@@ -131,16 +142,17 @@ async def test_reads_by_type_and_by_key_use_an_index_on_sqlite(tmp_path):
     await upgrade(engine, "dev")
     plans = {
         "by type": "SELECT seq FROM events WHERE seq > 0 AND type IN ('todo.created') "
-                   "AND type <> 'message.ingested' ORDER BY seq LIMIT 10",
+        "AND type <> 'message.ingested' ORDER BY seq LIMIT 10",
         "count by type": "SELECT type, count(*) FROM events "
-                         "WHERE type <> 'message.ingested' GROUP BY type",
+        "WHERE type <> 'message.ingested' GROUP BY type",
         "by key": "SELECT seq FROM events WHERE idempotency_key = 'k'",
         "history": "SELECT seq FROM events WHERE aggregate_id = 'a' "
-                   "AND type <> 'message.ingested' ORDER BY seq LIMIT 200",
+        "AND type <> 'message.ingested' ORDER BY seq LIMIT 200",
     }
     async with engine.connect() as conn:
         for name, query in plans.items():
-            plan = " ".join(row[-1] for row in await conn.execute(
-                text(f"EXPLAIN QUERY PLAN {query}")))
+            plan = " ".join(
+                row[-1] for row in await conn.execute(text(f"EXPLAIN QUERY PLAN {query}"))
+            )
             assert "USING" in plan and "INDEX" in plan, f"{name}: {plan}"
     await engine.dispose()

@@ -38,12 +38,12 @@ class Tier:
         await close_container(self.container)
 
     async def export(self, out: Path) -> int:
-        return await cmd_export(self.container, self.settings,
-                                argparse.Namespace(format="jsonl", out=str(out)))
+        return await cmd_export(
+            self.container, self.settings, argparse.Namespace(format="jsonl", out=str(out))
+        )
 
     async def import_log(self, file: Path) -> int:
-        return await cmd_import_log(self.container, self.settings,
-                                    argparse.Namespace(file=file))
+        return await cmd_import_log(self.container, self.settings, argparse.Namespace(file=file))
 
     async def head(self):
         return await self.container.event_log().head()
@@ -62,8 +62,9 @@ async def source(tmp_path: Path) -> AsyncIterator[Tier]:
 
 
 @pytest.mark.postgres
-async def test_sqlite_to_postgresql_and_back(source: Tier, postgres_url: str, tmp_path: Path,
-                                             capsys):
+async def test_sqlite_to_postgresql_and_back(
+    source: Tier, postgres_url: str, tmp_path: Path, capsys
+):
     engine = source.container.engine()
     rows, models = await event_rows(engine), await read_models(engine)
     assert len(models["todos"]) == 3 and len(models["idempotency_records"]) == 8
@@ -93,9 +94,16 @@ async def test_sqlite_to_postgresql_and_back(source: Tier, postgres_url: str, tm
     assert event_lines(third) == event_lines(first)
     # Awkward numbers and text are in the file as they were sealed.
     text = first.read_text(encoding="utf-8")
-    for spelled in ('"e16":1e+16', '"negative_zero":-0.0', '"huge":1.5e+300',
-                    '"float_of_int":1.2345678901234567e+19', "Привет, мир", "🎉🚀👍🏽",
-                    "Crème brûlée", '"idempotency_key":"ключ-🎉"'):
+    for spelled in (
+        '"e16":1e+16',
+        '"negative_zero":-0.0',
+        '"huge":1.5e+300',
+        '"float_of_int":1.2345678901234567e+19',
+        "Привет, мир",
+        "🎉🚀👍🏽",
+        "Crème brûlée",
+        '"idempotency_key":"ключ-🎉"',
+    ):
         assert spelled in text
 
 
@@ -105,13 +113,16 @@ async def test_sqlite_to_sqlite_keeps_every_column(source: Tier, tmp_path: Path)
     async with Tier(f"sqlite+aiosqlite:///{tmp_path / 'copy.db'}") as copy:
         assert await copy.import_log(export) == 0
         assert await event_rows(copy.container.engine()) == await event_rows(
-            source.container.engine())
+            source.container.engine()
+        )
         assert await read_models(copy.container.engine()) == await read_models(
-            source.container.engine())
+            source.container.engine()
+        )
 
 
 async def test_a_database_that_holds_events_is_refused_and_unchanged(
-        source: Tier, database_url: str, tmp_path: Path, capsys):
+    source: Tier, database_url: str, tmp_path: Path, capsys
+):
     export = tmp_path / "export.jsonl"
     assert await source.export(export) == 0
     async with Tier(database_url) as target:
@@ -124,15 +135,18 @@ async def test_a_database_that_holds_events_is_refused_and_unchanged(
         assert await target.import_log(export) == 1
         err = capsys.readouterr().err
         assert err.count("\n") == 1
-        assert ("import-log: refused: the database already holds 3 events (head seq 3); "
-                "import-log loads only into an empty database. Nothing was stored.") in err
+        assert (
+            "import-log: refused: the database already holds 3 events (head seq 3); "
+            "import-log loads only into an empty database. Nothing was stored."
+        ) in err
         assert await target.head() == head
         assert await event_rows(target.container.engine()) == rows
 
 
 @pytest.mark.parametrize("damage", ["edited", "truncated", "not-an-export"])
-async def test_a_bad_file_stores_nothing(source: Tier, database_url: str, tmp_path: Path,
-                                         damage: str, capsys):
+async def test_a_bad_file_stores_nothing(
+    source: Tier, database_url: str, tmp_path: Path, damage: str, capsys
+):
     export = tmp_path / "export.jsonl"
     assert await source.export(export) == 0
     lines = export.read_bytes().splitlines(keepends=True)
@@ -150,7 +164,12 @@ async def test_a_bad_file_stores_nothing(source: Tier, database_url: str, tmp_pa
         assert err.startswith(f"import-log: refused: {export} line ") and err.count("\n") == 1
         assert (await target.head()).last_seq == 0
         assert await read_models(target.container.engine()) == {
-            "todos": [], "notes": [], "tracks": [], "decisions": [], "idempotency_records": []}
+            "todos": [],
+            "notes": [],
+            "tracks": [],
+            "decisions": [],
+            "idempotency_records": [],
+        }
 
 
 async def test_a_missing_file_is_one_line(database_url: str, tmp_path: Path, capsys):

@@ -67,8 +67,10 @@ def test_a_file_missing_lines_at_the_end(export: Path, capsys):
     status, said = verdict(rewritten(export, lines[:-2]), capsys)
     total = len(lines) - 1
     assert status == 1
-    assert (f"line {len(lines) - 1}: missing: the file ends after seq {total - 2}, its "
-            f"header says the log ends at seq {total} (truncated)") in said
+    assert (
+        f"line {len(lines) - 1}: missing: the file ends after seq {total - 2}, its "
+        f"header says the log ends at seq {total} (truncated)"
+    ) in said
 
 
 def test_a_half_line_at_the_end(export: Path, capsys):
@@ -137,22 +139,37 @@ def test_a_file_that_is_not_an_export(tmp_path: Path, capsys):
     assert status == 1 and "line 1: is not a helionyx-log header" in said
     empty = tmp_path / "empty.jsonl"
     empty.write_bytes(b"")
-    assert verdict(empty, capsys) == (1, f"verify: {empty} line 1: missing: the file is "
-                                         "empty, not a helionyx-log export\n")
+    assert verdict(empty, capsys) == (
+        1,
+        f"verify: {empty} line 1: missing: the file is empty, not a helionyx-log export\n",
+    )
 
 
 def test_the_command_needs_no_database_nor_configuration(export: Path):
-    environ = {k: v for k, v in os.environ.items()
-               if not k.startswith(("HELIONYX_", "TELEGRAM_")) and k != "ENV"}
-    run = subprocess.run([sys.executable, "-m", "app.cli", "--env", "live", "verify", "--file",
-                          str(export)], cwd=PROJECT_ROOT, env=environ, capture_output=True,
-                         text=True, timeout=60)
+    environ = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("HELIONYX_", "TELEGRAM_")) and k != "ENV"
+    }
+    run = subprocess.run(
+        [sys.executable, "-m", "app.cli", "--env", "live", "verify", "--file", str(export)],
+        cwd=PROJECT_ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("export intact:") and run.stderr == ""
     lines = lines_of(export)
     bad = rewritten(export, lines[:-1])
-    run = subprocess.run([sys.executable, "-m", "app.cli", "verify", "--file", str(bad)],
-                         cwd=PROJECT_ROOT, env=environ, capture_output=True, text=True,
-                         timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-m", "app.cli", "verify", "--file", str(bad)],
+        cwd=PROJECT_ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 1 and run.stdout == ""
     assert run.stderr.count("\n") == 1 and "(truncated)" in run.stderr

@@ -44,15 +44,21 @@ async def test_every_object_and_its_history(engine, monkeypatch):
     factory = SqlUnitOfWorkFactory(engine, clock)
     await write_scenario(factory, clock)
     async with factory(write=True) as uow:
-        await create_todo(uow, title="dentist", due=datetime(2027, 1, 5, 9, 30, tzinfo=BERLIN),
-                          priority="urgent", tags=["health"])
+        await create_todo(
+            uow,
+            title="dentist",
+            due=datetime(2027, 1, 5, 9, 30, tzinfo=BERLIN),
+            priority="urgent",
+            tags=["health"],
+        )
         await review_decision(uow, 3, outcome="worked well")
         await uow.commit()
 
     text = await markdown(factory, clock, zone=BERLIN)
     assert "Times are in Europe/Berlin." in text
-    assert ("## Todos\n\n### Open (3)\n\n- [ ] #2 file taxes · due 2027-04-15\n"
-            "  before April\n") in text
+    assert (
+        "## Todos\n\n### Open (3)\n\n- [ ] #2 file taxes · due 2027-04-15\n  before April\n"
+    ) in text
     assert "- [ ] #4 dentist · due 2027-01-05 09:30 · priority urgent · #health" in text
     assert "### Done (1)\n\n- [x] #1 buy milk · due 2026-12-01 · priority high · #shop #ünï" in text
     assert "### Active (3)\n\n#### #1 wifi\n" in text and "> 50% of the_password" in text

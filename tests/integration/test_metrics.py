@@ -50,9 +50,14 @@ async def test_metrics_follow_what_the_service_does(client, container, caplog):
     assert (await client.get("/api/v1/state", headers={"Authorization": "x"})).status_code == 401
     async with container.uow_factory()(write=True) as uow:  # what a notification run appends
         await uow.events.append(
-            [NewEvent(type=t, aggregate_type="n", aggregate_id="k", payload={})
-             for t in ("notification.scheduled", "notification.delivered",
-                       "notification.expired")]
+            [
+                NewEvent(type=t, aggregate_type="n", aggregate_id="k", payload={})
+                for t in (
+                    "notification.scheduled",
+                    "notification.delivered",
+                    "notification.expired",
+                )
+            ]
         )
         await uow.commit()
     async with container.uow_factory()(write=True) as uow:  # rolled back: never counted
@@ -112,13 +117,24 @@ async def test_invented_methods_and_paths_do_not_grow_the_series(client):
         await client.request(f"BREW{n}", f"/nowhere/{n}")
         await client.get(f"/no/such/path/{n}")
     found = await scrape(client)
-    methods = {dict(labels).get("method") for (name, labels) in found
-               if name == "helionyx_http_requests_total"}
-    routes = {dict(labels).get("route") for (name, labels) in found
-              if name == "helionyx_http_requests_total"}
+    methods = {
+        dict(labels).get("method")
+        for (name, labels) in found
+        if name == "helionyx_http_requests_total"
+    }
+    routes = {
+        dict(labels).get("route")
+        for (name, labels) in found
+        if name == "helionyx_http_requests_total"
+    }
     assert methods <= {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "other"}
-    assert not any(route and ("/nowhere/" in route or "/no/such/" in route)
-                   for route in routes)
-    assert value(found, "helionyx_http_requests_total", method="other", route="unmatched",
-                 status="404") + value(found, "helionyx_http_requests_total", method="other",
-                                       route="unmatched", status="405") >= 50
+    assert not any(route and ("/nowhere/" in route or "/no/such/" in route) for route in routes)
+    assert (
+        value(
+            found, "helionyx_http_requests_total", method="other", route="unmatched", status="404"
+        )
+        + value(
+            found, "helionyx_http_requests_total", method="other", route="unmatched", status="405"
+        )
+        >= 50
+    )

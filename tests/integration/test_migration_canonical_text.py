@@ -21,11 +21,15 @@ pytestmark = pytest.mark.postgres
 
 BEFORE = "20261126_0005"
 START = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
-COLUMNS = ("seq, event_id, type, aggregate_type, aggregate_id, payload, metadata, "
-           "idempotency_key, occurred_at, recorded_at, schema_version, prev_hash, hash")
-INSERT = text(f"INSERT INTO events ({COLUMNS}) VALUES (:seq, :event_id, :type, "
-              ":aggregate_type, :aggregate_id, CAST(:payload AS jsonb), CAST(:metadata AS jsonb), "
-              ":idempotency_key, :occurred_at, :recorded_at, :schema_version, :prev_hash, :hash)")
+COLUMNS = (
+    "seq, event_id, type, aggregate_type, aggregate_id, payload, metadata, "
+    "idempotency_key, occurred_at, recorded_at, schema_version, prev_hash, hash"
+)
+INSERT = text(
+    f"INSERT INTO events ({COLUMNS}) VALUES (:seq, :event_id, :type, "
+    ":aggregate_type, :aggregate_id, CAST(:payload AS jsonb), CAST(:metadata AS jsonb), "
+    ":idempotency_key, :occurred_at, :recorded_at, :schema_version, :prev_hash, :hash)"
+)
 
 # (payload sealed, metadata sealed, payload stored if not the sealed one)
 EVENTS = [
@@ -33,9 +37,17 @@ EVENTS = [
     ({"x": 1e16}, {"z": -0.0}, None),
     # Several numbers JSONB normalises, next to look-alikes that are what they seem: the
     # repair has to find which of them were floats.
-    ({"a": 1e16, "b": 10**16, "c": 0.0, "d": -0.0,
-      "e": [1.5e300, 12345678901234567890.0, 2**70, 1e-7, 5e-324]},
-     {"deep": {"list": [{"k": -1e16}]}, "big": int("7" * 400)}, None),
+    (
+        {
+            "a": 1e16,
+            "b": 10**16,
+            "c": 0.0,
+            "d": -0.0,
+            "e": [1.5e300, 12345678901234567890.0, 2**70, 1e-7, 5e-324],
+        },
+        {"deep": {"list": [{"k": -1e16}]}, "big": int("7" * 400)},
+        None,
+    ),
     ({"text": "untouched numbers", "f": 0.5, "i": 10**20}, {}, None),
     # Really altered: its hash covers n = 1.
     ({"n": 1, "x": 1e16}, {}, {"n": 2, "x": 1e16}),
@@ -46,11 +58,18 @@ ALTERED_SEQ = 5
 def sealed_rows() -> list[dict]:
     rows, prev_hash = [], GENESIS_HASH
     for seq, (payload, metadata, stored) in enumerate(EVENTS, start=1):
-        row = {"seq": seq, "event_id": f"00000000-0000-7000-8000-{seq:012d}",
-               "type": "test.happened", "aggregate_type": "test", "aggregate_id": f"a{seq}",
-               "idempotency_key": None, "occurred_at": START + timedelta(minutes=seq),
-               "recorded_at": START + timedelta(minutes=seq, microseconds=seq),
-               "schema_version": 1, "prev_hash": prev_hash}
+        row = {
+            "seq": seq,
+            "event_id": f"00000000-0000-7000-8000-{seq:012d}",
+            "type": "test.happened",
+            "aggregate_type": "test",
+            "aggregate_id": f"a{seq}",
+            "idempotency_key": None,
+            "occurred_at": START + timedelta(minutes=seq),
+            "recorded_at": START + timedelta(minutes=seq, microseconds=seq),
+            "schema_version": 1,
+            "prev_hash": prev_hash,
+        }
         row["hash"] = event_hash(payload=payload, metadata=metadata, **row)
         row["payload"] = canonical_json(stored if stored is not None else payload)
         row["metadata"] = canonical_json(metadata)
@@ -62,7 +81,8 @@ def sealed_rows() -> list[dict]:
 async def stored(engine) -> list[tuple[int, str, str]]:
     async with engine.connect() as conn:
         result = await conn.execute(
-            text("SELECT seq, payload::text, metadata::text FROM events ORDER BY seq"))
+            text("SELECT seq, payload::text, metadata::text FROM events ORDER BY seq")
+        )
         return [tuple(row) for row in result]
 
 
@@ -74,10 +94,13 @@ async def not_matching_their_hash(engine) -> list[int]:
     """On the JSONB schema (which this code no longer reads): the seqs whose content, as
     the database gives it back, does not hash to their recorded hash."""
     columns = COLUMNS.replace("payload,", "payload::text AS payload,").replace(
-        "metadata,", "metadata::text AS metadata,")
+        "metadata,", "metadata::text AS metadata,"
+    )
     async with engine.connect() as conn:
-        rows = [dict(row._mapping) for row in
-                await conn.execute(text(f"SELECT {columns} FROM events ORDER BY seq"))]
+        rows = [
+            dict(row._mapping)
+            for row in await conn.execute(text(f"SELECT {columns} FROM events ORDER BY seq"))
+        ]
     broken = []
     for row in rows:
         recorded = row.pop("hash")
@@ -88,7 +111,8 @@ async def not_matching_their_hash(engine) -> list[int]:
 
 
 async def test_jsonb_normalised_numbers_are_repaired_and_an_altered_event_is_still_found(
-        postgres_url):
+    postgres_url,
+):
     engine = create_engine(postgres_url)
     try:
         await upgrade(engine, "dev", BEFORE)
@@ -116,16 +140,22 @@ async def test_jsonb_normalised_numbers_are_repaired_and_an_altered_event_is_sti
         for (payload, metadata, altered), event in zip(EVENTS, read, strict=True):
             if altered is None:
                 assert canonical_json([event.payload, event.metadata]) == canonical_json(
-                    [payload, metadata])
+                    [payload, metadata]
+                )
         # The altered event is left as it was found (JSONB's spelling, not repaired).
         assert after[ALTERED_SEQ - 1][1] == jsonb[ALTERED_SEQ - 1][1]
 
         # The guard trigger is back on, and refuses updates as before.
         async with engine.connect() as conn:
-            enabled = (await conn.execute(text(
-                "SELECT t.tgenabled::text FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-                "WHERE c.relname = 'events' AND t.tgname = 'events_reject_update_delete'"
-            ))).scalar_one()
+            enabled = (
+                await conn.execute(
+                    text(
+                        "SELECT t.tgenabled::text FROM pg_trigger t "
+                        "JOIN pg_class c ON c.oid = t.tgrelid "
+                        "WHERE c.relname = 'events' AND t.tgname = 'events_reject_update_delete'"
+                    )
+                )
+            ).scalar_one()
         assert enabled == "O"
         with pytest.raises(Exception, match="append-only"):
             async with engine.begin() as conn:
@@ -146,10 +176,16 @@ async def test_new_events_after_the_migration_keep_their_numbers(postgres_url):
     try:
         await upgrade(engine, "dev")
         async with engine.connect() as conn:
-            types = dict((await conn.execute(text(
-                "SELECT column_name, data_type FROM information_schema.columns "
-                "WHERE table_name = 'events' AND column_name IN ('payload', 'metadata')"
-            ))).all())
+            types = dict(
+                (
+                    await conn.execute(
+                        text(
+                            "SELECT column_name, data_type FROM information_schema.columns "
+                            "WHERE table_name = 'events' AND column_name IN ('payload', 'metadata')"
+                        )
+                    )
+                ).all()
+            )
         assert types == {"payload": "text", "metadata": "text"}
     finally:
         await engine.dispose()

@@ -40,7 +40,6 @@ TRIGGERS = {
 }
 
 
-
 async def table_names(engine: AsyncEngine) -> set[str]:
     async with engine.connect() as conn:
         return await conn.run_sync(lambda sync: set(inspect(sync).get_table_names()))
@@ -235,7 +234,9 @@ async def test_alembic_upgrade_head_from_a_shell(database_url):
     # dev on SQLite; on PostgreSQL as staging, which also shows the tier comes from ENV.
     tier = "dev" if database_url.startswith("sqlite") else "staging"
     environ = shell_environ(
-        ENV=tier, HELIONYX_DATABASE_URL=database_url, HELIONYX_API_TOKEN="shell-test-api-token",
+        ENV=tier,
+        HELIONYX_DATABASE_URL=database_url,
+        HELIONYX_API_TOKEN="shell-test-api-token",
         TELEGRAM_MODE="off",
     )
 

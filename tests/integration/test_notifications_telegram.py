@@ -32,12 +32,17 @@ async def bot_api() -> AsyncIterator[BotApiStub]:
         yield stub
 
 
-def open_container(database_url: str, bot_api: BotApiStub, clock: FakeClock,
-                   **notifications: Any) -> Container:
+def open_container(
+    database_url: str, bot_api: BotApiStub, clock: FakeClock, **notifications: Any
+) -> Container:
     settings = make_settings(
-        database_url, TELEGRAM_MODE="polling", TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN,
-        TELEGRAM_OWNER_CHAT_ID=str(OWNER), TELEGRAM_API_BASE=bot_api.base_url,
-        HELIONYX_TIMEZONE="Europe/Berlin")
+        database_url,
+        TELEGRAM_MODE="polling",
+        TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN,
+        TELEGRAM_OWNER_CHAT_ID=str(OWNER),
+        TELEGRAM_API_BASE=bot_api.base_url,
+        HELIONYX_TIMEZONE="Europe/Berlin",
+    )
     if notifications:
         changed = settings.notifications.model_copy(update=notifications)
         settings = settings.model_copy(update={"notifications": changed})
@@ -89,8 +94,7 @@ async def test_reminders_and_summary_fire_once_at_the_right_times(database_url, 
         events = await restarted.event_log().page(types=["notification.scheduled"], limit=100)
         assert len(events) == 4
         assert {e.payload["kind"] for e in events} == {"daily-summary", "todo-due"}
-        delivered = await restarted.event_log().page(types=["notification.delivered"],
-                                                     limit=100)
+        delivered = await restarted.event_log().page(types=["notification.delivered"], limit=100)
         sent_ids = [m["message_id"] for m in bot_api.sent_messages]
         assert [e.payload["message_id"] for e in delivered] == sent_ids
     finally:
@@ -103,7 +107,8 @@ async def notification_events(container: Container, key: str) -> list[Any]:
 
 
 async def test_a_reminder_that_fails_is_retried_until_it_arrives_once(
-        database_url, bot_api, caplog):
+    database_url, bot_api, caplog
+):
     """Telegram answers 502, then hangs past the send timeout, then accepts: the owner gets
     the reminder once, and the log has one delivery for it, across a restart."""
     clock = FakeClock(datetime(2026, 11, 26, 8, 0, tzinfo=UTC))  # 09:00 in Berlin
@@ -113,13 +118,15 @@ async def test_a_reminder_that_fails_is_retried_until_it_arrives_once(
     try:
         await upgrade(container.engine(), "dev")
         todo = await container.objects_service().create_todo(
-            title="buy milk", due=date(2026, 11, 27))
+            title="buy milk", due=date(2026, 11, 27)
+        )
         key = f"todo-due:{todo.id}:2026-11-26"
         notifications = container.notification_service()
         bot_api.fail("sendMessage", times=1, mode="502")
         async with httpx.AsyncClient(base_url=bot_api.base_url) as control:
-            answer = await control.post("/_control/fail", json={
-                "method": "sendMessage", "times": 1, "mode": "timeout"})
+            answer = await control.post(
+                "/_control/fail", json={"method": "sendMessage", "times": 1, "mode": "timeout"}
+            )
         assert answer.json()["result"] == {"method": "sendMessage", "failures_left": 2}
 
         assert await notifications.run_due() == []  # 502
@@ -142,13 +149,17 @@ async def test_a_reminder_that_fails_is_retried_until_it_arrives_once(
         assert reminder == "Reminder: todo #1 buy milk is due tomorrow (Fri 2026-11-27)"
         events = await notification_events(restarted, key)
         assert [e.type for e in events] == [
-            "notification.scheduled", "notification.failed", "notification.retried",
-            "notification.failed", "notification.retried", "notification.delivered"]
+            "notification.scheduled",
+            "notification.failed",
+            "notification.retried",
+            "notification.failed",
+            "notification.retried",
+            "notification.delivered",
+        ]
         assert events[1].payload["error"] == "TelegramServerError"
         assert events[3].payload["error"] in ("TelegramNetworkError", "TimeoutError")
         [message] = bot_api.sent_messages
-        assert events[-1].payload == {
-            "key": key, "message_id": message["message_id"], "attempt": 3}
+        assert events[-1].payload == {"key": key, "message_id": message["message_id"], "attempt": 3}
         everything = await restarted.event_log().page(limit=1000)
         assert DEFAULT_TOKEN not in str([(e.payload, e.metadata) for e in everything])
         secret = DEFAULT_TOKEN.split(":")[1]
@@ -158,8 +169,9 @@ async def test_a_reminder_that_fails_is_retried_until_it_arrives_once(
 
 
 async def test_the_stand_in_fails_on_demand(bot_api):
-    bot = Bot(DEFAULT_TOKEN, session=AiohttpSession(
-        api=TelegramAPIServer.from_base(bot_api.base_url)))
+    bot = Bot(
+        DEFAULT_TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(bot_api.base_url))
+    )
     try:
         bot_api.fail("sendMessage", times=1, mode="502")
         bot_api.fail("sendMessage", times=1, mode="timeout")

@@ -24,9 +24,16 @@ EVENTS = 30  # three workers, a range each: seqs 1-10, 11-20, 21-30
 
 
 def message(n: int, **fields) -> NewEvent:
-    return NewEvent(**{"type": "message.ingested", "aggregate_type": "message",
-                       "aggregate_id": f"m{n}", "payload": {"n": n, "text": f"hello {n}"},
-                       "metadata": {"channel": "test"}, **fields})
+    return NewEvent(
+        **{
+            "type": "message.ingested",
+            "aggregate_type": "message",
+            "aggregate_id": f"m{n}",
+            "payload": {"n": n, "text": f"hello {n}"},
+            "metadata": {"channel": "test"},
+            **fields,
+        }
+    )
 
 
 async def write_log(path: Path, events: Sequence[NewEvent]) -> None:
@@ -55,8 +62,7 @@ def altered(original: Path, *statements: str) -> Path:
     copy = original.with_name("altered.db")
     with closing(sqlite3.connect(original)) as source, closing(sqlite3.connect(copy)) as target:
         source.backup(target)
-        for trigger in ("events_reject_update", "events_reject_delete",
-                        "events_reject_replace"):
+        for trigger in ("events_reject_update", "events_reject_delete", "events_reject_replace"):
             target.execute(f"DROP TRIGGER IF EXISTS {trigger}")
         for statement in statements:
             target.execute(statement)
@@ -87,7 +93,8 @@ def test_the_log_is_cut_into_one_range_per_worker():
 
 @pytest.mark.parametrize(("workers", "ranges_per_worker"), [(1, 1), (3, 1), (2, 7)])
 async def test_an_intact_log_gives_the_same_report_as_event_log_verify(
-        log: Path, workers: int, ranges_per_worker: int):
+    log: Path, workers: int, ranges_per_worker: int
+):
     seen: list[int] = []
     report = await ParallelSqliteChainVerification(
         log, workers=workers, in_process_below=1, ranges_per_worker=ranges_per_worker
@@ -99,8 +106,9 @@ async def test_an_intact_log_gives_the_same_report_as_event_log_verify(
 
 @pytest.mark.parametrize(("workers", "ranges_per_worker"), [(1, 1), (3, 1), (2, 7)])
 async def test_an_altered_payload_is_named(log: Path, workers: int, ranges_per_worker: int):
-    path = altered(log, "UPDATE events SET payload = json_set(payload, '$.text', 'forged') "
-                        "WHERE seq = 4")
+    path = altered(
+        log, "UPDATE events SET payload = json_set(payload, '$.text', 'forged') WHERE seq = 4"
+    )
     report = await verify(path, workers, ranges_per_worker)
     assert (report.first_bad_seq, report.count) == (4, EVENTS)
     assert report.problem == "seq 4: content does not match its hash"
@@ -116,21 +124,26 @@ async def test_a_row_altered_in_the_second_range_is_named(log: Path):
 
 @pytest.mark.parametrize("ranges_per_worker", [1, 5])
 async def test_two_altered_ranges_are_both_named(log: Path, ranges_per_worker):
-    path = altered(log,
-                   "UPDATE events SET metadata = '{\"channel\":\"x\"}' WHERE seq = 25",
-                   "UPDATE events SET occurred_at = '2020-01-01 00:00:00.000000' WHERE seq = 8")
+    path = altered(
+        log,
+        'UPDATE events SET metadata = \'{"channel":"x"}\' WHERE seq = 25',
+        "UPDATE events SET occurred_at = '2020-01-01 00:00:00.000000' WHERE seq = 8",
+    )
     report = await verify(path, ranges_per_worker=ranges_per_worker)
     assert (report.first_bad_seq, report.count) == (8, EVENTS)
     assert [(p.seq, p.kind) for p in report.problems] == [(8, "content"), (25, "content")]
     assert report == await verify_in_process(path)
 
 
-@pytest.mark.parametrize(("deleted", "problem"), [
-    ((11,), "seq 11 is missing"),  # the first of the second range
-    ((10,), "seq 10 is missing"),  # the last of the first range
-    ((10, 11), "seqs 10..11 are missing"),  # both
-    (range(9, 23), "seqs 9..22 are missing"),  # the whole second range, and more
-])
+@pytest.mark.parametrize(
+    ("deleted", "problem"),
+    [
+        ((11,), "seq 11 is missing"),  # the first of the second range
+        ((10,), "seq 10 is missing"),  # the last of the first range
+        ((10, 11), "seqs 10..11 are missing"),  # both
+        (range(9, 23), "seqs 9..22 are missing"),  # the whole second range, and more
+    ],
+)
 async def test_a_gap_at_a_range_boundary_is_named_once(log: Path, deleted, problem: str):
     path = altered(log, f"DELETE FROM events WHERE seq IN ({', '.join(map(str, deleted))})")
     report = await verify(path)
@@ -166,12 +179,16 @@ async def test_rows_with_quotes_backslashes_and_newlines_are_intact(tmp_path: Pa
     with closing(connect(path)) as conn:
         rows = sealed_rows(conn.execute(SCAN, (1, EVENTS)).fetchall())
     assert {seq for seq, _, _, text in rows if text is None} == {
-        n + 7 * i for i in (0, 1) for n in (3, 4, 6)}
+        n + 7 * i for i in (0, 1) for n in (3, 4, 6)
+    }
 
 
 async def test_json_spelled_another_way_is_judged_by_its_content(log: Path):
-    path = altered(log, """UPDATE events SET payload = '{ "text" : "hello 17", "n" : 17 }'
-                           WHERE seq = 17""")
+    path = altered(
+        log,
+        """UPDATE events SET payload = '{ "text" : "hello 17", "n" : 17 }'
+                           WHERE seq = 17""",
+    )
     report = await verify(path)
     assert report.intact and report.count == EVENTS
 

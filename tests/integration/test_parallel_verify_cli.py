@@ -38,8 +38,11 @@ async def log(tmp_path: Path) -> Path:
 async def run_verify(path: Path, verification=None) -> int:
     settings = make_settings(f"sqlite+aiosqlite:///{path}")
     container = build_container(settings)
-    container.chain_verification.override(providers.Object(
-        verification or ParallelSqliteChainVerification(path, workers=3, in_process_below=1)))
+    container.chain_verification.override(
+        providers.Object(
+            verification or ParallelSqliteChainVerification(path, workers=3, in_process_below=1)
+        )
+    )
     try:
         return await cmd_verify(container, settings, argparse.Namespace())
     finally:
@@ -53,12 +56,17 @@ async def test_an_intact_log_is_reported_on_stdout(log: Path, capsys):
 
 
 async def test_the_first_bad_seq_is_reported_on_stderr(log: Path, capsys):
-    path = altered(log, "UPDATE events SET type = 'forged' WHERE seq = 16",
-                   "UPDATE events SET type = 'forged' WHERE seq = 27")
+    path = altered(
+        log,
+        "UPDATE events SET type = 'forged' WHERE seq = 16",
+        "UPDATE events SET type = 'forged' WHERE seq = 27",
+    )
     assert await run_verify(path) == 1
     err = capsys.readouterr().err
-    assert ("chain BROKEN at seq 16: seq 16: content does not match its hash "
-            f"({EVENTS} rows, head seq {EVENTS})") in err
+    assert (
+        "chain BROKEN at seq 16: seq 16: content does not match its hash "
+        f"({EVENTS} rows, head seq {EVENTS})"
+    ) in err
     # Every problem, not only the first.
     assert "[chain] seq 16: content does not match its hash" in err
     assert "[chain] seq 27: content does not match its hash" in err
@@ -66,8 +74,11 @@ async def test_the_first_bad_seq_is_reported_on_stderr(log: Path, capsys):
 
 async def test_a_worker_that_fails_gives_no_verdict(log: Path, capsys):
     crashing = ParallelSqliteChainVerification(
-        log, workers=2, in_process_below=1,
-        worker_command=(sys.executable, "-c", "import sys; sys.exit(3)"))
+        log,
+        workers=2,
+        in_process_below=1,
+        worker_command=(sys.executable, "-c", "import sys; sys.exit(3)"),
+    )
     with pytest.raises(ChainCheckFailed, match="exit status 3"):
         await crashing.verify()
     assert await run_verify(log, crashing) == 2
@@ -76,8 +87,9 @@ async def test_a_worker_that_fails_gives_no_verdict(log: Path, capsys):
 
 
 async def test_a_worker_that_reports_nothing_gives_no_verdict(log: Path):
-    silent = ParallelSqliteChainVerification(log, workers=2, in_process_below=1,
-                                             worker_command=(sys.executable, "-c", "pass"))
+    silent = ParallelSqliteChainVerification(
+        log, workers=2, in_process_below=1, worker_command=(sys.executable, "-c", "pass")
+    )
     with pytest.raises(ChainCheckFailed, match=r"the worker checking seqs \d+\.\.\d+ "):
         await silent.verify()
 
@@ -86,13 +98,18 @@ async def test_a_damaged_file_gives_no_verdict(log: Path, capsys):
     # Overwrite the table's leaf pages in the middle of the file: the head (the last leaf)
     # still reads, the workers of the earlier ranges cannot.
     with closing(sqlite3.connect(log)) as db:
-        if not db.execute("SELECT 1 FROM pragma_compile_options "
-                          "WHERE compile_options = 'ENABLE_DBSTAT_VTAB'").fetchone():
+        if not db.execute(
+            "SELECT 1 FROM pragma_compile_options WHERE compile_options = 'ENABLE_DBSTAT_VTAB'"
+        ).fetchone():
             pytest.skip("this SQLite has no dbstat table to find the pages with")
         page_size = db.execute("PRAGMA page_size").fetchone()[0]
-        leaves = [page for (page,) in db.execute(
-            "SELECT pageno FROM dbstat WHERE name = 'events' AND pagetype = 'leaf' "
-            "ORDER BY pageno")]
+        leaves = [
+            page
+            for (page,) in db.execute(
+                "SELECT pageno FROM dbstat WHERE name = 'events' AND pagetype = 'leaf' "
+                "ORDER BY pageno"
+            )
+        ]
     with log.open("r+b") as file:
         for page in leaves[:-1]:
             file.seek((page - 1) * page_size)
@@ -113,20 +130,21 @@ async def test_a_file_that_is_not_a_log_gives_no_verdict(tmp_path: Path, name: s
     assert await run_verify(path) == 2
 
 
-async def test_a_sqlite_file_gets_workers_and_sqlite_in_memory_event_log_verify(
-        tmp_path: Path):
+async def test_a_sqlite_file_gets_workers_and_sqlite_in_memory_event_log_verify(tmp_path: Path):
     event_log = EventLog(InMemoryUnitOfWorkFactory())
 
     def chosen(url: str) -> object:
         engine = create_engine(url)
         return backend_for(url).chain_verification(make_url(url), engine, event_log)
 
-    assert isinstance(chosen(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"),
-                      ParallelSqliteChainVerification)
+    assert isinstance(
+        chosen(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"), ParallelSqliteChainVerification
+    )
     for url in ("sqlite+aiosqlite://", "sqlite+aiosqlite:///:memory:"):
         assert chosen(url) is event_log
-    assert isinstance(chosen("postgresql+asyncpg://helionyx@127.0.0.1/helionyx"),
-                      PostgresChainVerification)
+    assert isinstance(
+        chosen("postgresql+asyncpg://helionyx@127.0.0.1/helionyx"), PostgresChainVerification
+    )
 
 
 async def test_the_container_verifies_a_sqlite_file_with_workers(log: Path):
@@ -141,6 +159,7 @@ async def test_the_container_verifies_a_sqlite_file_with_workers(log: Path):
 
 async def test_a_worker_that_cannot_start_gives_no_verdict(log: Path):
     unstartable = ParallelSqliteChainVerification(
-        log, workers=2, in_process_below=1, worker_command=(str(log.with_name("no-python")),))
+        log, workers=2, in_process_below=1, worker_command=(str(log.with_name("no-python")),)
+    )
     with pytest.raises(ChainCheckFailed, match="cannot start a worker"):
         await unstartable.verify()

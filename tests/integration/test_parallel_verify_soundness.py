@@ -32,13 +32,28 @@ def row(path: Path, seq: int) -> tuple:
 
 def spelled(path: Path, seq: int) -> str:
     """The text a row spells with its columns put in place as stored, unchecked."""
-    (seq, event_id, type_, aggregate_type, aggregate_id, payload, metadata, _, occurred,
-     recorded, version, prev_hash, _) = row(path, seq)
-    return (f'{{"aggregate_id":"{aggregate_id}","aggregate_type":"{aggregate_type}",'
-            f'"event_id":"{event_id}","idempotency_key":null,"metadata":{metadata},'
-            f'"occurred_at":"{occurred.replace(" ", "T")}+00:00","payload":{payload},'
-            f'"prev_hash":"{prev_hash}","recorded_at":"{recorded.replace(" ", "T")}+00:00",'
-            f'"schema_version":{version},"seq":{seq},"type":"{type_}"}}')
+    (
+        seq,
+        event_id,
+        type_,
+        aggregate_type,
+        aggregate_id,
+        payload,
+        metadata,
+        _,
+        occurred,
+        recorded,
+        version,
+        prev_hash,
+        _,
+    ) = row(path, seq)
+    return (
+        f'{{"aggregate_id":"{aggregate_id}","aggregate_type":"{aggregate_type}",'
+        f'"event_id":"{event_id}","idempotency_key":null,"metadata":{metadata},'
+        f'"occurred_at":"{occurred.replace(" ", "T")}+00:00","payload":{payload},'
+        f'"prev_hash":"{prev_hash}","recorded_at":"{recorded.replace(" ", "T")}+00:00",'
+        f'"schema_version":{version},"seq":{seq},"type":"{type_}"}}'
+    )
 
 
 def sql(text: str) -> str:
@@ -50,14 +65,18 @@ async def text_moved_into_metadata(directory: Path, seq: int, count: int) -> Pat
     time: part of it, moved to the end of the metadata, leaves a forged time in
     occurred_at and every byte of the row's text in place. Returns the altered copy."""
     events = [message(n) for n in range(1, count + 1)]
-    events[seq - 1] = message(seq, payload={
-        "a": 1, "occurred_at": f"{FORGED_TIME}+00:00", "payload": {"b": 2}})
+    events[seq - 1] = message(
+        seq, payload={"a": 1, "occurred_at": f"{FORGED_TIME}+00:00", "payload": {"b": 2}}
+    )
     await write_log(directory / "log.db", events)
     _, _, _, _, _, _, metadata, _, occurred, *_ = row(directory / "log.db", seq)
     moved = f'{metadata}{OCCURRED_KEY}{occurred.replace(" ", "T")}{PAYLOAD_KEY}{{"a":1'
-    return altered(directory / "log.db", f"""UPDATE events SET metadata = {sql(moved)},
+    return altered(
+        directory / "log.db",
+        f"""UPDATE events SET metadata = {sql(moved)},
         occurred_at = '{FORGED_TIME.replace("T", " ")}', payload = '{{"b":2}}}}'
-        WHERE seq = {seq}""")
+        WHERE seq = {seq}""",
+    )
 
 
 async def test_text_moved_from_payload_into_metadata_is_named(tmp_path: Path):
@@ -73,14 +92,18 @@ async def test_text_moved_from_payload_into_metadata_is_named(tmp_path: Path):
 async def test_text_moved_from_metadata_into_payload_is_named(tmp_path: Path):
     seq = 23
     events = [message(n) for n in range(1, EVENTS + 1)]
-    events[seq - 1] = message(seq, metadata={
-        "k": 1, "occurred_at": f"{FORGED_TIME}+00:00", "payload": {"x": 1}})
+    events[seq - 1] = message(
+        seq, metadata={"k": 1, "occurred_at": f"{FORGED_TIME}+00:00", "payload": {"x": 1}}
+    )
     await write_log(tmp_path / "log.db", events)
     _, _, _, _, _, payload, _, _, occurred, *_ = row(tmp_path / "log.db", seq)
     moved = f'{{"x":1}}}}{OCCURRED_KEY}{occurred.replace(" ", "T")}{PAYLOAD_KEY}{payload}'
-    path = altered(tmp_path / "log.db", f"""UPDATE events SET metadata = '{{"k":1',
+    path = altered(
+        tmp_path / "log.db",
+        f"""UPDATE events SET metadata = '{{"k":1',
         occurred_at = '{FORGED_TIME.replace("T", " ")}', payload = {sql(moved)}
-        WHERE seq = {seq}""")
+        WHERE seq = {seq}""",
+    )
 
     assert hashlib.sha256(spelled(path, seq).encode()).hexdigest() == row(path, seq)[-1]
     report = await verify(path)
@@ -90,17 +113,29 @@ async def test_text_moved_from_metadata_into_payload_is_named(tmp_path: Path):
 async def test_an_event_appended_with_json_spelled_its_own_way_is_intact(tmp_path: Path):
     await write_log(tmp_path / "log.db", [message(n) for n in range(1, EVENTS + 1)])
     head = to_event(row(tmp_path / "log.db", EVENTS))
-    fields = dict(seq=EVENTS + 1, event_id="0a0b0c0d-0000-4000-8000-000000000031",
-                  type="message.ingested", aggregate_type="message", aggregate_id="m31",
-                  payload={"n": 31, "text": "spelled"}, metadata={"channel": "test"},
-                  idempotency_key="k31", occurred_at=head.occurred_at,
-                  recorded_at=head.recorded_at, schema_version=1, prev_hash=head.hash)
+    fields = dict(
+        seq=EVENTS + 1,
+        event_id="0a0b0c0d-0000-4000-8000-000000000031",
+        type="message.ingested",
+        aggregate_type="message",
+        aggregate_id="m31",
+        payload={"n": 31, "text": "spelled"},
+        metadata={"channel": "test"},
+        idempotency_key="k31",
+        occurred_at=head.occurred_at,
+        recorded_at=head.recorded_at,
+        schema_version=1,
+        prev_hash=head.hash,
+    )
     hash_ = event_hash(**fields)  # over the canonical content
     when = stored_time(iso_utc(head.occurred_at))
-    path = altered(tmp_path / "log.db", f"""INSERT INTO events VALUES ({EVENTS + 1},
+    path = altered(
+        tmp_path / "log.db",
+        f"""INSERT INTO events VALUES ({EVENTS + 1},
         '{fields["event_id"]}', 'message.ingested', 'message', 'm31',
         '{{ "text": "spelled",  "n": 31 }}', {sql(canonical_json(fields["metadata"]))}, 'k31',
-        '{when}', '{when}', 1, '{head.hash}', '{hash_}')""")
+        '{when}', '{when}', 1, '{head.hash}', '{hash_}')""",
+    )
 
     report = await verify(path)
     assert report.intact and report.count == EVENTS + 1 and report.head_hash == hash_
@@ -112,10 +147,10 @@ async def test_a_string_altered_to_its_own_json_spelling_is_named(tmp_path: Path
     events = [message(n) for n in range(1, EVENTS + 1)]
     events[17] = message(18, aggregate_id='a"b')
     await write_log(tmp_path / "log.db", events)
-    path = altered(tmp_path / "log.db",
-                   """UPDATE events SET aggregate_id = 'a\\"b' WHERE seq = 18""")
+    path = altered(
+        tmp_path / "log.db", """UPDATE events SET aggregate_id = 'a\\"b' WHERE seq = 18"""
+    )
 
     assert hashlib.sha256(spelled(path, 18).encode()).hexdigest() == row(path, 18)[-1]
     report = await verify(path)
-    assert (report.first_bad_seq, report.problem) == (
-        18, "seq 18: content does not match its hash")
+    assert (report.first_bad_seq, report.problem) == (18, "seq 18: content does not match its hash")

@@ -19,8 +19,10 @@ async def test_commits_are_durable_and_plans_fit_each_lookup():
     engine = create_engine(postgres_admin_url() or "")
     try:
         async with engine.connect() as conn:
-            shown = {name: (await conn.execute(text(f"SHOW {name}"))).scalar()
-                     for name in ("synchronous_commit", "plan_cache_mode")}
+            shown = {
+                name: (await conn.execute(text(f"SHOW {name}"))).scalar()
+                for name in ("synchronous_commit", "plan_cache_mode")
+            }
     finally:
         await engine.dispose()
     assert shown == {"synchronous_commit": "on", "plan_cache_mode": "force_custom_plan"}

@@ -42,8 +42,7 @@ from tests.conftest import (
     postgres_admin_url,
 )
 
-ALL_TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES",
-                        "TRIGGER")
+ALL_TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
 EXPECTED = {
     "events": {"SELECT", "INSERT"},
     "idempotency_records": {"SELECT", "INSERT", "UPDATE", "DELETE"},
@@ -115,8 +114,13 @@ async def roles() -> AsyncIterator[Roles]:
     password = f"pw'{secrets.token_hex(6)}\"\\;--"
     runtime_url = make_url(owner_url).set(username=role, password=password)
     try:
-        yield Roles(owner_url, runtime_url.render_as_string(hide_password=False), role,
-                    password, str(runtime_url.database))
+        yield Roles(
+            owner_url,
+            runtime_url.render_as_string(hide_password=False),
+            role,
+            password,
+            str(runtime_url.database),
+        )
     finally:
         await drop_postgres_database(owner_url)  # its grants to the role go with it
         await _admin(f'DROP ROLE IF EXISTS "{role}"')
@@ -127,11 +131,19 @@ async def _privileges(roles: Roles) -> dict[str, set[str]]:
     try:
         found: dict[str, set[str]] = {}
         for table in await conn.fetch(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"):
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+        ):
             name = table["tablename"]
-            found[name] = {privilege for privilege in ALL_TABLE_PRIVILEGES
-                           if await conn.fetchval("SELECT has_table_privilege($1, $2, $3)",
-                                                  roles.role, f"public.{name}", privilege)}
+            found[name] = {
+                privilege
+                for privilege in ALL_TABLE_PRIVILEGES
+                if await conn.fetchval(
+                    "SELECT has_table_privilege($1, $2, $3)",
+                    roles.role,
+                    f"public.{name}",
+                    privilege,
+                )
+            }
         return found
     finally:
         await conn.close()
@@ -142,8 +154,9 @@ def _password_matches(stored: str, role: str, password: str) -> bool:
         iterations_salt, keys = stored.removeprefix("SCRAM-SHA-256$").split("$")
         iterations, salt = iterations_salt.split(":")
         stored_key = keys.split(":")[0]
-        salted = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(salt),
-                                     int(iterations))
+        salted = hashlib.pbkdf2_hmac(
+            "sha256", password.encode(), base64.b64decode(salt), int(iterations)
+        )
         client_key = hmac.new(salted, b"Client Key", "sha256").digest()
         return base64.b64encode(hashlib.sha256(client_key).digest()).decode() == stored_key
     return stored == "md5" + hashlib.md5((password + role).encode()).hexdigest()
@@ -164,14 +177,23 @@ async def test_migrate_creates_the_role_and_grants_exactly_what_the_service_uses
         can_connect, can_use, can_create = await conn.fetchrow(
             "SELECT has_database_privilege($1, $2, 'CONNECT'), "
             "has_schema_privilege($1, 'public', 'USAGE'), "
-            "has_schema_privilege($1, 'public', 'CREATE')", roles.role, roles.database)
+            "has_schema_privilege($1, 'public', 'CREATE')",
+            roles.role,
+            roles.database,
+        )
     finally:
         await conn.close()
     assert role["rolcanlogin"]
-    assert not (role["rolsuper"] or role["rolcreatedb"] or role["rolcreaterole"]
-                or role["rolbypassrls"] or role["rolreplication"])
+    assert not (
+        role["rolsuper"]
+        or role["rolcreatedb"]
+        or role["rolcreaterole"]
+        or role["rolbypassrls"]
+        or role["rolreplication"]
+    )
     assert _password_matches(role["rolpassword"], roles.role, roles.password), (
-        "the role's password is not the one in HELIONYX_DATABASE_URL")
+        "the role's password is not the one in HELIONYX_DATABASE_URL"
+    )
     assert can_connect and can_use and not can_create
     summary = grants.summary()
     assert "\n" not in summary
@@ -187,12 +209,16 @@ async def test_the_service_appends_and_reads_events_as_the_runtime_role(roles):
     container = build_container(settings)
     try:
         transport = httpx.ASGITransport(app=container.http_app())
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
-                                     headers={"Authorization": f"Bearer {API_TOKEN}"}) as http:
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://testserver",
+            headers={"Authorization": f"Bearer {API_TOKEN}"},
+        ) as http:
             ready = await http.get("/health/ready")
             assert ready.status_code == 200, ready.text
-            created = await http.post("/api/v1/ingest/message",
-                                      json={"text": "todo: renew the passport"})
+            created = await http.post(
+                "/api/v1/ingest/message", json={"text": "todo: renew the passport"}
+            )
             assert created.status_code == 201, created.text
             seq = created.json()["seq"]
             event = await http.get(f"/api/v1/events/{seq}")
@@ -209,17 +235,20 @@ async def test_the_service_appends_and_reads_events_as_the_runtime_role(roles):
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("statement", FORBIDDEN, ids=lambda s: " ".join(s.split()[:3]))
-async def test_the_runtime_role_cannot_change_the_log_or_switch_its_guards_off(roles,
-                                                                                statement):
+async def test_the_runtime_role_cannot_change_the_log_or_switch_its_guards_off(roles, statement):
     await migrate(roles.owner_url, roles.runtime_url, "dev")
     settings = make_settings(roles.runtime_url)
     container = build_container(settings)
     try:
         transport = httpx.ASGITransport(app=container.http_app())
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
-                                     headers={"Authorization": f"Bearer {API_TOKEN}"}) as http:
-            assert (await http.post("/api/v1/ingest/message",
-                                    json={"text": "kept"})).status_code == 201
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://testserver",
+            headers={"Authorization": f"Bearer {API_TOKEN}"},
+        ) as http:
+            assert (
+                await http.post("/api/v1/ingest/message", json={"text": "kept"})
+            ).status_code == 201
     finally:
         await close_container(container)
 
@@ -230,9 +259,12 @@ async def test_the_runtime_role_cannot_change_the_log_or_switch_its_guards_off(r
             await conn.execute(statement)
         assert await conn.fetchval("SELECT count(*) FROM events") == 1
         assert await conn.fetchval("SELECT type FROM events") == "message.ingested"
-        triggers = dict(await conn.fetch(
-            "SELECT tgname, tgenabled::text FROM pg_trigger "
-            "WHERE tgrelid = 'events'::regclass AND NOT tgisinternal"))
+        triggers = dict(
+            await conn.fetch(
+                "SELECT tgname, tgenabled::text FROM pg_trigger "
+                "WHERE tgrelid = 'events'::regclass AND NOT tgisinternal"
+            )
+        )
         assert triggers == {"events_reject_update_delete": "O", "events_reject_truncate": "O"}
     finally:
         await conn.close()
@@ -271,8 +303,7 @@ async def test_one_role_for_both_changes_nothing_and_says_so(roles, capsys):
     assert "HELIONYX_MIGRATION_DATABASE_URL" in capsys.readouterr().err
     conn = await asyncpg.connect(_dsn(roles.owner_url))
     try:
-        assert await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1",
-                                   roles.role) is None
+        assert await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", roles.role) is None
     finally:
         await conn.close()
 
@@ -373,11 +404,15 @@ async def test_backup_as_the_runtime_role_and_restore_as_the_owner_keeps_the_gra
     container = build_container(settings)
     try:
         transport = httpx.ASGITransport(app=container.http_app())
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
-                                     headers={"Authorization": f"Bearer {API_TOKEN}"}) as http:
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://testserver",
+            headers={"Authorization": f"Bearer {API_TOKEN}"},
+        ) as http:
             for text in ("first", "second"):
-                assert (await http.post("/api/v1/ingest/message",
-                                        json={"text": text})).status_code == 201
+                assert (
+                    await http.post("/api/v1/ingest/message", json={"text": text})
+                ).status_code == 201
     finally:
         await close_container(container)
 
@@ -398,7 +433,8 @@ async def test_backup_as_the_runtime_role_and_restore_as_the_owner_keeps_the_gra
     try:
         assert await conn.fetchval("SELECT count(*) FROM events") == 2
         owner = await conn.fetchval(
-            "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'events'::regclass")
+            "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'events'::regclass"
+        )
         assert owner != roles.role
         with pytest.raises(asyncpg.exceptions.InsufficientPrivilegeError):
             await conn.execute("ALTER TABLE events DISABLE TRIGGER ALL")

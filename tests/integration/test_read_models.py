@@ -350,30 +350,34 @@ async def stored_filtered(models) -> None:
         await models.todos.add(todo(number, **FILTERED[number]))
 
 
-@pytest.mark.parametrize(("asked", "expected"), [
-    ({}, [1, 2, 3, 5, 6, 7]),
-    ({"status": "all"}, [1, 2, 3, 4, 5, 6, 7]),
-    ({"status": "done"}, [4]),
-    ({"tag": "home"}, [1, 2]),  # not "homework": a whole tag
-    ({"tag": "#HOME", "status": "all"}, [1, 2, 4]),
-    ({"tag": "ärger"}, [5]),
-    ({"priority": "high"}, [1, 3]),
-    ({"due_before": date(2026, 12, 8)}, [6]),
-    ({"due_after": date(2026, 12, 8)}, [1]),
-    ({"due_after": date(2026, 12, 7), "due_before": date(2026, 12, 9)}, [3, 5, 7]),
-    ({"tag": "home", "due_before": date(2027, 1, 1)}, [1]),  # undated #2 left out
-    ({"sort": "due"}, [6, 7, 5, 3, 1, 2]),  # 8th: all day, 9:00, 17:00; undated last
-    ({"sort": "due", "status": "all"}, [6, 4, 7, 5, 3, 1, 2]),
-])
+@pytest.mark.parametrize(
+    ("asked", "expected"),
+    [
+        ({}, [1, 2, 3, 5, 6, 7]),
+        ({"status": "all"}, [1, 2, 3, 4, 5, 6, 7]),
+        ({"status": "done"}, [4]),
+        ({"tag": "home"}, [1, 2]),  # not "homework": a whole tag
+        ({"tag": "#HOME", "status": "all"}, [1, 2, 4]),
+        ({"tag": "ärger"}, [5]),
+        ({"priority": "high"}, [1, 3]),
+        ({"due_before": date(2026, 12, 8)}, [6]),
+        ({"due_after": date(2026, 12, 8)}, [1]),
+        ({"due_after": date(2026, 12, 7), "due_before": date(2026, 12, 9)}, [3, 5, 7]),
+        ({"tag": "home", "due_before": date(2027, 1, 1)}, [1]),  # undated #2 left out
+        ({"sort": "due"}, [6, 7, 5, 3, 1, 2]),  # 8th: all day, 9:00, 17:00; undated last
+        ({"sort": "due", "status": "all"}, [6, 4, 7, 5, 3, 1, 2]),
+    ],
+)
 async def test_todos_are_filtered_and_sorted_as_the_filter_says(models, asked, expected):
     await stored_filtered(models)
     wanted = TodoFilter.asked(**asked)
     assert [t.number for t in await models.todos.find(wanted, None, 100)] == expected
     assert await models.todos.count(wanted) == len(expected)
     # The same in Python, as the in-memory fakes and the domain read it.
-    kept = sorted((todo(n, **FILTERED[n]) for n in FILTERED if wanted.keeps(
-        todo(n, **FILTERED[n]))), key=lambda t: sort_key(wanted.key_of(t))
-                  if wanted.sort == "due" else (t.number,))
+    kept = sorted(
+        (todo(n, **FILTERED[n]) for n in FILTERED if wanted.keeps(todo(n, **FILTERED[n]))),
+        key=lambda t: sort_key(wanted.key_of(t)) if wanted.sort == "due" else (t.number,),
+    )
     assert [t.number for t in kept] == expected
 
 

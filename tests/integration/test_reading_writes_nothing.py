@@ -18,14 +18,27 @@ BOT_TOKEN = "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ_abc"
 
 
 def cli(tmp_path: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
-    environ = {key: value for key, value in os.environ.items()
-               if not key.startswith(("HELIONYX_", "TELEGRAM_")) and key != "ENV"}
-    environ.update(PYTHONPATH=str(PROJECT_ROOT), HELIONYX_API_TOKEN=API_TOKEN,
-                   HELIONYX_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/data/helionyx.db",
-                   HELIONYX_DIGEST_DIR=str(tmp_path / "digests"), HELIONYX_PORT="1", **extra)
-    return subprocess.run([sys.executable, "-m", "app.cli", "--env", "dev", *args],
-                          cwd=tmp_path, env=environ, capture_output=True, text=True,
-                          timeout=60)
+    environ = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("HELIONYX_", "TELEGRAM_")) and key != "ENV"
+    }
+    environ.update(
+        PYTHONPATH=str(PROJECT_ROOT),
+        HELIONYX_API_TOKEN=API_TOKEN,
+        HELIONYX_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/data/helionyx.db",
+        HELIONYX_DIGEST_DIR=str(tmp_path / "digests"),
+        HELIONYX_PORT="1",
+        **extra,
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", "--env", "dev", *args],
+        cwd=tmp_path,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 @pytest.mark.parametrize("command", ["config", "status"])
@@ -37,8 +50,13 @@ def test_a_reading_command_creates_nothing(tmp_path: Path, command: str):
 
 @pytest.mark.parametrize("target", ["config", "status", "verify", "stop"])
 def test_make_creates_no_env_file_to_read_the_configuration(target: str):
-    plan = subprocess.run(["make", "-n", target, "ENV=live"], cwd=PROJECT_ROOT,
-                          capture_output=True, text=True, timeout=60)
+    plan = subprocess.run(
+        ["make", "-n", target, "ENV=live"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
     assert "app.env_file" not in plan.stdout, plan.stdout
 

@@ -305,13 +305,28 @@ async def test_a_scripted_day_of_every_command_rebuilds_row_for_row(engine, fact
     zone = ZoneInfo("America/New_York")
     ingest = IngestService(factory, RulesExtractor(), clock, zone=zone)
     chat = ConversationService(factory, ingest, clock, zone=zone)
-    day = ["/todo call the dentist tomorrow 9am !high #health", "/todo pay rent by friday",
-           "/edit 1 call the dentist monday 10:30", "/done 2", "/reopen 2", "/cancel 2",
-           "/undo", "/note wifi is on the router #home", "/edit note 1 wifi moved",
-           "/archive 1", "/track running every 2 days", "/checkin running 5 km",
-           "/pause 1", "/resume 1", "/decide use SQLite because one user review in 3 months",
-           "/supersede 1 use PostgreSQL because backups", "/revoke 2 dropped",
-           "/outcome 1 fine", "/undo", "/finish 1"]
+    day = [
+        "/todo call the dentist tomorrow 9am !high #health",
+        "/todo pay rent by friday",
+        "/edit 1 call the dentist monday 10:30",
+        "/done 2",
+        "/reopen 2",
+        "/cancel 2",
+        "/undo",
+        "/note wifi is on the router #home",
+        "/edit note 1 wifi moved",
+        "/archive 1",
+        "/track running every 2 days",
+        "/checkin running 5 km",
+        "/pause 1",
+        "/resume 1",
+        "/decide use SQLite because one user review in 3 months",
+        "/supersede 1 use PostgreSQL because backups",
+        "/revoke 2 dropped",
+        "/outcome 1 fine",
+        "/undo",
+        "/finish 1",
+    ]
     for text_ in day:
         clock.advance(minutes=1)
         await chat.handle(text_, channel="http")

@@ -43,12 +43,12 @@ def settings_at(root: Path, url: str, tier: str = "dev", **extra: str) -> Settin
     """Settings whose run file and var/ live under `root`, not the checkout."""
     if not (root / "config").exists():
         (root / "config").symlink_to(PROJECT_ROOT / "config")
-    return load_settings(tier, environ=environ_for(url, **extra), root=root,
-                         use_env_file=False)
+    return load_settings(tier, environ=environ_for(url, **extra), root=root, use_env_file=False)
 
 
-async def run_restore(settings: Settings, file: Path, *, yes: bool = False,
-                      confirm: str | None = None) -> int:
+async def run_restore(
+    settings: Settings, file: Path, *, yes: bool = False, confirm: str | None = None
+) -> int:
     container = build_container(settings)
     try:
         args = argparse.Namespace(file=file, yes_overwrite=yes, confirm=confirm)
@@ -92,8 +92,16 @@ def write_run_file_for(settings: Settings, pid: int) -> Path:
     # never counts as another instance: this names the stand-in.
     path = run_file_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"pid": pid, "port": settings.service.port, "host": "127.0.0.1",
-                                "started_at": datetime.now(UTC).isoformat()}))
+    path.write_text(
+        json.dumps(
+            {
+                "pid": pid,
+                "port": settings.service.port,
+                "host": "127.0.0.1",
+                "started_at": datetime.now(UTC).isoformat(),
+            }
+        )
+    )
     return path
 
 
@@ -181,8 +189,14 @@ async def test_postgres_restore_keeps_the_replaced_database_and_the_command_retu
 
     command = shlex.split(kept_line.split("as the tables' owner: ")[1])
     assert command[0] == "psql"
-    done = await asyncio.to_thread(subprocess.run, command, env=libpq_environ(postgres_url),
-                                   capture_output=True, text=True, timeout=60)
+    done = await asyncio.to_thread(
+        subprocess.run,
+        command,
+        env=libpq_environ(postgres_url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert await rows(postgres_url) == newest
 
@@ -198,8 +212,9 @@ async def live_target(postgres_url: str) -> AsyncIterator[str]:
 
 
 @pytest.mark.postgres
-async def test_live_needs_the_tier_typed(postgres_url: str, live_target: str, tmp_path: Path,
-                                         capsys):
+async def test_live_needs_the_tier_typed(
+    postgres_url: str, live_target: str, tmp_path: Path, capsys
+):
     await seed(postgres_url, *OLDER)
     made = await backup(postgres_url, "dev", tmp_path)
     settings = settings_at(tmp_path, live_target, tier="live")
@@ -216,9 +231,7 @@ async def test_live_needs_the_tier_typed(postgres_url: str, live_target: str, tm
     assert "kept as the database" in capsys.readouterr().out
 
 
-async def test_a_word_that_is_not_the_tier_is_refused_and_the_tier_confirms(
-    tmp_path: Path, capsys
-):
+async def test_a_word_that_is_not_the_tier_is_refused_and_the_tier_confirms(tmp_path: Path, capsys):
     url = sqlite_at(data_dir(tmp_path) / "helionyx.db")
     await seed(url, *OLDER)
     made = await backup(url, "dev", tmp_path / "backups")
@@ -246,9 +259,9 @@ async def test_a_backup_manifest_says_what_it_copied_and_holds_no_secret(
     url = make_url(database_url)
     if url.get_backend_name() == "postgresql":  # the test server trusts 127.0.0.1
         secrets["HELIONYX_MIGRATION_DATABASE_URL"] = url.set(
-            password="owner-password-never-in-a-manifest-6").render_as_string(False)
-        database_url = url.set(
-            password="db-password-never-in-a-manifest-7").render_as_string(False)
+            password="owner-password-never-in-a-manifest-6"
+        ).render_as_string(False)
+        database_url = url.set(password="db-password-never-in-a-manifest-7").render_as_string(False)
     settings = settings_at(tmp_path, database_url, **secrets)
     await seed(settings.database_url, *OLDER)
     container = build_container(settings)

@@ -54,8 +54,7 @@ async def find(factory: SqlUnitOfWorkFactory, query: str, **options: Any) -> Sea
         return await search(uow, query, **options)
 
 
-async def found(factory: SqlUnitOfWorkFactory, query: str, **options: Any
-                ) -> list[tuple[str, int]]:
+async def found(factory: SqlUnitOfWorkFactory, query: str, **options: Any) -> list[tuple[str, int]]:
     return [(hit.kind, hit.number) for hit in (await find(factory, query, **options)).hits]
 
 
@@ -63,17 +62,26 @@ async def test_any_script_any_case_any_accent(factory):
     async with factory(write=True) as uow:
         await record_note(uow, title="Ärger im Büro", content="STRASSE und Straße")
         await record_note(uow, title="Привет", content="Ελλάδα, 東京タワーに行く, 서울에서 😀👍🏽")
-        await create_todo(uow, title="café au lait ☕", description="naïve résumé",
-                          tags=["Küche"])
+        await create_todo(uow, title="café au lait ☕", description="naïve résumé", tags=["Küche"])
         await uow.commit()
     await IngestService(factory).ingest(IncomingMessage("Emoji 🎉🎉 party at ŁÓDŹ 🚀"))
     for query, expected in [
-        ("arger", [("note", 1)]), ("ÄRGER", [("note", 1)]), ("strasse", [("note", 1)]),
-        ("привет", [("note", 2)]), ("ПРИВЕТ", [("note", 2)]), ("ελλαδα", [("note", 2)]),
-        ("東京", [("note", 2)]), ("タワー", [("note", 2)]), ("行く", [("note", 2)]),
-        ("서울", [("note", 2)]), ("cafe", [("todo", 1)]), ("NAIVE resume", [("todo", 1)]),
-        ("kuche", [("todo", 1)]), ("lodz party", [("message", 4)]),
-        ("京東", []), ("東京 大阪", []),
+        ("arger", [("note", 1)]),
+        ("ÄRGER", [("note", 1)]),
+        ("strasse", [("note", 1)]),
+        ("привет", [("note", 2)]),
+        ("ПРИВЕТ", [("note", 2)]),
+        ("ελλαδα", [("note", 2)]),
+        ("東京", [("note", 2)]),
+        ("タワー", [("note", 2)]),
+        ("行く", [("note", 2)]),
+        ("서울", [("note", 2)]),
+        ("cafe", [("todo", 1)]),
+        ("NAIVE resume", [("todo", 1)]),
+        ("kuche", [("todo", 1)]),
+        ("lodz party", [("message", 4)]),
+        ("京東", []),
+        ("東京 大阪", []),
     ]:
         assert await found(factory, query) == expected, query
     page = await find(factory, "emoji")
@@ -97,7 +105,8 @@ async def test_archived_notes_are_not_found_and_edits_are(factory):
     assert await found(factory, "drawer") == [("note", 1)]
     assert await found(factory, "wifi") == [("note", 1)]
     assert [(h.title, h.status) for h in (await find(factory, "modem")).hits] == [
-        ("return the modem", "done")]
+        ("return the modem", "done")
+    ]
 
 
 async def test_titles_rank_above_bodies_and_objects_above_messages(factory):
@@ -113,7 +122,9 @@ async def test_titles_rank_above_bodies_and_objects_above_messages(factory):
     assert set(ranked[2:4]) == {("note", 1), ("track", 1)}  # body only, by bm25/ts_rank
     assert ranked[4:] == [("message", 1)]  # three times, but a message
     assert await found(factory, "lantern", types=["track", "message"]) == [
-        ("track", 1), ("message", 1)]
+        ("track", 1),
+        ("message", 1),
+    ]
 
 
 async def test_paging_sees_every_hit_once_in_rank_order(factory):
@@ -122,7 +133,8 @@ async def test_paging_sees_every_hit_once_in_rank_order(factory):
             await record_note(uow, title=f"note {n}", content=f"a paper lantern, {'x ' * n}")
         await uow.commit()
     await IngestService(factory).ingest_batch(
-        [IncomingMessage(f"lantern number {n}") for n in range(100)])
+        [IncomingMessage(f"lantern number {n}") for n in range(100)]
+    )
     whole = await find(factory, "lantern", limit=100)
     ranked = [(h.kind, h.number) for h in whole.hits]
     after, seen, pages = None, [], 0
@@ -146,10 +158,27 @@ async def test_a_query_can_never_break_the_database(factory):
     async with factory(write=True) as uow:
         await record_note(uow, title="near and or not", content="the wifi password")
         await uow.commit()
-    for query in ['"NEAR"', "wifi*", "-wifi", "NOT wifi", "wifi OR pass", "title:wifi",
-                  "{title}: wifi", "NEAR(wifi pass, 2)", "^wifi", "wifi + pass", "(wifi",
-                  "'; DROP TABLE events; --", "wi\"fi", "\\", "a:* & b <-> c", "%_%",
-                  "😀 wifi", "x" * 500, "ünïcödé ' \" ` $ \\x00"]:
+    for query in [
+        '"NEAR"',
+        "wifi*",
+        "-wifi",
+        "NOT wifi",
+        "wifi OR pass",
+        "title:wifi",
+        "{title}: wifi",
+        "NEAR(wifi pass, 2)",
+        "^wifi",
+        "wifi + pass",
+        "(wifi",
+        "'; DROP TABLE events; --",
+        'wi"fi',
+        "\\",
+        "a:* & b <-> c",
+        "%_%",
+        "😀 wifi",
+        "x" * 500,
+        "ünïcödé ' \" ` $ \\x00",
+    ]:
         try:
             page = await find(factory, query)
         except InvalidInput as e:  # nothing to look for in it
@@ -187,21 +216,38 @@ async def index_rows(engine: AsyncEngine) -> dict[str, list[tuple[Any, ...]]]:
         if engine.dialect.name == "postgresql":
             queries = {
                 "objects": "SELECT kind, number, status, title, body, document::text "
-                           "FROM search_objects ORDER BY kind, number",
-                "messages": "SELECT seq, document::text FROM search_messages ORDER BY seq"}
+                "FROM search_objects ORDER BY kind, number",
+                "messages": "SELECT seq, document::text FROM search_messages ORDER BY seq",
+            }
         else:
-            await conn.exec_driver_sql("CREATE VIRTUAL TABLE IF NOT EXISTS temp.message_words "
-                                       "USING fts5vocab(main, search_messages, instance)")
+            await conn.exec_driver_sql(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS temp.message_words "
+                "USING fts5vocab(main, search_messages, instance)"
+            )
             queries = {
                 "objects": "SELECT rowid, * FROM search_objects ORDER BY rowid",
                 "messages": "SELECT doc, term, col, offset FROM temp.message_words "
-                            "ORDER BY doc, offset"}
-        return {name: [tuple(row) for row in await conn.execute(text(query))]
-                for name, query in queries.items()}
+                "ORDER BY doc, offset",
+            }
+        return {
+            name: [tuple(row) for row in await conn.execute(text(query))]
+            for name, query in queries.items()
+        }
 
 
-QUERIES = ("milk", "wifi", "arger", "strasse", "use", "hello", "batch", "key", "sqlite",
-           "Ärger Büro", "done")
+QUERIES = (
+    "milk",
+    "wifi",
+    "arger",
+    "strasse",
+    "use",
+    "hello",
+    "batch",
+    "key",
+    "sqlite",
+    "Ärger Büro",
+    "done",
+)
 
 
 async def results(factory: SqlUnitOfWorkFactory) -> list[SearchPage]:
@@ -215,9 +261,13 @@ async def scenario(factory: SqlUnitOfWorkFactory, clock: FakeClock) -> None:
         await edit_note(uow, 1, content="the wifi password is on the router")
         await review_decision(uow, 3, outcome="it worked, use it again")
         await uow.commit()
-    await IngestService(factory).ingest_batch([
-        IncomingMessage("Ärger im Büro 😀"), IncomingMessage("東京タワー"),
-        IncomingMessage("plain ascii, tabs\tand_underscores")])
+    await IngestService(factory).ingest_batch(
+        [
+            IncomingMessage("Ärger im Büro 😀"),
+            IncomingMessage("東京タワー"),
+            IncomingMessage("plain ascii, tabs\tand_underscores"),
+        ]
+    )
 
 
 async def test_a_rebuild_gives_back_the_same_index(engine, factory, clock):

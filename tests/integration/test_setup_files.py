@@ -22,9 +22,14 @@ def make_env_file(root: Path, tier: str) -> subprocess.CompletedProcess[str]:
     (root / "app").mkdir(exist_ok=True)
     for name in ("__init__.py", "env_file.py"):
         shutil.copy(PROJECT_ROOT / "app" / name, root / "app")
-    return subprocess.run(["make", "-s", f".env.{tier}", f"ENV={tier}",
-                           f"PYTHON={sys.executable}"], cwd=root, capture_output=True,
-                          text=True, timeout=60, preexec_fn=lambda: os.umask(0o022))
+    return subprocess.run(
+        ["make", "-s", f".env.{tier}", f"ENV={tier}", f"PYTHON={sys.executable}"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=lambda: os.umask(0o022),
+    )
 
 
 @pytest.mark.parametrize("tier", ["dev", "staging", "live"])
@@ -34,8 +39,9 @@ def test_a_new_env_file_is_private_with_a_fresh_token(tmp_path: Path, tier: str)
     created = tmp_path / f".env.{tier}"
     assert stat.S_IMODE(created.stat().st_mode) == 0o600
     token = read_dotenv(created)["HELIONYX_API_TOKEN"]
-    assert len(token) >= 40 and token != read_dotenv(
-        tmp_path / f".env.{tier}.example").get("HELIONYX_API_TOKEN")
+    assert len(token) >= 40 and token != read_dotenv(tmp_path / f".env.{tier}.example").get(
+        "HELIONYX_API_TOKEN"
+    )
 
 
 def test_dev_is_ready_to_run(tmp_path: Path):
@@ -47,7 +53,8 @@ def test_dev_is_ready_to_run(tmp_path: Path):
 
 @pytest.mark.parametrize("tier", ["staging", "live"])
 def test_staging_and_live_keep_no_example_value_and_stop_saying_what_to_fill_in(
-        tmp_path: Path, tier: str):
+    tmp_path: Path, tier: str
+):
     result = make_env_file(tmp_path, tier)
 
     assert result.returncode != 0

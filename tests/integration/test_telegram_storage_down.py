@@ -29,10 +29,15 @@ async def bot_api() -> AsyncIterator[BotApiStub]:
 
 async def open_container(url: str, bot_api: BotApiStub, mode: str) -> Container:
     settings = make_settings(
-        url, TELEGRAM_MODE=mode, TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN,
-        TELEGRAM_OWNER_CHAT_ID=str(OWNER), TELEGRAM_API_BASE=bot_api.base_url,
+        url,
+        TELEGRAM_MODE=mode,
+        TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN,
+        TELEGRAM_OWNER_CHAT_ID=str(OWNER),
+        TELEGRAM_API_BASE=bot_api.base_url,
         TELEGRAM_WEBHOOK_URL="https://helionyx.example/telegram/webhook",
-        TELEGRAM_WEBHOOK_SECRET=SECRET, HELIONYX_NOTIFICATIONS="false")
+        TELEGRAM_WEBHOOK_SECRET=SECRET,
+        HELIONYX_NOTIFICATIONS="false",
+    )
     container = build_container(settings)
     await upgrade(container.engine(), "dev")
     return container
@@ -41,15 +46,20 @@ async def open_container(url: str, bot_api: BotApiStub, mode: str) -> Container:
 async def set_database_reachable(url: str, reachable: bool) -> None:
     """Really take the database away: refuse new connections and end the open ones."""
     target = make_url(url)
-    admin = await asyncpg.connect(target.set(drivername="postgresql", database="postgres")
-                                  .render_as_string(hide_password=False))
+    admin = await asyncpg.connect(
+        target.set(drivername="postgresql", database="postgres").render_as_string(
+            hide_password=False
+        )
+    )
     try:
         flag = "true" if reachable else "false"
         await admin.execute(f'ALTER DATABASE "{target.database}" ALLOW_CONNECTIONS {flag}')
         if not reachable:
-            await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                "WHERE datname = $1 AND pid <> pg_backend_pid()",
-                                target.database)
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = $1 AND pid <> pg_backend_pid()",
+                target.database,
+            )
     finally:
         await admin.close()
 
@@ -63,8 +73,11 @@ async def test_webhook_answers_503_and_succeeds_on_retry(postgres_url, bot_api):
     update = bot_api.make_text_update(OWNER, "/todo survive the outage")
     transport = httpx.ASGITransport(app=container.http_app())
     try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
-                                     headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}) as http:
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://testserver",
+            headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+        ) as http:
             await set_database_reachable(postgres_url, False)
             try:
                 response = await http.post("/telegram/webhook", json=update)
@@ -87,8 +100,9 @@ async def test_polling_does_not_confirm_an_update_it_could_not_store(postgres_ur
     try:
         await runtime.start()
         update_id = bot_api.queue_text(OWNER, "/todo wait for the database")
-        await bot_api.wait_until(lambda: sum(c["method"] == "getUpdates"
-                                             for c in bot_api.calls) >= 3, seconds=15)
+        await bot_api.wait_until(
+            lambda: sum(c["method"] == "getUpdates" for c in bot_api.calls) >= 3, seconds=15
+        )
         await asyncio.sleep(1.0)  # it keeps retrying the same update
         assert bot_api.confirmed_offset <= update_id
         assert bot_api.sent_messages == []

@@ -23,10 +23,13 @@ async def test_a_connection_dropped_mid_transaction_is_storage_unavailable(conta
         async with container.uow_factory()(write=True) as uow:
             await uow.events.append([NewEvent("note.recorded", "note", "n1", {"t": 1})])
             async with engine.connect() as other:
-                await other.execute(text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-                    "AND state LIKE 'idle in transaction%'"))
+                await other.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                        "AND state LIKE 'idle in transaction%'"
+                    )
+                )
             await uow.events.get(1)
     # Nothing was committed, and the next request is served on a fresh connection.
     response = await client.post("/api/v1/ingest/message", json={"text": "after"})

@@ -28,8 +28,9 @@ from tests.fakes import FakeClock
 
 
 def event(name: str) -> NewEvent:
-    return NewEvent(type="test.happened", aggregate_type="test", aggregate_id=name,
-                    payload={"name": name})
+    return NewEvent(
+        type="test.happened", aggregate_type="test", aggregate_id=name, payload={"name": name}
+    )
 
 
 @pytest.fixture
@@ -58,8 +59,11 @@ async def append(factory: SqlUnitOfWorkFactory, name: str) -> int:
 
 async def test_writers_in_two_pools_extend_one_chain(factories):
     first, second = factories
-    assert [await append(first, "a"), await append(second, "b"), await append(first, "c")] \
-        == [1, 2, 3]
+    assert [await append(first, "a"), await append(second, "b"), await append(first, "c")] == [
+        1,
+        2,
+        3,
+    ]
     # Concurrently: each writer reads the head only once it holds the lock.
     seqs = await asyncio.gather(*(append(factories[n % 2], f"n{n}") for n in range(20)))
     assert sorted(seqs) == list(range(4, 24))
@@ -148,19 +152,20 @@ async def test_a_writer_reads_what_it_has_appended_before_it_commits(factories, 
     the log or the idempotency records in the same transaction sees them first."""
     async with factories[0](write=True) as uow:
         [first, second] = await uow.events.append(
-            [event("a"), NewEvent("test.happened", "test", "b", {}, idempotency_key="key-b")])
+            [event("a"), NewEvent("test.happened", "test", "b", {}, idempotency_key="key-b")]
+        )
         await uow.idempotency.add_many([IdempotencyRecord("key-b", second.seq, "hash-b")])
         assert await uow.events.head() == LogHead(2, second.hash)
         assert [e.seq for e in await uow.events.read()] == [1, 2]
         assert await uow.events.get_by_idempotency_key("key-b") == second
         assert await uow.idempotency.get_many(["key-b"]) == {
-            "key-b": IdempotencyRecord("key-b", 2, "hash-b")}
+            "key-b": IdempotencyRecord("key-b", 2, "hash-b")
+        }
         [third] = await uow.events.append([event("c")])  # held again, after the reads
         assert third.prev_hash == second.hash
         await uow.commit()
     with sqlite3.connect(path) as other:
-        assert other.execute("SELECT seq FROM events ORDER BY seq").fetchall() == [
-            (1,), (2,), (3,)]
+        assert other.execute("SELECT seq FROM events ORDER BY seq").fetchall() == [(1,), (2,), (3,)]
         assert other.execute("SELECT key FROM idempotency_records").fetchall() == [("key-b",)]
     assert (await EventLog(factories[0]).verify()).intact
 

@@ -50,37 +50,62 @@ def unreadable(seq: int, stored: str) -> ChainProblem:
 
 # name: (statements, the problems verify must name, how many rows are left)
 CASES = {
-    "one payload": ([f"UPDATE events SET payload = '{payload(150)}' WHERE seq = 150"],
-                    [content(150)], EVENTS),
+    "one payload": (
+        [f"UPDATE events SET payload = '{payload(150)}' WHERE seq = 150"],
+        [content(150)],
+        EVENTS,
+    ),
     "two payloads far apart": (
         [f"UPDATE events SET payload = '{payload(s)}' WHERE seq = {s}" for s in (40, 260)],
-        [content(40), content(260)], EVENTS),
-    "one row deleted": (["DELETE FROM events WHERE seq = 150"],
-                        [ChainProblem(150, "gap", "seq 150 is missing")], EVENTS - 1),
-    "five rows deleted": (["DELETE FROM events WHERE seq BETWEEN 100 AND 104"],
-                          [ChainProblem(100, "gap", "seqs 100..104 are missing")], EVENTS - 5),
+        [content(40), content(260)],
+        EVENTS,
+    ),
+    "one row deleted": (
+        ["DELETE FROM events WHERE seq = 150"],
+        [ChainProblem(150, "gap", "seq 150 is missing")],
+        EVENTS - 1,
+    ),
+    "five rows deleted": (
+        ["DELETE FROM events WHERE seq BETWEEN 100 AND 104"],
+        [ChainProblem(100, "gap", "seqs 100..104 are missing")],
+        EVENTS - 5,
+    ),
     "a prev_hash": (  # the prev_hash is sealed too: the row's content no longer matches
         ["UPDATE events SET prev_hash = hash WHERE seq = 150"],
-        [ChainProblem(150, "link", "seq 150: prev_hash does not match seq 149"),
-         content(150)], EVENTS),
+        [ChainProblem(150, "link", "seq 150: prev_hash does not match seq 149"), content(150)],
+        EVENTS,
+    ),
 }
 # Only on SQLite, where the ranges of the workers are checked apart.
 SQLITE_CASES = {
-    "the first row deleted": (["DELETE FROM events WHERE seq = 1"],
-                              [ChainProblem(1, "gap", "seq 1 is missing")], EVENTS - 1),
+    "the first row deleted": (
+        ["DELETE FROM events WHERE seq = 1"],
+        [ChainProblem(1, "gap", "seq 1 is missing")],
+        EVENTS - 1,
+    ),
     "a whole range deleted": (  # split(300, 12): 101..125 is a range
         ["DELETE FROM events WHERE seq BETWEEN 98 AND 127"],
-        [ChainProblem(98, "gap", "seqs 98..127 are missing")], EVENTS - 30),
+        [ChainProblem(98, "gap", "seqs 98..127 are missing")],
+        EVENTS - 30,
+    ),
     "every kind at once": (
-        ["DELETE FROM events WHERE seq IN (25, 26)",  # at a range boundary
-         f"UPDATE events SET payload = '{payload(76)}' WHERE seq = 76",
-         "UPDATE events SET prev_hash = hash WHERE seq = 200",
-         """UPDATE events SET metadata = '{"channel": ' WHERE seq = 251""",
-         "DELETE FROM events WHERE seq = 299"],
-        [ChainProblem(25, "gap", "seqs 25..26 are missing"), content(76),
-         ChainProblem(200, "link", "seq 200: prev_hash does not match seq 199"),
-         content(200), unreadable(251, '{"channel": '),
-         ChainProblem(299, "gap", "seq 299 is missing")], EVENTS - 3),
+        [
+            "DELETE FROM events WHERE seq IN (25, 26)",  # at a range boundary
+            f"UPDATE events SET payload = '{payload(76)}' WHERE seq = 76",
+            "UPDATE events SET prev_hash = hash WHERE seq = 200",
+            """UPDATE events SET metadata = '{"channel": ' WHERE seq = 251""",
+            "DELETE FROM events WHERE seq = 299",
+        ],
+        [
+            ChainProblem(25, "gap", "seqs 25..26 are missing"),
+            content(76),
+            ChainProblem(200, "link", "seq 200: prev_hash does not match seq 199"),
+            content(200),
+            unreadable(251, '{"channel": '),
+            ChainProblem(299, "gap", "seq 299 is missing"),
+        ],
+        EVENTS - 3,
+    ),
 }
 
 
@@ -122,6 +147,7 @@ async def verify_as_a_backup(url: str) -> ChainReport:
 
 # SQLite -------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def sqlite_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
     import asyncio
@@ -162,14 +188,16 @@ async def test_sqlite_names_every_problem_on_every_path(sqlite_log: Path, case: 
 
 
 async def test_an_intact_sqlite_log_counts_every_row(sqlite_log: Path):
-    report = await ParallelSqliteChainVerification(sqlite_log, workers=2,
-                                                   in_process_below=1).verify()
+    report = await ParallelSqliteChainVerification(
+        sqlite_log, workers=2, in_process_below=1
+    ).verify()
     assert report.intact and report.problems == () and report.problems_total == 0
     assert (report.count, report.last_seq) == (EVENTS, EVENTS)
     assert await verify_by_the_spec(f"sqlite+aiosqlite:///{sqlite_log}") == report
 
 
 # PostgreSQL ---------------------------------------------------------------------------
+
 
 @pytest.fixture
 async def postgres_log() -> AsyncIterator[str]:

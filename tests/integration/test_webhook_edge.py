@@ -18,15 +18,23 @@ SECRET = "webhook-secret-0123456789"
 
 async def open_app(database_url: str, api_base: str):
     settings = make_settings(
-        database_url, TELEGRAM_MODE="webhook", TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN,
-        TELEGRAM_OWNER_CHAT_ID=str(OWNER), TELEGRAM_API_BASE=api_base,
+        database_url,
+        TELEGRAM_MODE="webhook",
+        TELEGRAM_BOT_TOKEN=DEFAULT_TOKEN,
+        TELEGRAM_OWNER_CHAT_ID=str(OWNER),
+        TELEGRAM_API_BASE=api_base,
         TELEGRAM_WEBHOOK_URL="https://helionyx.example/telegram/webhook",
-        TELEGRAM_WEBHOOK_SECRET=SECRET, HELIONYX_NOTIFICATIONS="false")
+        TELEGRAM_WEBHOOK_SECRET=SECRET,
+        HELIONYX_NOTIFICATIONS="false",
+    )
     container = build_container(settings)
     await upgrade(container.engine(), "dev")
     transport = httpx.ASGITransport(app=container.http_app())
-    http = httpx.AsyncClient(transport=transport, base_url="http://testserver",
-                             headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+    http = httpx.AsyncClient(
+        transport=transport,
+        base_url="http://testserver",
+        headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+    )
     return container, http
 
 
@@ -35,8 +43,9 @@ async def test_a_body_nested_too_deep_is_a_400_and_stores_nothing(sqlite_url):
         container, http = await open_app(sqlite_url, stub.base_url)
         try:
             deep = "[" * 100_000 + "]" * 100_000
-            response = await http.post("/telegram/webhook", content=deep,
-                                       headers={"Content-Type": "application/json"})
+            response = await http.post(
+                "/telegram/webhook", content=deep, headers={"Content-Type": "application/json"}
+            )
             assert response.status_code in (400, 413)
             assert response.headers["content-type"].startswith("application/problem+json")
             assert (await container.event_log().head()).last_seq == 0
@@ -69,8 +78,9 @@ async def test_text_no_store_can_hold_gets_the_reason_on_every_backend(database_
             update = stub.make_text_update(OWNER, "placeholder")
             update["message"]["text"] = text
             body = json.dumps(update)  # a lone surrogate goes over the wire as \\ud800
-            response = await http.post("/telegram/webhook", content=body,
-                                       headers={"Content-Type": "application/json"})
+            response = await http.post(
+                "/telegram/webhook", content=body, headers={"Content-Type": "application/json"}
+            )
             assert response.status_code == 200
             [reply] = stub.sent_messages
             assert reply["text"].startswith("Nothing was recorded: text must")

@@ -338,13 +338,20 @@ class BotApiStub:
             return 400, error(400, "Bad Request: there is no document in the request")
         message = text_message(self._take_message_id(), chat_id, bot_user(self.token), "")
         del message["text"]
-        message["document"] = {"file_name": params["document"], "file_size": len(content),
-                               "file_id": f"doc-{message['message_id']}",
-                               "file_unique_id": f"u{message['message_id']}"}
+        message["document"] = {
+            "file_name": params["document"],
+            "file_size": len(content),
+            "file_id": f"doc-{message['message_id']}",
+            "file_unique_id": f"u{message['message_id']}",
+        }
         if params.get("caption"):
             message["caption"] = str(params["caption"])
-        record = {**params, "chat_id": chat_id, "message_id": message["message_id"],
-                  "content": content.decode("utf-8", "replace")}
+        record = {
+            **params,
+            "chat_id": chat_id,
+            "message_id": message["message_id"],
+            "content": content.decode("utf-8", "replace"),
+        }
         self.sent_messages.append(record)
         return 200, ok(message)
 

@@ -19,8 +19,7 @@ SQLITE_GUARDS = ("events_reject_update", "events_reject_delete")
 
 
 @asynccontextmanager
-async def unguarded(engine: AsyncEngine, *, restore: bool = True
-                    ) -> AsyncIterator[AsyncConnection]:
+async def unguarded(engine: AsyncEngine, *, restore: bool = True) -> AsyncIterator[AsyncConnection]:
     """A transaction in which the events table takes UPDATE and DELETE; the triggers are
     back afterwards unless `restore` is False."""
     sqlite = engine.dialect.name == "sqlite"
@@ -58,8 +57,10 @@ async def delete_rows(engine: AsyncEngine, *seqs: int) -> None:
 
 async def change_payload(engine: AsyncEngine, seq: int, payload: dict) -> None:
     async with unguarded(engine) as conn:
-        await conn.execute(text("UPDATE events SET payload = :p WHERE seq = :s"),
-                           {"p": canonical_json(payload), "s": seq})
+        await conn.execute(
+            text("UPDATE events SET payload = :p WHERE seq = :s"),
+            {"p": canonical_json(payload), "s": seq},
+        )
 
 
 async def rechain_from(engine: AsyncEngine, seq: int, payload: dict) -> None:
@@ -76,18 +77,24 @@ async def rechain_from(engine: AsyncEngine, seq: int, payload: dict) -> None:
             event = event._replace(prev_hash=prev_hash)
             event = event._replace(hash=hash_of(event))
             await conn.execute(
-                text("UPDATE events SET payload = :p, prev_hash = :ph, hash = :h "
-                     "WHERE seq = :s"),
-                {"p": canonical_json(dict(event.payload)), "ph": event.prev_hash,
-                 "h": event.hash, "s": event.seq})
+                text("UPDATE events SET payload = :p, prev_hash = :ph, hash = :h WHERE seq = :s"),
+                {
+                    "p": canonical_json(dict(event.payload)),
+                    "ph": event.prev_hash,
+                    "h": event.hash,
+                    "s": event.seq,
+                },
+            )
             prev_hash = event.hash
 
 
 async def point_record_past_head(engine: AsyncEngine, key: str) -> None:
     async with engine.begin() as conn:
         last = (await conn.execute(text("SELECT max(seq) FROM events"))).scalar_one()
-        await conn.execute(text("UPDATE idempotency_records SET event_seq = :s WHERE key = :k"),
-                           {"s": last + 10, "k": key})
+        await conn.execute(
+            text("UPDATE idempotency_records SET event_seq = :s WHERE key = :k"),
+            {"s": last + 10, "k": key},
+        )
 
 
 async def delete_rows_guarded(engine: AsyncEngine, seq: int) -> None:

@@ -61,25 +61,35 @@ def section(text: str, title: str) -> list[str]:
 
 
 async def test_a_timed_todo_is_overdue_from_its_minute(factory):
-    await todos(factory, standup=local(NEW_YORK, 2026, 12, 7, 9, 0),
-                dentist=local(NEW_YORK, 2026, 12, 7, 9, 10))
+    await todos(
+        factory,
+        standup=local(NEW_YORK, 2026, 12, 7, 9, 0),
+        dentist=local(NEW_YORK, 2026, 12, 7, 9, 10),
+    )
     now = local(NEW_YORK, 2026, 12, 7, 9, 5)
     found = await agenda(factory, now)
     assert titles(found.overdue) == ["standup"] and titles(found.due) == ["dentist"]
-    assert agenda_reply(found, now) == "\n".join([
-        "Today, Mon 2026-12-07",
-        "",
-        "Overdue:",
-        "#1 standup (was due Mon 2026-12-07 09:00)",
-        "",
-        "Due today:",
-        "#2 dentist at 09:10",
-    ])
+    assert agenda_reply(found, now) == "\n".join(
+        [
+            "Today, Mon 2026-12-07",
+            "",
+            "Overdue:",
+            "#1 standup (was due Mon 2026-12-07 09:00)",
+            "",
+            "Due today:",
+            "#2 dentist at 09:10",
+        ]
+    )
 
 
 async def test_a_day_is_the_owners_while_utc_is_already_tomorrow(factory):
-    await todos(factory, yesterday=date(2026, 12, 6), today=date(2026, 12, 7),
-                tomorrow=date(2026, 12, 8), undated=None)
+    await todos(
+        factory,
+        yesterday=date(2026, 12, 6),
+        today=date(2026, 12, 7),
+        tomorrow=date(2026, 12, 8),
+        undated=None,
+    )
     now = local(NEW_YORK, 2026, 12, 7, 21, 0)
     assert now.astimezone(UTC).date() == date(2026, 12, 8)
     found = await agenda(factory, now)
@@ -88,11 +98,15 @@ async def test_a_day_is_the_owners_while_utc_is_already_tomorrow(factory):
 
 
 async def test_a_day_is_the_owners_while_utc_is_still_yesterday(factory):
-    await todos(factory, yesterday=date(2026, 12, 7), today=date(2026, 12, 8),
-                early=datetime(2026, 12, 8, 7, 0, tzinfo=KIRITIMATI),
-                late=datetime(2026, 12, 8, 23, 30, tzinfo=KIRITIMATI),
-                # Written in UTC: 00:00 on the 9th in Kiritimati, so not today there.
-                midnight=datetime(2026, 12, 8, 10, 0, tzinfo=UTC))
+    await todos(
+        factory,
+        yesterday=date(2026, 12, 7),
+        today=date(2026, 12, 8),
+        early=datetime(2026, 12, 8, 7, 0, tzinfo=KIRITIMATI),
+        late=datetime(2026, 12, 8, 23, 30, tzinfo=KIRITIMATI),
+        # Written in UTC: 00:00 on the 9th in Kiritimati, so not today there.
+        midnight=datetime(2026, 12, 8, 10, 0, tzinfo=UTC),
+    )
     now = local(KIRITIMATI, 2026, 12, 8, 8, 0)
     assert now.astimezone(UTC).date() == date(2026, 12, 7)
     found = await agenda(factory, now)
@@ -103,10 +117,15 @@ async def test_a_day_is_the_owners_while_utc_is_still_yesterday(factory):
 
 
 async def test_due_todos_by_day_then_time_then_number(factory):
-    await todos(factory, b_late=local(NEW_YORK, 2026, 12, 8, 17, 0),
-                a_untimed=date(2026, 12, 8), c_early=local(NEW_YORK, 2026, 12, 8, 8, 0),
-                d_today=date(2026, 12, 7), e_untimed=date(2026, 12, 8),
-                f_beyond=date(2026, 12, 14))
+    await todos(
+        factory,
+        b_late=local(NEW_YORK, 2026, 12, 8, 17, 0),
+        a_untimed=date(2026, 12, 8),
+        c_early=local(NEW_YORK, 2026, 12, 8, 8, 0),
+        d_today=date(2026, 12, 7),
+        e_untimed=date(2026, 12, 8),
+        f_beyond=date(2026, 12, 14),
+    )
     found = await agenda(factory, local(NEW_YORK, 2026, 12, 7, 12, 0), 7)
     assert titles(found.due) == ["d_today", "a_untimed", "e_untimed", "c_early", "b_late"]
 
@@ -139,15 +158,20 @@ async def test_check_ins_due_and_overdue(factory):
 
     today = await agenda(factory, now)
     assert [(c.track.title, c.due_on.day, c.overdue) for c in today.check_ins] == [
-        ("running", 6, True), ("Greek", 7, False)]
+        ("running", 6, True),
+        ("Greek", 7, False),
+    ]
     text = agenda_reply(today, now)
     assert section(text, "Check-ins:") == ["#1 running (was due Sun 2026-12-06)", "#2 Greek"]
 
     week = await agenda(factory, now, 7)
     assert [c.track.title for c in week.check_ins] == ["running", "Greek", "piano", "weekly"]
     assert section(agenda_reply(week, now), "Check-ins:") == [
-        "#1 running (was due Sun 2026-12-06)", "#2 Greek (today)", "#3 piano (Tue 2026-12-08)",
-        "#5 weekly (Sun 2026-12-13)"]
+        "#1 running (was due Sun 2026-12-06)",
+        "#2 Greek (today)",
+        "#3 piano (Tue 2026-12-08)",
+        "#5 weekly (Sun 2026-12-13)",
+    ]
 
 
 async def test_a_check_in_day_is_the_owners(factory):
@@ -177,7 +201,8 @@ async def test_decisions_to_review(factory):
     week = await agenda(factory, now, 7)
     assert titles(week.reviews) == ["overdue", "today", "friday"]
     assert section(agenda_reply(week, now), "Decisions to review:")[-1] == (
-        "#3 friday (review due Fri 2026-12-11) — /outcome 3 <text>")
+        "#3 friday (review due Fri 2026-12-11) — /outcome 3 <text>"
+    )
 
 
 # --- the week, and the reply ----------------------------------------------------------------
@@ -185,34 +210,40 @@ async def test_decisions_to_review(factory):
 
 async def test_a_week_across_a_change_of_clocks(factory):
     # New York leaves daylight saving time on Sunday 2026-11-01.
-    await todos(factory, before=local(NEW_YORK, 2026, 10, 31, 9, 0),
-                after=local(NEW_YORK, 2026, 11, 2, 9, 0),
-                night=local(NEW_YORK, 2026, 11, 4, 23, 30), beyond=date(2026, 11, 5),
-                laundry=date(2026, 11, 1))
+    await todos(
+        factory,
+        before=local(NEW_YORK, 2026, 10, 31, 9, 0),
+        after=local(NEW_YORK, 2026, 11, 2, 9, 0),
+        night=local(NEW_YORK, 2026, 11, 4, 23, 30),
+        beyond=date(2026, 11, 5),
+        laundry=date(2026, 11, 1),
+    )
     factory.clock.current = datetime(2026, 10, 29, 16, 0, tzinfo=UTC)
     await write(factory, lambda uow: start_track(uow, title="running", check_in_every=4))
     now = local(NEW_YORK, 2026, 10, 29, 12, 0)
     week = await agenda(factory, now, 7)
     assert (week.start, week.end) == (date(2026, 10, 29), date(2026, 11, 4))
     assert titles(week.due) == ["before", "laundry", "after", "night"]
-    assert agenda_reply(week, now) == "\n".join([
-        "Next 7 days, Thu 2026-10-29 to Wed 2026-11-04",
-        "",
-        "Sat 2026-10-31:",
-        "#1 before at 09:00",
-        "",
-        "Sun 2026-11-01:",
-        "#5 laundry",
-        "",
-        "Mon 2026-11-02:",
-        "#2 after at 09:00",
-        "",
-        "Wed 2026-11-04:",
-        "#3 night at 23:30",
-        "",
-        "Check-ins:",
-        "#1 running (Mon 2026-11-02)",
-    ])
+    assert agenda_reply(week, now) == "\n".join(
+        [
+            "Next 7 days, Thu 2026-10-29 to Wed 2026-11-04",
+            "",
+            "Sat 2026-10-31:",
+            "#1 before at 09:00",
+            "",
+            "Sun 2026-11-01:",
+            "#5 laundry",
+            "",
+            "Mon 2026-11-02:",
+            "#2 after at 09:00",
+            "",
+            "Wed 2026-11-04:",
+            "#3 night at 23:30",
+            "",
+            "Check-ins:",
+            "#1 running (Mon 2026-11-02)",
+        ]
+    )
 
 
 async def test_nothing_due(factory):
@@ -220,7 +251,8 @@ async def test_nothing_due(factory):
     now = local(NEW_YORK, 2026, 12, 7, 9, 0)
     assert agenda_reply(await agenda(factory, now), now) == "Today, Mon 2026-12-07\nNothing due."
     assert agenda_reply(await agenda(factory, now, 7), now) == (
-        "Next 7 days, Mon 2026-12-07 to Sun 2026-12-13\nNothing due.")
+        "Next 7 days, Mon 2026-12-07 to Sun 2026-12-13\nNothing due."
+    )
 
 
 async def test_a_long_agenda_fits_a_reply(factory):
@@ -271,21 +303,23 @@ async def test_the_daily_summary_is_todays_agenda(factory):
     reply = agenda_reply(await agenda(factory, now), now)
     for title in ("Overdue:", "Due today:", "Check-ins:", "Decisions to review:"):
         assert section(summary, title) == section(reply, title) != []
-    assert summary.split("\n\nLog digest")[0] == "\n".join([
-        "Daily summary, Mon 2026-12-07",
-        "",
-        "Overdue:",
-        "#1 bills (was due Fri 2026-12-04)",
-        "#2 standup (was due Mon 2026-12-07 07:55)",
-        "",
-        "Due today:",
-        "#3 dentist at 16:00",
-        "",
-        "2 more open todos (/todos)",
-        "",
-        "Check-ins:",
-        "#1 running (was due Sun 2026-12-06)",
-        "",
-        "Decisions to review:",
-        "#1 use SQLite (review due Mon 2026-12-07) — /outcome 1 <text>",
-    ])
+    assert summary.split("\n\nLog digest")[0] == "\n".join(
+        [
+            "Daily summary, Mon 2026-12-07",
+            "",
+            "Overdue:",
+            "#1 bills (was due Fri 2026-12-04)",
+            "#2 standup (was due Mon 2026-12-07 07:55)",
+            "",
+            "Due today:",
+            "#3 dentist at 16:00",
+            "",
+            "2 more open todos (/todos)",
+            "",
+            "Check-ins:",
+            "#1 running (was due Sun 2026-12-06)",
+            "",
+            "Decisions to review:",
+            "#1 use SQLite (review due Mon 2026-12-07) — /outcome 1 <text>",
+        ]
+    )

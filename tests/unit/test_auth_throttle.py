@@ -14,8 +14,16 @@ class Clock:
 
 
 def throttle(clock: Clock, **kwargs) -> AuthThrottle:
-    return AuthThrottle(**{"max_failures": 3, "window_s": 60, "lockout_s": 30,
-                           "max_addresses": 100, "clock": clock, **kwargs})
+    return AuthThrottle(
+        **{
+            "max_failures": 3,
+            "window_s": 60,
+            "lockout_s": 30,
+            "max_addresses": 100,
+            "clock": clock,
+            **kwargs,
+        }
+    )
 
 
 def test_the_failure_that_reaches_the_limit_starts_the_lockout():

@@ -12,8 +12,9 @@ _PIECES = ["a", "ü", "\n", '"', "\\", "\u2028", "😀", "\x01", "/", "<", "\x7f
 
 
 def reference(value):
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
 
 
 def random_value(rng: random.Random, depth: int = 0):
@@ -31,8 +32,12 @@ def random_value(rng: random.Random, depth: int = 0):
         return None
     if kind == "list":
         return [random_value(rng, depth + 1) for _ in range(rng.randrange(4))]
-    return {random_value(rng, 99) if rng.random() < 0.1 else str(rng.random()):
-            random_value(rng, depth + 1) for _ in range(rng.randrange(4))}
+    return {
+        random_value(rng, 99) if rng.random() < 0.1 else str(rng.random()): random_value(
+            rng, depth + 1
+        )
+        for _ in range(rng.randrange(4))
+    }
 
 
 def test_random_values_are_spelled_as_json_dumps_spells_them():

@@ -24,10 +24,20 @@ def _chain(n: int) -> list[RecordedEvent]:
     events, prev = [], GENESIS_HASH
     at = datetime(2026, 1, 1, tzinfo=UTC)
     for seq in range(1, n + 1):
-        fields = dict(seq=seq, event_id=str(uuid.uuid4()), type="t.happened",
-                      aggregate_type="t", aggregate_id="a", payload={"n": seq}, metadata={},
-                      idempotency_key=None, occurred_at=at, recorded_at=at, schema_version=1,
-                      prev_hash=prev)
+        fields = dict(
+            seq=seq,
+            event_id=str(uuid.uuid4()),
+            type="t.happened",
+            aggregate_type="t",
+            aggregate_id="a",
+            payload={"n": seq},
+            metadata={},
+            idempotency_key=None,
+            occurred_at=at,
+            recorded_at=at,
+            schema_version=1,
+            prev_hash=prev,
+        )
         events.append(RecordedEvent(**fields, hash=event_hash(**fields)))
         prev = events[-1].hash
     return events
@@ -38,25 +48,37 @@ Row = tuple[int, str, str, bytes | None]
 
 def _sealed(e: RecordedEvent) -> bytes:
     """The text `event_hash` covers, as a store's spelling of it should give it."""
-    return canonical_json({
-        "seq": e.seq, "event_id": e.event_id, "type": e.type,
-        "aggregate_type": e.aggregate_type, "aggregate_id": e.aggregate_id,
-        "payload": e.payload, "metadata": e.metadata, "idempotency_key": e.idempotency_key,
-        "occurred_at": iso_utc(e.occurred_at), "recorded_at": iso_utc(e.recorded_at),
-        "schema_version": e.schema_version, "prev_hash": e.prev_hash}).encode()
+    return canonical_json(
+        {
+            "seq": e.seq,
+            "event_id": e.event_id,
+            "type": e.type,
+            "aggregate_type": e.aggregate_type,
+            "aggregate_id": e.aggregate_id,
+            "payload": e.payload,
+            "metadata": e.metadata,
+            "idempotency_key": e.idempotency_key,
+            "occurred_at": iso_utc(e.occurred_at),
+            "recorded_at": iso_utc(e.recorded_at),
+            "schema_version": e.schema_version,
+            "prev_hash": e.prev_hash,
+        }
+    ).encode()
 
 
 def _rows(events: list[RecordedEvent]) -> list[Row]:
     return [(e.seq, e.prev_hash, e.hash, _sealed(e)) for e in events]
 
 
-def _judged(verifier: ChainVerifier, events: list[RecordedEvent],
-            rows: list[Row]) -> ChainVerifier:
+def _judged(verifier: ChainVerifier, events: list[RecordedEvent], rows: list[Row]) -> ChainVerifier:
     """Rows fed as a store's verification feeds them: one whose text hashes right is
     taken if it follows; any other is judged by its content."""
     for seq, prev_hash, hash_, text in rows:
-        if (text is not None and hashlib.sha256(text).hexdigest() == hash_
-                and verifier.follows(seq, prev_hash, hash_)):
+        if (
+            text is not None
+            and hashlib.sha256(text).hexdigest() == hash_
+            and verifier.follows(seq, prev_hash, hash_)
+        ):
             continue
         verifier.feed([events[seq - 1]])
     return verifier
@@ -89,15 +111,16 @@ def test_a_row_without_text_is_left_to_its_content():
 
 def test_a_range_starts_linked_to_the_hash_before_it():
     events = _chain(6)
-    verifier = _judged(ChainVerifier(last_seq=3, head_hash=events[2].hash), events,
-                       _rows(events[3:]))
+    verifier = _judged(
+        ChainVerifier(last_seq=3, head_hash=events[2].hash), events, _rows(events[3:])
+    )
     report = verifier.report()
     assert report.intact and report.count == 3 and report.last_seq == 6
 
-    wrong = _judged(ChainVerifier(last_seq=3, head_hash=events[1].hash), events,
-                    _rows(events[3:]))
+    wrong = _judged(ChainVerifier(last_seq=3, head_hash=events[1].hash), events, _rows(events[3:]))
     assert wrong.report().problems == (
-        ChainProblem(4, "link", "seq 4: prev_hash does not match seq 3"),)
+        ChainProblem(4, "link", "seq 4: prev_hash does not match seq 3"),
+    )
     assert (wrong.report().count, wrong.report().last_seq) == (3, 6)
 
 
@@ -105,8 +128,10 @@ def test_a_gap_is_named_once_by_the_row_after_it():
     events = _chain(12)
     present = [e for e in events if e.seq not in (3, 7, 8, 9)]
     report = _judged(ChainVerifier(), events, _rows(present)).report()
-    assert report.problems == (ChainProblem(3, "gap", "seq 3 is missing"),
-                               ChainProblem(7, "gap", "seqs 7..9 are missing"))
+    assert report.problems == (
+        ChainProblem(3, "gap", "seq 3 is missing"),
+        ChainProblem(7, "gap", "seqs 7..9 are missing"),
+    )
     assert (report.first_bad_seq, report.problem) == (3, "seq 3 is missing")
     assert (report.count, report.last_seq, report.problems_total) == (8, 12, 2)
     assert report.head_hash == events[-1].hash
@@ -119,7 +144,10 @@ def test_after_a_problem_the_chain_goes_on_from_the_recorded_hash():
     changed[5] = events[5]._replace(prev_hash="0" * 64)  # link, and so content
     report = _judged(ChainVerifier(), changed, _rows(changed)).report()
     assert [(p.seq, p.kind) for p in report.problems] == [
-        (3, "content"), (6, "link"), (6, "content")]
+        (3, "content"),
+        (6, "link"),
+        (6, "content"),
+    ]
     assert report.count == 8 and report.head_hash == events[-1].hash
 
 
@@ -144,7 +172,7 @@ def test_problems_past_the_cap_are_counted_not_kept():
 
 def _range_result(events: list[RecordedEvent], lo: int, hi: int, start_hash: str):
     verifier = ChainVerifier(last_seq=lo - 1, head_hash=start_hash)
-    _judged(verifier, events, _rows(events[lo - 1:hi]))
+    _judged(verifier, events, _rows(events[lo - 1 : hi]))
     return verifier.report(), start_hash
 
 
@@ -153,8 +181,10 @@ def test_range_reports_join_into_the_log_report():
 
     events = _chain(9)
     ranges = split(9, 3)
-    results = [_range_result(events, lo, hi, events[lo - 2].hash if lo > 1 else GENESIS_HASH)
-               for lo, hi in ranges]
+    results = [
+        _range_result(events, lo, hi, events[lo - 2].hash if lo > 1 else GENESIS_HASH)
+        for lo, hi in ranges
+    ]
     report = stitch(ranges, results)
     assert report.intact and (report.count, report.last_seq) == (9, 9)
     assert report.head_hash == events[-1].hash
@@ -174,8 +204,10 @@ def test_the_problems_of_every_range_are_joined_in_seq_order():
     events = _chain(9)
     changed = [e._replace(payload={"n": "forged"}) if e.seq in (2, 8) else e for e in events]
     ranges = split(9, 3)
-    results = [_range_result(changed, lo, hi, events[lo - 2].hash if lo > 1 else GENESIS_HASH)
-               for lo, hi in ranges]
+    results = [
+        _range_result(changed, lo, hi, events[lo - 2].hash if lo > 1 else GENESIS_HASH)
+        for lo, hi in ranges
+    ]
     report = stitch(ranges, results)
     assert [(p.seq, p.kind) for p in report.problems] == [(2, "content"), (8, "content")]
     assert (report.count, report.last_seq, report.problems_total) == (9, 9, 2)
@@ -188,11 +220,16 @@ async def test_event_log_verify_names_every_problem_across_pages():
     factory = InMemoryUnitOfWorkFactory()
     events = _chain(25)
     factory.state.events = [
-        e._replace(payload={"n": "forged"}) if e.seq in (3, 17) else e for e in events]
+        e._replace(payload={"n": "forged"}) if e.seq in (3, 17) else e for e in events
+    ]
     factory.state.events[9] = events[9]._replace(prev_hash="0" * 64)
     seen: list[int] = []
     report = await EventLog(factory).verify(page_size=4, progress=seen.append)
     assert [(p.seq, p.kind) for p in report.problems] == [
-        (3, "content"), (10, "link"), (10, "content"), (17, "content")]
+        (3, "content"),
+        (10, "link"),
+        (10, "content"),
+        (17, "content"),
+    ]
     assert (report.count, report.last_seq, report.head_hash) == (25, 25, events[-1].hash)
     assert sum(seen) == 25

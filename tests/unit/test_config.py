@@ -534,12 +534,19 @@ def test_the_body_timeout_and_the_connection_limit_come_from_the_environment(roo
     assert (service.body_timeout_s, service.max_connections) == (2.5, 50)
 
 
-@pytest.mark.parametrize(("variable", "value"), [
-    ("HELIONYX_BODY_TIMEOUT_S", "0"), ("HELIONYX_BODY_TIMEOUT_S", "-1"),
-    ("HELIONYX_BODY_TIMEOUT_S", "301"), ("HELIONYX_BODY_TIMEOUT_S", "soon"),
-    ("HELIONYX_MAX_CONNECTIONS", "0"), ("HELIONYX_MAX_CONNECTIONS", "10001"),
-    ("HELIONYX_MAX_CONNECTIONS", "1.5"), ("HELIONYX_MAX_CONNECTIONS", "many"),
-])
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("HELIONYX_BODY_TIMEOUT_S", "0"),
+        ("HELIONYX_BODY_TIMEOUT_S", "-1"),
+        ("HELIONYX_BODY_TIMEOUT_S", "301"),
+        ("HELIONYX_BODY_TIMEOUT_S", "soon"),
+        ("HELIONYX_MAX_CONNECTIONS", "0"),
+        ("HELIONYX_MAX_CONNECTIONS", "10001"),
+        ("HELIONYX_MAX_CONNECTIONS", "1.5"),
+        ("HELIONYX_MAX_CONNECTIONS", "many"),
+    ],
+)
 def test_a_bad_body_timeout_or_connection_limit_is_refused_naming_it(root, variable, value):
     with pytest.raises(ConfigError, match=f"invalid configuration.*{variable}"):
         load_settings("dev", environ=needs("dev", **{variable: value}), root=root)

@@ -155,7 +155,8 @@ async def test_tracks_and_decisions_lists(conversation):
     await say(conversation, "/decide Use SQLite because simple")
     await say(conversation, "/decide No meetings on Friday")
     assert await say(conversation, "/tracks") == (
-        "Tracks (1):\n#1 running - every 3 days, next check-in Sun 2026-11-29")
+        "Tracks (1):\n#1 running - every 3 days, next check-in Sun 2026-11-29"
+    )
     assert await say(conversation, "/decisions") == (
         "Active decisions (2):\n#2 No meetings on Friday\n#1 Use SQLite - because simple"
     )

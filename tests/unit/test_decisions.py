@@ -93,7 +93,11 @@ async def test_revoke(uow):
     revoked, [event] = await revoke_decision(uow, decision.id, reason="changed my mind")
     assert event.type == "decision.revoked"
     assert event.payload == {
-        "number": 1, "title": "a", "from": "active", "reason": "changed my mind"}
+        "number": 1,
+        "title": "a",
+        "from": "active",
+        "reason": "changed my mind",
+    }
     assert (revoked.status, revoked.superseded_by) == ("revoked", None)
 
 

@@ -14,9 +14,13 @@ from domain import chain
 from infrastructure import fast_json
 
 AWKWARD = [
-    {}, [], "", {"": ""}, {"a": None, "b": True, "c": False},
+    {},
+    [],
+    "",
+    {"": ""},
+    {"a": None, "b": True, "c": False},
     {"text": "naïve café ☕ 日本語 עברית 😀", "e\u0301": "\u200b"},
-    {"esc": "quote \" backslash \\ slash / tab \t nl \n cr \r bell \x07 del \x7f"},
+    {"esc": 'quote " backslash \\ slash / tab \t nl \n cr \r bell \x07 del \x7f'},
     {"z": 1, "a": 2, "M": 3, "é": 4, "10": 5, "9": 6},  # sorted by code point
     {"big": 2**64, "neg": -(2**70), "huge": 10**300, "zero": 0},
     {"f": [0.1, -0.0, 1e16, 1.5e300, 5e-324, 12345678901234567890.0, 1e-7, 100.5]},
@@ -25,8 +29,10 @@ AWKWARD = [
 ]
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False,
-                                                          allow_infinity=False)
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(),
     lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(), inner, max_size=5),
     max_leaves=30,
@@ -51,8 +57,9 @@ def outcome(spelling, value):
         return type(e)
 
 
-@pytest.mark.parametrize("value", [math.nan, math.inf, {"x": -math.inf}, {1: "int key"},
-                                   {"set": {1}}, object(), (1, 2)])
+@pytest.mark.parametrize(
+    "value", [math.nan, math.inf, {"x": -math.inf}, {1: "int key"}, {"set": {1}}, object(), (1, 2)]
+)
 def test_the_same_refusals_and_coercions(value):
     assert outcome(fast_json.canonical_json, value) == outcome(chain.canonical_json, value)
 

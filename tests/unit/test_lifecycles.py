@@ -45,13 +45,14 @@ async def test_a_due_time_without_its_offset_is_refused(uow, due):
 
 
 async def test_edit_changes_only_what_is_given_and_records_what_it_replaced(uow):
-    todo, _ = await create_todo(uow, title="call the dentist next", priority="low",
-                                tags=["health"])
+    todo, _ = await create_todo(uow, title="call the dentist next", priority="low", tags=["health"])
     due = datetime(2026, 12, 14, 9, tzinfo=BERLIN_WINTER)
     edited, [event] = await edit_todo(uow, todo.number, title="call the dentist", due=due)
     assert event.type == "todo.edited" and event.aggregate_id == todo.id
-    assert event.payload["changes"] == {"title": "call the dentist",
-                                        "due": "2026-12-14T09:00:00+01:00"}
+    assert event.payload["changes"] == {
+        "title": "call the dentist",
+        "due": "2026-12-14T09:00:00+01:00",
+    }
     assert event.payload["before"] == {"title": "call the dentist next", "due": None}
     assert (edited.title, edited.priority, edited.tags) == ("call the dentist", "low", ("health",))
     assert edited.due == date(2026, 12, 14) and edited.due_at == due
@@ -147,8 +148,9 @@ async def test_replaying_every_change_gives_the_same_rows(uow, factory):
 
     replayed = InMemoryReadModels()
     await project_all(await uow.events.read(limit=1000), replayed)
-    live = {name: dict(getattr(uow, name).rows)
-            for name in ("todos", "notes", "tracks", "decisions")}
+    live = {
+        name: dict(getattr(uow, name).rows) for name in ("todos", "notes", "tracks", "decisions")
+    }
     assert replayed.snapshot() == live
 
 
@@ -172,12 +174,13 @@ async def test_objects_from_an_old_message_keep_its_time(factory):
     from domain.rules_extractor import RulesExtractor
 
     said = datetime(2024, 3, 9, 23, 30, tzinfo=UTC)  # Sunday 00:30 on the 10th in Berlin
-    ingest = IngestService(factory, RulesExtractor(), factory.clock,
-                           zone=ZoneInfo("Europe/Berlin"))
-    results = await ingest.ingest_batch([
-        IncomingMessage("decide: move to Berlin because the job", occurred_at=said),
-        IncomingMessage("todo: sign the lease tomorrow 9am", occurred_at=said),
-    ])
+    ingest = IngestService(factory, RulesExtractor(), factory.clock, zone=ZoneInfo("Europe/Berlin"))
+    results = await ingest.ingest_batch(
+        [
+            IncomingMessage("decide: move to Berlin because the job", occurred_at=said),
+            IncomingMessage("todo: sign the lease tomorrow 9am", occurred_at=said),
+        ]
+    )
     assert all(r.error is None for r in results)
     [decision] = factory.state.decisions.values()
     [todo] = factory.state.todos.values()

@@ -29,17 +29,40 @@ from infrastructure.sealing import Sealed, seal
 from tests.unit.test_sealed_spellings import CORPUS
 
 AT = datetime(2026, 12, 6, 12, 0, 0, 123456, tzinfo=UTC)
-TRICKY = NewEvent("test.numbers", "test", "n", {
-    "e16": 1e16, "negative_zero": -0.0, "huge": 1.5e300, "float_of_int": 12345678901234567890.0,
-    "big_int": 2**70, "negative_big": -(10**30), "tiny": 5e-324,
-    "text": "Crème brûlée, Привет, 🎉, \u2028 \"quoted\" \\"})
+TRICKY = NewEvent(
+    "test.numbers",
+    "test",
+    "n",
+    {
+        "e16": 1e16,
+        "negative_zero": -0.0,
+        "huge": 1.5e300,
+        "float_of_int": 12345678901234567890.0,
+        "big_int": 2**70,
+        "negative_big": -(10**30),
+        "tiny": 5e-324,
+        "text": 'Crème brûlée, Привет, 🎉, \u2028 "quoted" \\',
+    },
+)
 
 
 def line_of(sealed: Sealed) -> str:
     e = sealed.event
-    return event_line(e.seq, e.event_id, e.type, e.aggregate_type, e.aggregate_id,
-                      sealed.payload_json, sealed.metadata_json, e.idempotency_key,
-                      e.occurred_at, e.recorded_at, e.schema_version, e.prev_hash, e.hash)
+    return event_line(
+        e.seq,
+        e.event_id,
+        e.type,
+        e.aggregate_type,
+        e.aggregate_id,
+        sealed.payload_json,
+        sealed.metadata_json,
+        e.idempotency_key,
+        e.occurred_at,
+        e.recorded_at,
+        e.schema_version,
+        e.prev_hash,
+        e.hash,
+    )
 
 
 def sealed_log(events: list[NewEvent]) -> list[Sealed]:
@@ -65,8 +88,13 @@ def test_payload_and_metadata_read_back_as_the_stored_text():
 def test_number_spellings_survive():
     [sealed] = sealed_log([TRICKY])
     line = line_of(sealed)
-    for spelled in ('"e16":1e+16', '"negative_zero":-0.0', '"huge":1.5e+300',
-                    '"float_of_int":1.2345678901234567e+19', '"big_int":1180591620717411303424'):
+    for spelled in (
+        '"e16":1e+16',
+        '"negative_zero":-0.0',
+        '"huge":1.5e+300',
+        '"float_of_int":1.2345678901234567e+19',
+        '"big_int":1180591620717411303424',
+    ):
         assert spelled in line
     payload = parse_event(line).event.payload
     assert str(payload["negative_zero"]) == "-0.0" and payload["big_int"] == 2**70
@@ -89,14 +117,17 @@ def test_a_line_spelled_otherwise_is_read_member_by_member():
     assert back.payload_json == sealed.payload_json and back.event == sealed.event
 
 
-@pytest.mark.parametrize(("line", "problem"), [
-    ("[1, 2]\n", "is not a JSON object"),
-    ('{"seq": 1}\n', "has no aggregate_id"),
-    ('{"seq": NaN}\n', "is not JSON"),
-    ('{"seq": 1, "seq": 2}\n', "names seq twice"),
-    ('{"seq": 1} extra\n', "has more after its JSON object"),
-    ('{"seq": 1\n', "is not JSON"),
-])
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("[1, 2]\n", "is not a JSON object"),
+        ('{"seq": 1}\n', "has no aggregate_id"),
+        ('{"seq": NaN}\n', "is not JSON"),
+        ('{"seq": 1, "seq": 2}\n', "names seq twice"),
+        ('{"seq": 1} extra\n', "has more after its JSON object"),
+        ('{"seq": 1\n', "is not JSON"),
+    ],
+)
 def test_lines_that_are_not_events(line: str, problem: str):
     with pytest.raises(LineProblem, match=problem):
         parse_event(line)
@@ -105,9 +136,12 @@ def test_lines_that_are_not_events(line: str, problem: str):
 def test_wrong_types_are_named():
     [sealed] = sealed_log([TRICKY])
     members = json.loads(line_of(sealed))
-    for name, value, problem in (("seq", "1", "seq"), ("hash", "ABC", "hash"),
-                                 ("payload", [1], "payload"),
-                                 ("occurred_at", "2026-01-01T00:00:00", "occurred_at")):
+    for name, value, problem in (
+        ("seq", "1", "seq"),
+        ("hash", "ABC", "hash"),
+        ("payload", [1], "payload"),
+        ("occurred_at", "2026-01-01T00:00:00", "occurred_at"),
+    ):
         with pytest.raises(LineProblem, match=problem):
             parse_event(json.dumps({**members, name: value}) + "\n")
 
@@ -117,10 +151,12 @@ def test_headers():
     line = header_line(Header("log-1", "2026-12-06T00:00:00+00:00", head)).decode()
     assert parse_header(line) == Header("log-1", "2026-12-06T00:00:00+00:00", head)
     body = json.loads(line)
-    for changed, problem in (({"format": "other"}, "not a Helionyx log export"),
-                             ({"version": 2}, "version 2"),
-                             ({"events": 4}, "says 4 events but its head is seq 3"),
-                             ({"head": {"seq": 3}}, "right types")):
+    for changed, problem in (
+        ({"format": "other"}, "not a Helionyx log export"),
+        ({"version": 2}, "version 2"),
+        ({"events": 4}, "says 4 events but its head is seq 3"),
+        ({"head": {"seq": 3}}, "right types"),
+    ):
         with pytest.raises(LineProblem, match=problem):
             parse_header(json.dumps({**body, **changed}))
 

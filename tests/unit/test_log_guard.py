@@ -99,8 +99,7 @@ async def test_digests_follow_the_event_cadence(service, facts, digests):
     facts.append(1)
     await service.start_check()
     await service.write_digest("start")
-    keeper = asyncio.create_task(service.keep_digests(every_events=5, every_s=3600,
-                                                      poll_s=0.01))
+    keeper = asyncio.create_task(service.keep_digests(every_events=5, every_s=3600, poll_s=0.01))
     try:
         facts.append(3)
         await asyncio.sleep(0.05)
@@ -116,8 +115,7 @@ async def test_digests_follow_the_event_cadence(service, facts, digests):
 async def test_digests_follow_the_time_cadence(service, facts, digests):
     facts.append(1)
     await service.write_digest("start")
-    keeper = asyncio.create_task(service.keep_digests(every_events=1000, every_s=0.05,
-                                                      poll_s=0.01))
+    keeper = asyncio.create_task(service.keep_digests(every_events=1000, every_s=0.05, poll_s=0.01))
     try:
         await asyncio.sleep(0.1)
         assert len(digests.log.digests) == 1  # the head stood still: nothing new

@@ -29,8 +29,13 @@ def _messages(count: int) -> list[IncomingMessage]:
             source_id=rng.choice([None, _text(rng) or "id"]),
             author=rng.choice([None, "owner", _text(rng)]),
             conversation_id=rng.choice([None, _text(rng)]),
-            occurred_at=rng.choice([None, datetime(2024, 1, 1, tzinfo=rng.choice(zones))
-                                    + timedelta(microseconds=rng.randint(0, 10**13))]),
+            occurred_at=rng.choice(
+                [
+                    None,
+                    datetime(2024, 1, 1, tzinfo=rng.choice(zones))
+                    + timedelta(microseconds=rng.randint(0, 10**13)),
+                ]
+            ),
             metadata=rng.choice([{}, {"conversation_title": _text(rng)}]),
         )
         for _ in range(count)
@@ -54,14 +59,19 @@ def test_the_fingerprint_is_the_hash_of_the_canonical_json_of_what_was_said():
 def test_fingerprints_already_stored_stay_what_they_were():
     """Idempotency records hold fingerprints made by earlier releases: these two were
     computed by the hand-spelled version this one replaced, and must not change."""
-    said = IncomingMessage("Buy milk \"2%\" ü 😀", source="telegram", source_id="42:7",
-                           author="owner", occurred_at=datetime(
-                               2024, 5, 29, 18, 26, 50, 500000,
-                               tzinfo=timezone(timedelta(hours=1))))
+    said = IncomingMessage(
+        'Buy milk "2%" ü 😀',
+        source="telegram",
+        source_id="42:7",
+        author="owner",
+        occurred_at=datetime(2024, 5, 29, 18, 26, 50, 500000, tzinfo=timezone(timedelta(hours=1))),
+    )
     assert said.fingerprint() == (
-        "8f6c6b4b3dfbcc0c52f0db1ee462eb22b32525380404172a6699ab78b803b29a")
+        "8f6c6b4b3dfbcc0c52f0db1ee462eb22b32525380404172a6699ab78b803b29a"
+    )
     assert IncomingMessage("x").fingerprint() == (
-        "28e7106fa6b77db763cc63a1da018d01a1939bc97cee161eaa0208cc30272e47")
+        "28e7106fa6b77db763cc63a1da018d01a1939bc97cee161eaa0208cc30272e47"
+    )
 
 
 def test_a_prepared_message_crosses_to_the_importer_unchanged():

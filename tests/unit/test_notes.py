@@ -53,6 +53,7 @@ async def test_search_ignores_case_in_title_and_content_newest_first(uow):
     await record_note(uow, title="Garden", content="plant TULIPS in October")
     await record_note(uow, title="Tulip bulbs", content="order from the shop")
     await record_note(uow, title="Car", content="service due")
+
     async def numbers(search=None, limit=100):
         page = await page_notes(uow, search, limit=limit)
         return [n.number for n in page.items], page.total

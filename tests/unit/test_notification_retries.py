@@ -80,8 +80,12 @@ async def test_failed_sends_are_retried_until_delivered_once(factory, notifier, 
     ]
     first_failure = events[1]
     assert first_failure.payload == {
-        "kind": "todo-due", "key": key, "error": "RuntimeError", "attempt": 1,
-        "retry_after": "2026-11-26T09:01:00+00:00"}
+        "kind": "todo-due",
+        "key": key,
+        "error": "RuntimeError",
+        "attempt": 1,
+        "retry_after": "2026-11-26T09:01:00+00:00",
+    }
     assert events[3].payload["error"] == "TimeoutError"
     assert events[3].payload["retry_after"] == "2026-11-26T09:03:00+00:00"
     assert events[5].payload == {"key": key, "message_id": 101, "attempt": 3}
@@ -134,8 +138,7 @@ async def test_concurrent_runners_retry_a_key_once(factory, notifier):
     await service(factory, notifier, **LATE).run_due()
     notifier.fail_with = None
     at(factory, 2026, 11, 26, 9, 5)
-    runs = await asyncio.gather(*(service(factory, notifier, **LATE).run_due()
-                                  for _ in range(3)))
+    runs = await asyncio.gather(*(service(factory, notifier, **LATE).run_due() for _ in range(3)))
     assert sorted(key for run in runs for key in run) == [key]
     assert len(notifier.texts) == 1
     assert len(await all_events(factory, NOTIFICATION_RETRIED)) == 1
@@ -159,8 +162,12 @@ async def test_a_completed_todo_stops_the_retries_and_expires_once(factory, noti
     assert gone.aggregate_id == key
     assert gone.idempotency_key == f"notification:{key}:expired"
     assert gone.payload == {
-        "kind": "todo-due", "key": key, "attempts": 1, "last_error": "OSError",
-        "about": "Reminder: todo #1 milk is due tomorrow (Fri 2026-11-27)"}
+        "kind": "todo-due",
+        "key": key,
+        "attempts": 1,
+        "last_error": "OSError",
+        "about": "Reminder: todo #1 milk is due tomorrow (Fri 2026-11-27)",
+    }
 
 
 async def test_a_moved_due_date_expires_the_old_reminder(factory, notifier):
@@ -190,8 +197,7 @@ async def test_the_end_of_the_day_expires_a_reminder(factory, notifier):
     at(factory, 2026, 11, 27, 0, 30)  # the next day: yesterday's notifications are moot
     assert await notifications.run_due() == []
     expired = await all_events(factory, NOTIFICATION_EXPIRED)
-    assert sorted(e.aggregate_id for e in expired) == sorted(
-        [key, "daily-summary:2026-11-26"])
+    assert sorted(e.aggregate_id for e in expired) == sorted([key, "daily-summary:2026-11-26"])
     at(factory, 2026, 11, 27, 8, 0)  # today's reminder is a new one
     sent = await notifications.run_due()
     assert sent == [key.replace("2026-11-26", "2026-11-27")]
@@ -200,8 +206,7 @@ async def test_the_end_of_the_day_expires_a_reminder(factory, notifier):
 
 async def test_a_checked_in_track_needs_no_nudge(factory, notifier):
     at(factory, 2026, 11, 25, 7, 0)
-    track, _ = await write(factory, lambda uow: start_track(uow, title="Greek",
-                                                            check_in_every=1))
+    track, _ = await write(factory, lambda uow: start_track(uow, title="Greek", check_in_every=1))
     notifier.fail_with = OSError()
     at(factory, 2026, 11, 26, 9, 0)
     await service(factory, notifier, **LATE).run_due()
@@ -232,7 +237,8 @@ async def test_an_unconfirmed_send_is_retried_after_the_grace(factory, notifier)
     with pytest.raises(Crash):
         await service(factory, crashing, **LATE).run_due()
     assert [e.type for e in await all_events(factory) if e.aggregate_id == key] == [
-        NOTIFICATION_SCHEDULED]
+        NOTIFICATION_SCHEDULED
+    ]
 
     at(factory, 2026, 11, 26, 9, 1, 59)  # within the grace: it may still be in flight
     assert await service(factory, notifier, **LATE).run_due() == []

@@ -67,7 +67,8 @@ async def test_the_next_summary_lists_what_was_not_delivered_once(factory, notif
     at(factory, 2026, 11, 27, 8, 0)
     assert await notifications.run_due() == ["daily-summary:2026-11-27"]
     assert section(notifier.texts[-1], "Not delivered:") == [
-        "todo reminder: Reminder: todo #1 milk is due tomorrow (Fri 2026-11-27)"]
+        "todo reminder: Reminder: todo #1 milk is due tomorrow (Fri 2026-11-27)"
+    ]
     summary = (await all_events(factory, NOTIFICATION_SCHEDULED))[-1]
     assert summary.payload["reported"] == [f"todo-due:{ids['milk']}:2026-11-26"]
 
@@ -108,8 +109,11 @@ async def test_a_run_reads_the_log_from_the_last_summarys_checkpoint(factory, no
     for day in (26, 27, 28):
         at(factory, 2026, 11, day, 9, 0)
         await notifications.run_due()
-    summaries = [e for e in await all_events(factory, NOTIFICATION_SCHEDULED)
-                 if e.payload["kind"] == "daily-summary"]
+    summaries = [
+        e
+        for e in await all_events(factory, NOTIFICATION_SCHEDULED)
+        if e.payload["kind"] == "daily-summary"
+    ]
     # Nothing was open when each was scheduled: each reads on from itself.
     assert [e.payload["open_from"] for e in summaries] == [e.seq for e in summaries]
 
@@ -131,8 +135,9 @@ async def test_a_run_reads_the_log_from_the_last_summarys_checkpoint(factory, no
         return Spied(factory.state, factory.clock, factory._lock, write)
 
     at(factory, 2026, 11, 28, 12, 0)
-    await NotificationService(spied_factory, notifier, factory.clock,
-                              NotificationPolicy()).run_due()
+    await NotificationService(
+        spied_factory, notifier, factory.clock, NotificationPolicy()
+    ).run_due()
     assert reads == [summaries[-1].seq - 1]
 
 
@@ -166,8 +171,11 @@ async def test_the_summary_lists_decisions_due_for_review(factory, notifier):
 
 async def test_a_timed_todo_is_reminded_at_its_time_at_any_hour(factory, notifier):
     at(factory, 2026, 11, 25, 12, 0)
-    ids = await add_todos(factory, call=datetime(2026, 11, 26, 6, 30, tzinfo=UTC),
-                          flight=datetime(2026, 11, 27, 9, 15, tzinfo=UTC))
+    ids = await add_todos(
+        factory,
+        call=datetime(2026, 11, 26, 6, 30, tzinfo=UTC),
+        flight=datetime(2026, 11, 27, 9, 15, tzinfo=UTC),
+    )
     notifications = service(factory, notifier, daily_summary_hour=20)
 
     at(factory, 2026, 11, 26, 6, 29)
@@ -180,7 +188,8 @@ async def test_a_timed_todo_is_reminded_at_its_time_at_any_hour(factory, notifie
     at(factory, 2026, 11, 26, 8, 0)  # no morning reminder for it as well
     assert await notifications.run_due() == [f"todo-due:{ids['flight']}:2026-11-26"]
     assert notifier.texts[-1] == (
-        "Reminder: todo #2 flight is due tomorrow at 09:15 (Fri 2026-11-27)")
+        "Reminder: todo #2 flight is due tomorrow at 09:15 (Fri 2026-11-27)"
+    )
 
 
 async def test_a_timed_reminder_follows_the_owners_zone(factory, notifier):
@@ -193,8 +202,7 @@ async def test_a_timed_reminder_follows_the_owners_zone(factory, notifier):
     assert len(key.split(":", 1)[1]) <= 64
 
 
-async def test_a_timed_reminder_is_retried_at_night_and_expires_with_its_day(
-        factory, notifier):
+async def test_a_timed_reminder_is_retried_at_night_and_expires_with_its_day(factory, notifier):
     at(factory, 2026, 11, 25, 12, 0)
     ids = await add_todos(factory, call=datetime(2026, 11, 26, 23, 0, tzinfo=UTC))
     notifier.fail_with = OSError()

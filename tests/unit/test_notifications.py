@@ -46,8 +46,7 @@ def test_policy_defaults():
     assert (policy.timezone, policy.waking_start_hour, policy.waking_end_hour) == ("UTC", 8, 22)
     assert policy.daily_summary_hour == 8
     assert NotificationPolicy(timezone="Europe/Berlin").zone.key == "Europe/Berlin"
-    assert (policy.retry_first_s, policy.retry_cap_s, policy.unconfirmed_grace_s) == (
-        60, 1800, 120)
+    assert (policy.retry_first_s, policy.retry_cap_s, policy.unconfirmed_grace_s) == (60, 1800, 120)
 
 
 @pytest.mark.parametrize(
@@ -261,8 +260,11 @@ async def test_a_long_todo_list_is_cut_at_twenty(factory, notifier):
     assert lines[2] == "Due today:"
     assert lines[3] == "#1 t1" and lines[22] == "#20 t20"
     assert lines[23] == "… and 5 more (/todos)"
-    summary = next(e for e in await all_events(factory, NOTIFICATION_SCHEDULED)
-                   if e.payload["kind"] == "daily-summary")
+    summary = next(
+        e
+        for e in await all_events(factory, NOTIFICATION_SCHEDULED)
+        if e.payload["kind"] == "daily-summary"
+    )
     assert len(summary.payload["targets"]["todo"]) == 20
 
 
@@ -271,7 +273,8 @@ async def test_todos_due_later_are_counted_not_listed(factory, notifier):
     at(factory, 2026, 11, 26, 8, 0)
     await service(factory, notifier).run_due()
     assert notifier.texts[0].startswith(
-        "Daily summary, Thu 2026-11-26\n\n2 open todos, none due today (/todos)\n\nLog digest")
+        "Daily summary, Thu 2026-11-26\n\n2 open todos, none due today (/todos)\n\nLog digest"
+    )
 
 
 # --- timezones ----------------------------------------------------------------------------
@@ -337,11 +340,19 @@ async def test_an_old_sent_event_still_claims_its_key(factory, notifier):
     with one is never sent again, even with a `notification.failed` after it."""
     at(factory, 2026, 11, 26, 9, 0)
     key = "daily-summary:2026-11-26"
-    claim = NewEvent(type="notification.sent", aggregate_type="notification",
-                     aggregate_id=key, payload={}, idempotency_key=f"notification:{key}")
-    failure = NewEvent(type="notification.failed", aggregate_type="notification",
-                       aggregate_id=key, payload={"kind": "daily-summary", "key": key,
-                                                  "error": "TelegramNetworkError"})
+    claim = NewEvent(
+        type="notification.sent",
+        aggregate_type="notification",
+        aggregate_id=key,
+        payload={},
+        idempotency_key=f"notification:{key}",
+    )
+    failure = NewEvent(
+        type="notification.failed",
+        aggregate_type="notification",
+        aggregate_id=key,
+        payload={"kind": "daily-summary", "key": key, "error": "TelegramNetworkError"},
+    )
     await write(factory, lambda uow: uow.events.append([claim, failure]))
     for hour in (9, 12, 21):
         at(factory, 2026, 11, 26, hour, 0)

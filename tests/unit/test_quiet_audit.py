@@ -28,10 +28,16 @@ def test_a_line_names_the_action_the_outcome_and_its_fields(caplog):
     caplog.set_level(logging.INFO, logger="helionyx.audit")
     audit("backup.written", "done", tier="dev", file="helionyx dev.sqlite3", events=3)
     [record] = lines(caplog)
-    assert record.getMessage() == ('backup.written done tier=dev file="helionyx dev.sqlite3" '
-                                   'events=3')
-    assert record.audit == {"action": "backup.written", "outcome": "done", "tier": "dev",
-                            "file": "helionyx dev.sqlite3", "events": 3}
+    assert record.getMessage() == (
+        'backup.written done tier=dev file="helionyx dev.sqlite3" events=3'
+    )
+    assert record.audit == {
+        "action": "backup.written",
+        "outcome": "done",
+        "tier": "dev",
+        "file": "helionyx dev.sqlite3",
+        "events": 3,
+    }
 
 
 def test_json_lines_carry_the_fields_as_keys_with_secrets_masked(caplog):

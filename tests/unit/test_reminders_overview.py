@@ -36,14 +36,16 @@ async def overview(factory, **policy) -> str:
 
 async def test_an_empty_overview(factory):
     at(factory, 2026, 11, 26, 23, 0)
-    assert await overview(factory) == "\n".join([
-        "Reminders, Thu 2026-11-26 23:00 (UTC)",
-        "",
-        "Next (1):",
-        "Fri 2026-11-27 08:00 Daily summary",
-        "",
-        "Nothing delivered in the last 24 h.",
-    ])
+    assert await overview(factory) == "\n".join(
+        [
+            "Reminders, Thu 2026-11-26 23:00 (UTC)",
+            "",
+            "Next (1):",
+            "Fri 2026-11-27 08:00 Daily summary",
+            "",
+            "Nothing delivered in the last 24 h.",
+        ]
+    )
 
 
 async def test_what_comes_next_within_seven_days(factory):
@@ -59,14 +61,16 @@ async def test_what_comes_next_within_seven_days(factory):
     await write(factory, lambda uow: start_track(uow, title="Greek", check_in_every=7))
     at(factory, 2026, 11, 26, 7, 0)
     text = await overview(factory, daily_summary_hour=9)
-    assert text.split("\n\n")[1] == "\n".join([
-        "Next (5):",
-        "Thu 2026-11-26 08:00 Reminder: todo #3 overdue is overdue (was due Tue 2026-11-24)",
-        "Thu 2026-11-26 09:00 Daily summary",
-        "Thu 2026-11-26 17:30 Reminder: todo #2 call is due at 17:30 (Thu 2026-11-26)",
-        "Fri 2026-11-27 08:00 Reminder: todo #1 milk is due tomorrow (Sat 2026-11-28)",
-        "Fri 2026-11-27 08:00 Check-in: how is 'Greek' going? (/tracks)",
-    ])
+    assert text.split("\n\n")[1] == "\n".join(
+        [
+            "Next (5):",
+            "Thu 2026-11-26 08:00 Reminder: todo #3 overdue is overdue (was due Tue 2026-11-24)",
+            "Thu 2026-11-26 09:00 Daily summary",
+            "Thu 2026-11-26 17:30 Reminder: todo #2 call is due at 17:30 (Thu 2026-11-26)",
+            "Fri 2026-11-27 08:00 Reminder: todo #1 milk is due tomorrow (Sat 2026-11-28)",
+            "Fri 2026-11-27 08:00 Check-in: how is 'Greek' going? (/tracks)",
+        ]
+    )
 
 
 async def test_sent_retried_and_given_up(factory, notifier):
@@ -81,25 +85,33 @@ async def test_sent_retried_and_given_up(factory, notifier):
     at(factory, 2026, 11, 26, 9, 2)
     text = await overview(factory, daily_summary_hour=8)
     sections = text.split("\n\n")
-    assert sections[1] == "\n".join([
-        "Next (2):",
-        "Fri 2026-11-27 08:00 Daily summary",
-        "Fri 2026-11-27 08:00 Reminder: todo #1 milk is due today (Fri 2026-11-27)",
-    ])
-    assert sections[2] == "\n".join([
-        "Delivered in the last 24 h (1):",
-        "Thu 2026-11-26 09:00 Daily summary, Thu 2026-11-26",
-    ])
-    assert sections[3] == "\n".join([
-        "Being retried (1):",
-        "Reminder: todo #1 milk is due tomorrow (Fri 2026-11-27) — attempt 2 failed "
-        "(OSError), next try Thu 2026-11-26 09:03",
-    ])
-    assert sections[4] == "\n".join([
-        "Not delivered (1):",
-        "Reminder: todo #2 bread is due today (Thu 2026-11-26) — gave up after 1 "
-        "attempt(s), last error OSError",
-    ])
+    assert sections[1] == "\n".join(
+        [
+            "Next (2):",
+            "Fri 2026-11-27 08:00 Daily summary",
+            "Fri 2026-11-27 08:00 Reminder: todo #1 milk is due today (Fri 2026-11-27)",
+        ]
+    )
+    assert sections[2] == "\n".join(
+        [
+            "Delivered in the last 24 h (1):",
+            "Thu 2026-11-26 09:00 Daily summary, Thu 2026-11-26",
+        ]
+    )
+    assert sections[3] == "\n".join(
+        [
+            "Being retried (1):",
+            "Reminder: todo #1 milk is due tomorrow (Fri 2026-11-27) — attempt 2 failed "
+            "(OSError), next try Thu 2026-11-26 09:03",
+        ]
+    )
+    assert sections[4] == "\n".join(
+        [
+            "Not delivered (1):",
+            "Reminder: todo #2 bread is due today (Thu 2026-11-26) — gave up after 1 "
+            "attempt(s), last error OSError",
+        ]
+    )
 
 
 async def test_the_overview_fits_in_one_message(factory):

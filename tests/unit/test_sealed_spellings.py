@@ -25,8 +25,30 @@ from infrastructure.sealing import SEALED_SPLIT, Sealed, seal, sealed_text
 from infrastructure.sqlite.chain_scan import SCAN, sealed_rows
 from infrastructure.sqlite.event_rows import EVENT_COLUMNS, INSERT_EVENT, to_row
 
-_PIECES = ["a", "ü", "\n", '"', "\\", "\u2028", "😀", "\x01", "/", "<", "\x7f", "", " ",
-           "\t", "ß", "中文", "\u0000"[:0], "null", "{", "}", "[", ","]
+_PIECES = [
+    "a",
+    "ü",
+    "\n",
+    '"',
+    "\\",
+    "\u2028",
+    "😀",
+    "\x01",
+    "/",
+    "<",
+    "\x7f",
+    "",
+    " ",
+    "\t",
+    "ß",
+    "中文",
+    "\u0000"[:0],
+    "null",
+    "{",
+    "}",
+    "[",
+    ",",
+]
 
 
 def _text(rng: random.Random) -> str:
@@ -35,32 +57,71 @@ def _text(rng: random.Random) -> str:
 
 CORPUS: list[NewEvent] = [
     NewEvent("message.ingested", "message", "a", {"text": ""}),
-    NewEvent("message.ingested", "message", "a", {"text": "ünïcode 😀 \u2028 \"q\" \\ /"}),
-    NewEvent("todo.created", "todo", "t", {"n": 10**30, "f": 1.5e300, "z": -0.0, "e": 1e16,
-                                           "small": 5e-324, "neg": -12345678901234567890}),
-    NewEvent("note.recorded", "note", "n", {"deep": {"a": [1, [2, [3, {"b": None}]]]}},
-             metadata={"client": {"nested": {"list": [True, False, None, 2.5]}}}),
-    NewEvent("x.y", "x", "\x01\x1f", {"": "", " ": " "}, metadata={"\x7f": "\t"},
-             idempotency_key="key \"quoted\" \\ back"),
+    NewEvent("message.ingested", "message", "a", {"text": 'ünïcode 😀 \u2028 "q" \\ /'}),
+    NewEvent(
+        "todo.created",
+        "todo",
+        "t",
+        {
+            "n": 10**30,
+            "f": 1.5e300,
+            "z": -0.0,
+            "e": 1e16,
+            "small": 5e-324,
+            "neg": -12345678901234567890,
+        },
+    ),
+    NewEvent(
+        "note.recorded",
+        "note",
+        "n",
+        {"deep": {"a": [1, [2, [3, {"b": None}]]]}},
+        metadata={"client": {"nested": {"list": [True, False, None, 2.5]}}},
+    ),
+    NewEvent(
+        "x.y",
+        "x",
+        "\x01\x1f",
+        {"": "", " ": " "},
+        metadata={"\x7f": "\t"},
+        idempotency_key='key "quoted" \\ back',
+    ),
     NewEvent("x.y", "x", "k", {"text": SEALED_SPLIT}, metadata={"m": SEALED_SPLIT}),
-    NewEvent("x.y", "x", "k", {"z": 1, "a": 2, "ä": 3, "A": 4, "_": 5}, schema_version=7,
-             occurred_at=datetime(2024, 2, 29, 23, 59, 59, 999999,
-                                  tzinfo=timezone(timedelta(hours=14)))),
-    NewEvent("x.y", "x", "k", {"t": "中文"}, idempotency_key="",
-             occurred_at=datetime(1970, 1, 1, tzinfo=UTC)),
+    NewEvent(
+        "x.y",
+        "x",
+        "k",
+        {"z": 1, "a": 2, "ä": 3, "A": 4, "_": 5},
+        schema_version=7,
+        occurred_at=datetime(2024, 2, 29, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=14))),
+    ),
+    NewEvent(
+        "x.y",
+        "x",
+        "k",
+        {"t": "中文"},
+        idempotency_key="",
+        occurred_at=datetime(1970, 1, 1, tzinfo=UTC),
+    ),
 ]
 
 
 def _random_corpus(n: int) -> list[NewEvent]:
     rng = random.Random(7)
-    return [NewEvent(
-        type=_text(rng) or "t", aggregate_type=_text(rng), aggregate_id=_text(rng),
-        payload={_text(rng): _text(rng), "n": rng.random(), "l": [1, None, True, _text(rng)]},
-        metadata={_text(rng): {"deep": [_text(rng)]}},
-        idempotency_key=rng.choice([None, _text(rng)]),
-        occurred_at=datetime(2020, 1, 1, tzinfo=timezone(timedelta(hours=-5)))
-        + timedelta(microseconds=rng.randint(0, 10**12)),
-        schema_version=rng.randint(1, 3)) for _ in range(n)]
+    return [
+        NewEvent(
+            type=_text(rng) or "t",
+            aggregate_type=_text(rng),
+            aggregate_id=_text(rng),
+            payload={_text(rng): _text(rng), "n": rng.random(), "l": [1, None, True, _text(rng)]},
+            metadata={_text(rng): {"deep": [_text(rng)]}},
+            idempotency_key=rng.choice([None, _text(rng)]),
+            occurred_at=datetime(2020, 1, 1, tzinfo=timezone(timedelta(hours=-5)))
+            + timedelta(microseconds=rng.randint(0, 10**12)),
+            schema_version=rng.randint(1, 3),
+        )
+        for _ in range(n)
+    ]
 
 
 EVENTS = CORPUS + _random_corpus(200)
@@ -69,12 +130,22 @@ RECORDED_AT = datetime(2026, 12, 6, 10, 11, 12, 131415, tzinfo=UTC)
 
 def spec_text(e: RecordedEvent) -> str:
     """What `event_hash` hashes, spelled by the specification itself."""
-    return canonical_json({
-        "seq": e.seq, "event_id": e.event_id, "type": e.type,
-        "aggregate_type": e.aggregate_type, "aggregate_id": e.aggregate_id,
-        "payload": e.payload, "metadata": e.metadata, "idempotency_key": e.idempotency_key,
-        "occurred_at": iso_utc(e.occurred_at), "recorded_at": iso_utc(e.recorded_at),
-        "schema_version": e.schema_version, "prev_hash": e.prev_hash})
+    return canonical_json(
+        {
+            "seq": e.seq,
+            "event_id": e.event_id,
+            "type": e.type,
+            "aggregate_type": e.aggregate_type,
+            "aggregate_id": e.aggregate_id,
+            "payload": e.payload,
+            "metadata": e.metadata,
+            "idempotency_key": e.idempotency_key,
+            "occurred_at": iso_utc(e.occurred_at),
+            "recorded_at": iso_utc(e.recorded_at),
+            "schema_version": e.schema_version,
+            "prev_hash": e.prev_hash,
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -94,9 +165,20 @@ def test_the_spec_text_is_what_event_hash_hashes(sealed: list[Sealed]):
 def test_sealed_text_spells_the_spec(sealed: list[Sealed], index: int):
     item = sealed[index]
     e = item.event
-    spelled = sealed_text(e.seq, e.event_id, e.type, e.aggregate_type, e.aggregate_id,
-                          item.payload_json, item.metadata_json, e.idempotency_key,
-                          item.occurred_iso, item.recorded_iso, e.schema_version, e.prev_hash)
+    spelled = sealed_text(
+        e.seq,
+        e.event_id,
+        e.type,
+        e.aggregate_type,
+        e.aggregate_id,
+        item.payload_json,
+        item.metadata_json,
+        e.idempotency_key,
+        item.occurred_iso,
+        item.recorded_iso,
+        e.schema_version,
+        e.prev_hash,
+    )
     assert spelled == spec_text(e)
     assert e.hash == hashlib.sha256(spelled.encode()).hexdigest()
 
@@ -107,8 +189,7 @@ def test_sealed_events_are_chained_from_the_head(sealed: list[Sealed]):
     assert all(b.event.prev_hash == a.event.hash for a, b in zip(sealed, sealed[1:], strict=False))
 
 
-def test_sqlites_bytes_spelling_from_stored_rows_is_the_spec(sealed: list[Sealed],
-                                                             tmp_path: Path):
+def test_sqlites_bytes_spelling_from_stored_rows_is_the_spec(sealed: list[Sealed], tmp_path: Path):
     """Rows as the SQLite backend stores them, read back as its verify reads them: every
     row gets the spec's bytes, except those holding the key between metadata and payload,
     which get none (and are judged by their content)."""
@@ -120,8 +201,9 @@ def test_sqlites_bytes_spelling_from_stored_rows_is_the_spec(sealed: list[Sealed
     for (seq, prev_hash, hash_, text), item in zip(rows, sealed, strict=True):
         e = item.event
         assert (seq, prev_hash, hash_) == (e.seq, e.prev_hash, e.hash)
-        strings = e.event_id + e.type + e.aggregate_type + e.aggregate_id + (
-            e.idempotency_key or "")
+        strings = (
+            e.event_id + e.type + e.aggregate_type + e.aggregate_id + (e.idempotency_key or "")
+        )
         if SEALED_SPLIT in item.payload_json or SEALED_SPLIT in item.metadata_json:
             assert text is None
         elif '"' in strings or "\\" in strings:

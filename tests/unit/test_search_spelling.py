@@ -45,8 +45,7 @@ def _tokens(db: sqlite3.Connection, body: str) -> list[str]:
     """What FTS5's `ascii` tokenizer makes of `body`, in order."""
     db.execute("DELETE FROM t")
     db.execute("INSERT INTO t (rowid, body) VALUES (1, ?)", (body,))
-    return [term for term, in db.execute(
-        "SELECT term FROM v WHERE doc = 1 ORDER BY offset")]
+    return [term for (term,) in db.execute("SELECT term FROM v WHERE doc = 1 ORDER BY offset")]
 
 
 @pytest.fixture
@@ -67,19 +66,25 @@ def test_sqlite_tokenizes_what_it_is_given_into_the_domains_words(db, text):
 
 def test_sqlite_reindexes_a_messages_words_as_its_append_did(db):
     db.execute("CREATE TABLE events (seq INTEGER PRIMARY KEY, type TEXT, payload TEXT)")
-    db.execute("CREATE VIRTUAL TABLE search_messages USING fts5(body, content = '', "
-               "columnsize = 0, tokenize = 'ascii')")
+    db.execute(
+        "CREATE VIRTUAL TABLE search_messages USING fts5(body, content = '', "
+        "columnsize = 0, tokenize = 'ascii')"
+    )
     # Cut after MAX_INDEXED_CHARS both ways. (A word of over 32 KiB is cut by FTS5 itself,
     # and one of over 2047 bytes left out by PostgreSQL: nothing a query can ask for.)
     long = "ab " * (MAX_INDEXED_CHARS // 3) + "cd efgh"
     texts = [*AWKWARD, long, "é" + long]
-    db.executemany("INSERT INTO events VALUES (?, 'message.ingested', ?)",
-                   [(seq, json.dumps({"text": text})) for seq, text in enumerate(texts, 1)])
+    db.executemany(
+        "INSERT INTO events VALUES (?, 'message.ingested', ?)",
+        [(seq, json.dumps({"text": text})) for seq, text in enumerate(texts, 1)],
+    )
     # Not a text, and not a message: neither is indexed, as neither is when appended.
-    db.execute("""INSERT INTO events VALUES (?, 'message.ingested', '{"text": 7}')""",
-               (len(texts) + 1,))
-    db.execute("""INSERT INTO events VALUES (?, 'note.recorded', '{"text": "x"}')""",
-               (len(texts) + 2,))
+    db.execute(
+        """INSERT INTO events VALUES (?, 'message.ingested', '{"text": 7}')""", (len(texts) + 1,)
+    )
+    db.execute(
+        """INSERT INTO events VALUES (?, 'note.recorded', '{"text": "x"}')""", (len(texts) + 2,)
+    )
     reindex_messages(db, 0, len(texts) + 2)
     db.execute("CREATE VIRTUAL TABLE m USING fts5vocab(search_messages, 'instance')")
     rebuilt = db.execute("SELECT doc, term FROM m ORDER BY doc, offset").fetchall()
@@ -89,21 +94,36 @@ def test_sqlite_reindexes_a_messages_words_as_its_append_did(db):
 
 def test_an_fts5_expression_cannot_be_broken_by_the_query(db):
     db.execute("INSERT INTO t (rowid, body) VALUES (1, 'near and or not the wifi password')")
-    for query in ['"NEAR" AND', "wifi OR", "NOT wifi", "-wifi", "wifi*", "body:wifi",
-                  "(wifi", "^wifi", "wifi +pass", 'wi"fi', "{body}: wifi", "NEAR(wifi pass)"]:
+    for query in [
+        '"NEAR" AND',
+        "wifi OR",
+        "NOT wifi",
+        "-wifi",
+        "wifi*",
+        "body:wifi",
+        "(wifi",
+        "^wifi",
+        "wifi +pass",
+        'wi"fi',
+        "{body}: wifi",
+        "NEAR(wifi pass)",
+    ]:
         expression = match_expression(parse_query(query))
         db.execute("SELECT rowid FROM t WHERE t MATCH ?", (expression,)).fetchall()
     assert match_expression(parse_query('e-mail "wifi" 東京')) == (
-        '"e mail" * AND "wifi" * AND "東 京"')
+        '"e mail" * AND "wifi" * AND "東 京"'
+    )
 
 
 def test_postgres_literals_hold_the_domains_words():
     assert tsvector(("Fix the WiFi", "A"), ("the wifi, again", "B")) == (
-        "'fix':1A 'the':2A 'wifi':3A 'the':4B 'wifi':5B 'again':6B")  # the server merges
+        "'fix':1A 'the':2A 'wifi':3A 'the':4B 'wifi':5B 'again':6B"
+    )  # the server merges
     assert tsvector(("", "A")) == ""
     long_word = "x" * 3000
     assert tsvector((f"a {long_word} b", "B")) == "'a':1B 'b':3B"  # PostgreSQL's limit
     many = tsvector((" ".join(["w"] * 16390), "B")).split()
     assert many[16381:] == ["'w':16382B", "'w':16383B"] + ["'w':16383B"] * 7
     assert tsquery(parse_query("e-mail Wifi 東京 go")) == (
-        "('e' <-> 'mail':*) & ('wifi':*) & ('東' <-> '京') & ('go')")
+        "('e' <-> 'mail':*) & ('wifi':*) & ('東' <-> '京') & ('go')"
+    )

@@ -156,6 +156,7 @@ async def test_listing_and_counting(uow):
     for title in ("a", "b", "c"):
         await create_todo(uow, title=title)
     await complete_todo(uow, 2)
+
     async def titles(status, limit=100):
         page = await page_todos(uow, TodoFilter.asked(status), limit=limit)
         return [t.title for t in page.items], page.total

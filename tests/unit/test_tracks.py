@@ -68,15 +68,21 @@ async def test_check_in_pause_resume_finish(uow, factory):
     checked, [event] = await check_in_track(uow, 1, note=" 5 km ")
     assert event.type == "track.checked_in"
     assert event.payload == {
-        "number": 1, "title": "run", "from": "active", "note": "5 km",
-        "before": {"last_check_in_at": None, "check_ins": 0, "streak": 0}}
+        "number": 1,
+        "title": "run",
+        "from": "active",
+        "note": "5 km",
+        "before": {"last_check_in_at": None, "check_ins": 0, "streak": 0},
+    }
     assert checked.last_check_in_at == checked.updated_at == factory.clock.now()
     assert checked.status == "active"
 
     factory.clock.advance(days=1)
     paused, [event] = await pause_track(uow, track.id)
     assert (event.type, event.payload) == (
-        "track.paused", {"number": 1, "title": "run", "from": "active"})
+        "track.paused",
+        {"number": 1, "title": "run", "from": "active"},
+    )
     assert paused.status == "paused"
     assert paused.last_check_in_at == checked.last_check_in_at
     assert paused.updated_at == factory.clock.now()

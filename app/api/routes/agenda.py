@@ -31,20 +31,26 @@ class AgendaOut(BaseModel):
     end: date = Field(description="the last day of the agenda, included")
     timezone: str = Field(description="the owner's time zone, whose days these are")
     overdue: list[TodoOut] = Field(description="open todos due before now")
-    due: list[TodoOut] = Field(description="open todos due from now to the end of `end`, "
-                                           "by day, then time, then number")
+    due: list[TodoOut] = Field(
+        description="open todos due from now to the end of `end`, by day, then time, then number"
+    )
     check_ins: list[CheckInOut] = Field(description="active tracks' check-ins due by `end`")
-    reviews: list[DecisionOut] = Field(description="active decisions with no outcome whose "
-                                                   "review day is `end` or before")
+    reviews: list[DecisionOut] = Field(
+        description="active decisions with no outcome whose review day is `end` or before"
+    )
 
     @classmethod
     def of(cls, agenda: Agenda, timezone: str) -> AgendaOut:
         return cls(
-            start=agenda.start, end=agenda.end, timezone=timezone,
+            start=agenda.start,
+            end=agenda.end,
+            timezone=timezone,
             overdue=[TodoOut.of(t) for t in agenda.overdue],
             due=[TodoOut.of(t) for t in agenda.due],
-            check_ins=[CheckInOut(track=TrackOut.of(c.track), due_on=c.due_on,
-                                  overdue=c.overdue) for c in agenda.check_ins],
+            check_ins=[
+                CheckInOut(track=TrackOut.of(c.track), due_on=c.due_on, overdue=c.overdue)
+                for c in agenda.check_ins
+            ],
             reviews=[DecisionOut.of(d) for d in agenda.reviews],
         )
 

@@ -23,12 +23,10 @@ MAX_SEQ = 2**63 - 1
 @router.get("/events", response_model=EventPage, responses=problems(422))
 @inject
 async def list_events(
-    after_seq: Annotated[int, Query(ge=0, le=MAX_SEQ, description="start after this seq")
-                         ] = 0,
+    after_seq: Annotated[int, Query(ge=0, le=MAX_SEQ, description="start after this seq")] = 0,
     limit: Limit = 100,
     after: After = None,
-    type: Annotated[list[str] | None, Query(max_length=20, description="only these types")
-                    ] = None,
+    type: Annotated[list[str] | None, Query(max_length=20, description="only these types")] = None,
     event_log: EventLog = Depends(AsyncProvide[Container.event_log]),
 ) -> EventPage:
     """By seq. Page with `after` (a cursor, as every list) or `after_seq` (a seq), not both."""
@@ -36,8 +34,12 @@ async def list_events(
         raise ProblemError(422, "give after or after_seq, not both", "validation-error")
     page = await event_log.listed(after=after, after_seq=after_seq, limit=limit, types=type)
     items = [EventOut.of(event) for event in page.items]
-    return EventPage(items=items, next=page.next, total=page.total,
-                     next_after_seq=items[-1].seq if page.next is not None else None)
+    return EventPage(
+        items=items,
+        next=page.next,
+        total=page.total,
+        next_after_seq=items[-1].seq if page.next is not None else None,
+    )
 
 
 @router.get("/events/{seq}", response_model=EventOut, responses=problems(404, 422))

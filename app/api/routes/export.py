@@ -37,18 +37,25 @@ class ExportQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     format: Literal["jsonl", "markdown"] = Field(
-        "jsonl", description="jsonl: every event with every column, hashes included (what "
-                             "`make verify FILE=` checks and `make import-log` loads); "
-                             "markdown: todos, notes, tracks and decisions to read")
+        "jsonl",
+        description="jsonl: every event with every column, hashes included (what "
+        "`make verify FILE=` checks and `make import-log` loads); "
+        "markdown: todos, notes, tracks and decisions to read",
+    )
 
 
-_STREAMED = {200: {"description": "The export, streamed as an attachment",
-                   "content": {MEDIA_TYPES["jsonl"]: {"schema": {"type": "string"}},
-                               "text/markdown": {"schema": {"type": "string"}}}}}
+_STREAMED = {
+    200: {
+        "description": "The export, streamed as an attachment",
+        "content": {
+            MEDIA_TYPES["jsonl"]: {"schema": {"type": "string"}},
+            "text/markdown": {"schema": {"type": "string"}},
+        },
+    }
+}
 
 
-@router.get("/export", response_class=StreamingResponse,
-            responses={**_STREAMED, **problems(422)})
+@router.get("/export", response_class=StreamingResponse, responses={**_STREAMED, **problems(422)})
 @inject
 async def export(
     query: Annotated[ExportQuery, Query()],
@@ -58,13 +65,19 @@ async def export(
     settings: Settings = Depends(AsyncProvide[Container.settings]),
 ) -> StreamingResponse:
     fmt = query.format
-    chunks = (jsonl_export(uow_factory, clock) if fmt == "jsonl"
-              else markdown_export(uow_factory, clock, zone=zone))
+    chunks = (
+        jsonl_export(uow_factory, clock)
+        if fmt == "jsonl"
+        else markdown_export(uow_factory, clock, zone=zone)
+    )
     first = await anext(chunks)  # the head, read now: a database down is a 503
     stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
     name = f"helionyx-{settings.tier}-{stamp}.{EXTENSIONS[fmt]}"
-    return StreamingResponse(_after(first, chunks), media_type=MEDIA_TYPES[fmt],
-                             headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return StreamingResponse(
+        _after(first, chunks),
+        media_type=MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 async def _after(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

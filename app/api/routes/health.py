@@ -32,8 +32,9 @@ async def ready(readiness: Readiness = Depends(AsyncProvide[Container.readiness]
     report = await readiness.check()
     if report.ready:
         return JSONResponse({"status": "ready", "checks": report.checks})
-    failing = "; ".join(f"{name}: {result}" for name, result in report.checks.items()
-                        if result != "ok")
+    failing = "; ".join(
+        f"{name}: {result}" for name, result in report.checks.items() if result != "ok"
+    )
     return problem(503, f"not ready: {failing}", "not-ready", checks=report.checks)
 
 

@@ -15,8 +15,12 @@ from domain.conversation import ConversationService
 router = APIRouter()
 
 
-@router.post("/interactions", response_model=InteractionOut, responses=READS_BODY,
-             openapi_extra=json_body(Interaction))
+@router.post(
+    "/interactions",
+    response_model=InteractionOut,
+    responses=READS_BODY,
+    openapi_extra=json_body(Interaction),
+)
 @inject
 async def interact(
     request: Request,

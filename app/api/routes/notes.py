@@ -32,24 +32,31 @@ async def list_notes(
     if search is not None:
         query_text("search", search)
     page = await service.notes(search, status, after=after, limit=limit)
-    return NotePage(items=[NoteOut.of(note) for note in page.items], next=page.next,
-                    total=page.total)
+    return NotePage(
+        items=[NoteOut.of(note) for note in page.items], next=page.next, total=page.total
+    )
 
 
 @router.get("/notes/{note_id}", response_model=NoteDetail, responses=NAMED)
 @inject
 async def get_note(
-    note_id: str, service: ObjectsService = Depends(AsyncProvide[Container.objects_service]),
+    note_id: str,
+    service: ObjectsService = Depends(AsyncProvide[Container.objects_service]),
 ) -> NoteDetail:
     note, events = await service.note(ref(note_id, "note"))
     return NoteDetail.of(note, history=history(events))
 
 
-@router.patch("/notes/{note_id}", response_model=NoteOut,
-              responses={**READS_BODY, **problems(404)}, openapi_extra=json_body(NoteChanges))
+@router.patch(
+    "/notes/{note_id}",
+    response_model=NoteOut,
+    responses={**READS_BODY, **problems(404)},
+    openapi_extra=json_body(NoteChanges),
+)
 @inject
 async def edit_note(
-    request: Request, note_id: str,
+    request: Request,
+    note_id: str,
     service: ObjectsService = Depends(AsyncProvide[Container.objects_service]),
 ) -> NoteOut:
     """Changes the fields sent; the same values again record nothing."""
@@ -62,7 +69,8 @@ async def edit_note(
 @router.post("/notes/{note_id}/archive", response_model=NoteOut, responses=MOVES)
 @inject
 async def archive_note(
-    note_id: str, service: ObjectsService = Depends(AsyncProvide[Container.objects_service]),
+    note_id: str,
+    service: ObjectsService = Depends(AsyncProvide[Container.objects_service]),
 ) -> NoteOut:
     note = await service.archive_note(ref(note_id, "note"), context=request_context())
     return NoteOut.of(note)

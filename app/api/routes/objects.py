@@ -30,8 +30,9 @@ MOVES = problems(404, 409, 422)
 
 Model = TypeVar("Model", bound=BaseModel)
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="items per page")]
-After = Annotated[str | None, Query(max_length=400,
-                                    description="`next` of the page before; none: the first")]
+After = Annotated[
+    str | None, Query(max_length=400, description="`next` of the page before; none: the first")
+]
 # A number that fits the read models' integer column, or a uuid: anything else names
 # nothing, and must not reach the database (a 20-digit number overflows PostgreSQL's).
 _REF = re.compile(r"[0-9]{1,9}|[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")

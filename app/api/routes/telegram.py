@@ -51,8 +51,11 @@ async def telegram_webhook(
         # Non-2xx: Telegram keeps the update and delivers it again later.
         raise ProblemError(503, "storage unavailable; retry later", "storage-unavailable") from None
     except TelegramUnavailable as e:  # the reply could not be sent: ours to retry, not a 500
-        raise ProblemError(503, f"the Telegram Bot API did not take the reply ({e}); "
-                                "retry later", "telegram-unavailable") from None
+        raise ProblemError(
+            503,
+            f"the Telegram Bot API did not take the reply ({e}); retry later",
+            "telegram-unavailable",
+        ) from None
     return JSONResponse({"ok": True})
 
 

@@ -28,15 +28,22 @@ async def list_tracks(
     service: ObjectsService = Depends(AsyncProvide[Container.objects_service]),
 ) -> TrackPage:
     page = await service.tracks(status, after=after, limit=limit)
-    return TrackPage(items=[TrackOut.of(track) for track in page.items], next=page.next,
-                     total=page.total)
+    return TrackPage(
+        items=[TrackOut.of(track) for track in page.items], next=page.next, total=page.total
+    )
 
 
-@router.post("/tracks", response_model=TrackOut, status_code=201,
-             responses={**READS_BODY, **problems(409)}, openapi_extra=json_body(NewTrack))
+@router.post(
+    "/tracks",
+    response_model=TrackOut,
+    status_code=201,
+    responses={**READS_BODY, **problems(409)},
+    openapi_extra=json_body(NewTrack),
+)
 @inject
 async def start_track(
-    request: Request, service: ObjectsService = Depends(AsyncProvide[Container.objects_service]),
+    request: Request,
+    service: ObjectsService = Depends(AsyncProvide[Container.objects_service]),
 ) -> TrackOut:
     """409 while a track of the same name is active or paused."""
     body = await parse_body(request, NewTrack)
@@ -47,18 +54,24 @@ async def start_track(
 @router.get("/tracks/{track_id}", response_model=TrackDetail, responses=NAMED)
 @inject
 async def get_track(
-    track_id: str, service: ObjectsService = Depends(AsyncProvide[Container.objects_service]),
+    track_id: str,
+    service: ObjectsService = Depends(AsyncProvide[Container.objects_service]),
 ) -> TrackDetail:
     track, events = await service.track(ref(track_id, "track"))
     return TrackDetail.of(track, history=history(events))
 
 
-@router.post("/tracks/{track_id}/check-ins", response_model=TrackOut, status_code=201,
-             responses={**READS_BODY, **problems(404, 409)},
-             openapi_extra=json_body(CheckIn, required=False))
+@router.post(
+    "/tracks/{track_id}/check-ins",
+    response_model=TrackOut,
+    status_code=201,
+    responses={**READS_BODY, **problems(404, 409)},
+    openapi_extra=json_body(CheckIn, required=False),
+)
 @inject
 async def check_in(
-    request: Request, track_id: str,
+    request: Request,
+    track_id: str,
     service: ObjectsService = Depends(AsyncProvide[Container.objects_service]),
 ) -> TrackOut:
     """The body may be left out; 409 unless the track is active."""
@@ -70,7 +83,8 @@ async def check_in(
 @router.post("/tracks/{track_id}/pause", response_model=TrackOut, responses=MOVES)
 @inject
 async def pause_track(
-    track_id: str, service: ObjectsService = Depends(AsyncProvide[Container.objects_service]),
+    track_id: str,
+    service: ObjectsService = Depends(AsyncProvide[Container.objects_service]),
 ) -> TrackOut:
     track = await service.pause_track(ref(track_id, "track"), context=request_context())
     return TrackOut.of(track)
@@ -79,7 +93,8 @@ async def pause_track(
 @router.post("/tracks/{track_id}/resume", response_model=TrackOut, responses=MOVES)
 @inject
 async def resume_track(
-    track_id: str, service: ObjectsService = Depends(AsyncProvide[Container.objects_service]),
+    track_id: str,
+    service: ObjectsService = Depends(AsyncProvide[Container.objects_service]),
 ) -> TrackOut:
     track = await service.resume_track(ref(track_id, "track"), context=request_context())
     return TrackOut.of(track)
@@ -88,7 +103,8 @@ async def resume_track(
 @router.post("/tracks/{track_id}/finish", response_model=TrackOut, responses=MOVES)
 @inject
 async def finish_track(
-    track_id: str, service: ObjectsService = Depends(AsyncProvide[Container.objects_service]),
+    track_id: str,
+    service: ObjectsService = Depends(AsyncProvide[Container.objects_service]),
 ) -> TrackOut:
     track = await service.finish_track(ref(track_id, "track"), context=request_context())
     return TrackOut.of(track)
