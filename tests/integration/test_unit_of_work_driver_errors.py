@@ -3,8 +3,13 @@ outage, not the client's mistake: StorageUnavailable (503), never a driver error
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from domain.errors import StorageUnavailable
 from domain.events import NewEvent
@@ -35,3 +40,40 @@ async def test_a_connection_dropped_mid_transaction_is_storage_unavailable(conta
     response = await client.post("/api/v1/ingest/message", json={"text": "after"})
     assert response.status_code == 201
     assert response.json()["seq"] == 1
+
+
+@asynccontextmanager
+async def connected_elsewhere(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection of its own, outside the service's pool (and its application_name)."""
+    other = create_async_engine(engine.url, poolclass=NullPool)
+    try:
+        async with other.connect() as conn:
+            yield conn
+    finally:
+        await other.dispose()
+
+
+async def test_pooled_connections_the_server_dropped_are_replaced_before_use(container, client):
+    # A PostgreSQL restart or an idle timeout ends every idle connection of the pool; the
+    # requests after it are served on fresh ones (infrastructure/postgres/engine.py).
+    for n in range(3):
+        assert (
+            await client.post("/api/v1/ingest/message", json={"text": f"m{n}"})
+        ).status_code == 201
+    engine = container.engine()
+    pooled = engine.pool.checkedin()
+    assert pooled >= 1
+    async with connected_elsewhere(engine) as other:
+        ended = await other.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                "AND application_name = 'helionyx'"
+            )
+        )
+        assert ended.scalar_one() >= pooled
+    for n in range(3, 6):
+        response = await client.post("/api/v1/ingest/message", json={"text": f"m{n}"})
+        assert response.status_code == 201, response.text
+        assert response.json()["seq"] == n + 1
+    assert (await client.get("/api/v1/events/6")).status_code == 200
