@@ -56,9 +56,10 @@ test-integration: install
 test-e2e: install
 	$(PY) -m pytest $(PYTEST_PARALLEL) tests/e2e
 
-lint: install ## ruff (rules and formatting) and the import contract (domain/ imports only the standard library)
+lint: install ## ruff (rules and formatting), mypy (strict on domain/) and the import contract (domain/ imports only the standard library)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
 verify: install ## the chain, the rows, the digests and the idempotency records; exit 1 names every problem (FILE=export.jsonl: check an export offline)
@@ -101,4 +102,4 @@ restore: setup ## verify a backup, then restore it, keeping the replaced databas
 	$(PY) -m app.cli --env $(ENV) restore "$(FILE)" $(if $(YES),--yes-overwrite) $(if $(CONFIRM),--confirm "$(CONFIRM)")
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

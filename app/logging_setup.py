@@ -13,6 +13,7 @@ import sys
 from collections.abc import Iterable
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import Any, cast
 
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 update_id: ContextVar[int | None] = ContextVar("update_id", default=None)
@@ -32,6 +33,14 @@ class _ContextFilter(logging.Filter):
         return True
 
 
+class _ContextRecord(logging.LogRecord):
+    """A record as _ContextFilter leaves it, which every handler with our formatters has."""
+
+    tier: str
+    request_id: str | None
+    update_id: int | None
+
+
 class _Masking(logging.Formatter):
     def __init__(self, secrets: Iterable[str], **kwargs) -> None:
         super().__init__(**kwargs)
@@ -46,6 +55,7 @@ class _Masking(logging.Formatter):
 
 class HumanFormatter(_Masking):
     def format(self, record: logging.LogRecord) -> str:
+        record = cast(_ContextRecord, record)
         when = datetime.fromtimestamp(record.created, UTC).strftime("%H:%M:%S.%f")[:-3]
         ids = "".join(
             f" {name}={value}"
@@ -61,7 +71,8 @@ class HumanFormatter(_Masking):
 
 class JsonFormatter(_Masking):
     def format(self, record: logging.LogRecord) -> str:
-        entry = {
+        record = cast(_ContextRecord, record)
+        entry: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,

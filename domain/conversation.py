@@ -244,7 +244,7 @@ class ConversationService:
     def _changing(self, name: str, action: Action) -> _Plan:
         refusals: list[str] = []
 
-        async def follow_up(uow: Any, message: RecordedEvent) -> list[RecordedEvent]:
+        async def follow_up(uow: ObjectUnitOfWork, message: RecordedEvent) -> list[RecordedEvent]:
             metadata = {CAUSED_BY_SEQ: message.seq, "command": name}
             try:
                 return await action(uow, message, metadata)
@@ -272,7 +272,7 @@ class ConversationService:
                     titles[event.aggregate_id] = found.title
             for event in result.derived:
                 if event.type == TRACK_CHECKED_IN:
-                    checked_in.append(await uow.tracks.get(event.aggregate_id))  # type: ignore[attr-defined]
+                    checked_in.append(await uow.tracks.get(event.aggregate_id))
         reply = recorded(result.derived, titles)
         for track in filter(None, checked_in):
             reply += (
@@ -383,19 +383,19 @@ class ConversationService:
                 return USAGE["todos"]
         wanted = TodoFilter.asked(status, tag, sort=sort)
         async with self._uow_factory() as uow:
-            page = await todos.page_todos(uow, wanted, limit=LIST_LIMIT)  # type: ignore[arg-type]
+            page = await todos.page_todos(uow, wanted, limit=LIST_LIMIT)
         label = status if wanted.tag is None else f"{status} #{wanted.tag}"
         return todo_list(page.items, label, page.total, self._now(), every=status == "all")
 
     async def _notes(self, argument: str) -> str:
         search = argument or None
         async with self._uow_factory() as uow:
-            page = await notes.page_notes(uow, search, limit=LIST_LIMIT)  # type: ignore[arg-type]
+            page = await notes.page_notes(uow, search, limit=LIST_LIMIT)
         return note_list(page.items, search, page.total)
 
     async def _tracks(self, argument: str) -> str:
         async with self._uow_factory() as uow:
-            page = await tracks.page_tracks(uow, limit=LIST_LIMIT)  # type: ignore[arg-type]
+            page = await tracks.page_tracks(uow, limit=LIST_LIMIT)
         return track_list(page.items, page.total, self._now())
 
     async def _decisions(self, argument: str) -> str:
@@ -403,11 +403,10 @@ class ConversationService:
         if status not in (*DECISION_STATUSES, "all"):
             return USAGE["decisions"]
         async with self._uow_factory() as uow:
-            models: Any = uow
-            page = await decisions.page_decisions(models, status, limit=LIST_LIMIT)
+            page = await decisions.page_decisions(uow, status, limit=LIST_LIMIT)
             numbers = {}
             for d in page.items:
-                if d.superseded_by and (by := await models.decisions.get(d.superseded_by)):
+                if d.superseded_by and (by := await uow.decisions.get(d.superseded_by)):
                     numbers[d.superseded_by] = by.number
         return decision_list(page.items, status, page.total, numbers)
 
@@ -424,18 +423,18 @@ class ConversationService:
 
     async def _search(self, argument: str) -> str:
         async with self._uow_factory() as uow:
-            page = await search(uow, argument, limit=SEARCH_LIMIT)  # type: ignore[arg-type]
+            page = await search(uow, argument, limit=SEARCH_LIMIT)
         return search_reply(page, argument)
 
     async def _agenda(self, days: int) -> str:
         now = self._now()
         async with self._uow_factory() as uow:
-            agenda = await read_agenda(uow, now, days)  # type: ignore[arg-type]
+            agenda = await read_agenda(uow, now, days)
         return agenda_reply(agenda, now)
 
     async def _stats(self, argument: str) -> str:
         async with self._uow_factory() as uow:
-            return stats_text(await read_stats(uow))  # type: ignore[arg-type]
+            return stats_text(await read_stats(uow))
 
     async def _reminders_text(self, argument: str) -> str:
         if self._reminders is None:
@@ -460,14 +459,16 @@ def _checked(number: int, kind: str) -> int:
     return number
 
 
-def _by_number(argument: str, kind: str, change: Callable[..., Awaitable[Any]]) -> Action | str:
+def _by_number(
+    argument: str, kind: str, change: Callable[..., Awaitable[tuple[Any, list[RecordedEvent]]]]
+) -> Action | str:
     """A change that takes only the object's number (`/done 3`)."""
     number, rest = _number_and_rest(argument)
     if number is None or rest:
         return USAGE[_COMMAND_OF[change.__name__]]
 
     async def action(
-        uow: Any, message: RecordedEvent, metadata: dict[str, Any]
+        uow: ObjectUnitOfWork, message: RecordedEvent, metadata: dict[str, Any]
     ) -> list[RecordedEvent]:
         _, events = await change(uow, _checked(number, kind), metadata=metadata)
         return events

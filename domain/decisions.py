@@ -27,7 +27,7 @@ from domain.changes import (
 from domain.errors import InvalidInput
 from domain.events import NewEvent, RecordedEvent
 from domain.ids import new_uuid
-from domain.listing import BY_NUMBER, Page, page_of
+from domain.listing import BY_NUMBER, Page, number, page_of
 from domain.objects import (
     DECISION,
     DECISION_RECORDED,
@@ -174,7 +174,9 @@ async def page_decisions(
         BY_NUMBER,
         after,
         limit,
-        lambda key, n: uow.decisions.list(status, n, before=None if key is None else int(key[0])),
+        lambda key, n: uow.decisions.list(
+            status, n, before=None if key is None else number(key[0])
+        ),
         lambda decision: (decision.number,),
         lambda: total_of_status(uow.decisions.count_by_status(), status),
     )

@@ -8,7 +8,7 @@ from typing import Protocol
 from domain.chain import ChainReport, ChainVerifier
 from domain.errors import NotFound
 from domain.events import LogHead, RecordedEvent
-from domain.listing import BY_NUMBER, Key, Page, page_of
+from domain.listing import BY_NUMBER, Key, Page, number, page_of
 from domain.ports import UnitOfWorkFactory
 
 Progress = Callable[[int], None]
@@ -49,7 +49,7 @@ class EventLog:
         async with self._uow_factory() as uow:
 
             async def read(key: Key | None, n: int) -> list[RecordedEvent]:
-                start = after_seq if key is None else int(key[0])  # type: ignore[arg-type]
+                start = after_seq if key is None else number(key[0])
                 return await uow.events.read(after_seq=start, limit=n, types=types)
 
             async def total() -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from domain.derivation import CAUSED_BY_SEQ, FollowUp, caused_by, deriving
 from domain.errors import DomainError, IdempotencyConflict, LogContradicted
@@ -38,7 +38,7 @@ class IngestResult(NamedTuple):
 
 
 class BatchItemResult(NamedTuple):
-    index: int
+    position: int  # in the batch; not `index`, which would hide tuple.index
     result: IngestResult | None = None
     error: str | None = None
 
@@ -134,11 +134,11 @@ class IngestService:
         `extractor` replaces the service's own for this batch (an import of thousands of
         old messages should not cost thousands of LLM calls). Extraction runs before the
         write transaction; a message already recorded (a redelivery) costs no call."""
-        prepared: Sequence[PreparedMessage] = (
-            messages
-            if messages and isinstance(messages[0], PreparedMessage)  # type: ignore[assignment]
-            else prepare(messages, dict(context or {}))
-        )  # type: ignore[arg-type]
+        prepared: Sequence[PreparedMessage] = (  # a batch is prepared whole or not at all
+            cast("Sequence[PreparedMessage]", messages)
+            if messages and isinstance(messages[0], PreparedMessage)
+            else prepare(cast("Sequence[IncomingMessage]", messages), dict(context or {}))
+        )
         items = await self._pending(prepared, extractor)
         async with self._uow_factory(write=True) as uow:
             outcomes = await self._record(uow, items)
@@ -237,7 +237,7 @@ class IngestService:
             assert isinstance(original, IngestResult)
             outcomes[index] = IngestResult(original.event, original.derived, replayed=True)
         assert all(outcome is not None for outcome in outcomes), "an item was left out"
-        return outcomes  # type: ignore[return-value]
+        return cast("list[IngestResult | DomainError]", outcomes)
 
     async def _append(
         self,

@@ -225,8 +225,10 @@ def _triggers_finding(missing: list[str]) -> Finding:
 
 
 def _unique(findings: list[Finding]) -> list[Finding]:
-    seen: set[str] = set()
-    return [f for f in findings if not (f.key in seen or seen.add(f.key))]
+    first: dict[str, Finding] = {}
+    for f in findings:
+        first.setdefault(f.key, f)
+    return list(first.values())
 
 
 def _events(count: int) -> str:

@@ -25,7 +25,7 @@ from domain.changes import (
 from domain.errors import InvalidInput
 from domain.events import RecordedEvent
 from domain.ids import new_uuid
-from domain.listing import BY_NUMBER, Page, page_of
+from domain.listing import BY_NUMBER, Page, number, page_of
 from domain.objects import (
     NOTE,
     NOTE_ARCHIVED,
@@ -112,7 +112,7 @@ async def page_notes(
         after,
         limit,
         lambda key, n: uow.notes.list(
-            needle, n, status, before=None if key is None else int(key[0])
+            needle, n, status, before=None if key is None else number(key[0])
         ),
         lambda note: (note.number,),
         lambda: uow.notes.count(status, needle),

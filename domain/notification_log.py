@@ -164,8 +164,9 @@ async def _checkpoint(events: EventStore, today: date) -> int:
         claim = await events.get_by_idempotency_key(claim_key(summary_key(today - timedelta(back))))
         if claim is not None:
             start = claim.payload.get("open_from")
-            valid = isinstance(start, int) and not isinstance(start, bool) and start > 0
-            return start if valid else claim.seq  # an old `sent` summary settled all before
+            if isinstance(start, int) and not isinstance(start, bool) and start > 0:
+                return start
+            return claim.seq  # an old `sent` summary settled all before
     return 1
 
 

@@ -67,4 +67,5 @@ class NotificationPolicy:
     def backoff(self, attempt: int) -> timedelta:
         """The wait after attempt `attempt` (1, 2, ...) failed."""
         first = timedelta(seconds=self.retry_first_s)
-        return min(timedelta(seconds=self.retry_cap_s), first * 2 ** (max(attempt, 1) - 1))
+        factor: int = 2 ** (max(attempt, 1) - 1)  # int ** int is Any to mypy: it may be a float
+        return min(timedelta(seconds=self.retry_cap_s), first * factor)

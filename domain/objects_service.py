@@ -23,6 +23,7 @@ from domain.todo_filter import TodoFilter
 
 Context = Mapping[str, Any] | None
 T = TypeVar("T")
+Obj = TypeVar("Obj", bound=Todo | Note | Track | Decision)
 Change = Callable[[ObjectUnitOfWork], Awaitable[tuple[T, list[RecordedEvent]]]]
 
 
@@ -181,11 +182,11 @@ class ObjectsService:
         return changed
 
     async def _with_history(
-        self, get: Callable[[ObjectUnitOfWork], Awaitable[T]]
-    ) -> tuple[T, list[RecordedEvent]]:
+        self, get: Callable[[ObjectUnitOfWork], Awaitable[Obj]]
+    ) -> tuple[Obj, list[RecordedEvent]]:
         async with self._uow_factory() as uow:
             found = await get(uow)
-            return found, await whole_history(uow.events, found.id)  # type: ignore[attr-defined]
+            return found, await whole_history(uow.events, found.id)
 
     async def notes(
         self,

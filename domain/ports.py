@@ -8,10 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import NamedTuple, Protocol, Self, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, Protocol, Self, TypeVar
 
 from domain.errors import DomainError
 from domain.events import LogHead, NewEvent, RecordedEvent
+
+if TYPE_CHECKING:  # domain.repositories imports EventStore from here
+    from domain.repositories import (
+        DecisionRepository,
+        NoteRepository,
+        SearchIndex,
+        TodoRepository,
+        TrackRepository,
+    )
 
 
 class EventStore(Protocol):
@@ -74,6 +83,11 @@ class UnitOfWork(Protocol):
 
     events: EventStore
     idempotency: IdempotencyRecords
+    todos: TodoRepository
+    notes: NoteRepository
+    tracks: TrackRepository
+    decisions: DecisionRepository
+    search: SearchIndex
 
     async def __aenter__(self) -> Self: ...
 

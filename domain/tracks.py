@@ -23,7 +23,7 @@ from domain.errors import Conflict, InvalidInput
 from domain.events import RecordedEvent
 from domain.extraction import MAX_CHECK_IN_DAYS
 from domain.ids import new_uuid
-from domain.listing import BY_NUMBER, Page, page_of
+from domain.listing import BY_NUMBER, Page, number, page_of
 from domain.objects import (
     DEFAULT_CHECK_IN_EVERY,
     TRACK,
@@ -142,7 +142,7 @@ async def page_tracks(
         BY_NUMBER,
         after,
         limit,
-        lambda key, n: uow.tracks.list(status, n, after=None if key is None else int(key[0])),
+        lambda key, n: uow.tracks.list(status, n, after=None if key is None else number(key[0])),
         lambda track: (track.number,),
         lambda: total_of_status(uow.tracks.count_by_status(), status),
     )

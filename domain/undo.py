@@ -186,8 +186,10 @@ async def _completed_at(uow: ObjectUnitOfWork, reopened: RecordedEvent) -> str |
 def _title(done: RecordedEvent) -> str:
     p = done.payload
     if done.type in (TODO_EDITED, NOTE_EDITED) and "title" in p["changes"]:
-        return p["changes"]["title"]
-    return p.get("title", "")
+        title: str = p["changes"]["title"]
+    else:
+        title = p.get("title", "")
+    return title
 
 
 def _ago(minutes: int) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, FastAPI, Request
 
@@ -121,7 +121,7 @@ def create_app(container: Container) -> FastAPI:
     # every router on that level (and recounts their versions each time). Nested, that
     # was a third of the app's work per ingest; one level deep, as the bench's bare
     # reference is, it is small. Single-message ingest, the hot path, is matched first.
-    api = {
+    api: dict[str, Any] = {
         "prefix": API_PREFIX,
         "responses": GUARDED,
         "dependencies": [Depends(require_token), Depends(refuse_unknown_query)],

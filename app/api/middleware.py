@@ -54,7 +54,7 @@ def _given_request_id(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
     return None
 
 
-def full_templates(routes: Iterable[Any]) -> dict[int, str]:
+def full_templates(routes: Iterable[Any]) -> dict[int, str | None]:
     """Each endpoint's whole path template, keyed by the identity of its route object.
 
     FastAPI 0.16x nests included routers: the route a request matched knows only its own
@@ -70,7 +70,7 @@ def full_templates(routes: Iterable[Any]) -> dict[int, str]:
     }
 
 
-def route_template(scope: Scope, templates: dict[int, str]) -> str:
+def route_template(scope: Scope, templates: dict[int, str | None]) -> str:
     """The matched route's template (`/api/v1/events/{seq}`), never the raw path: raw
     paths would give every seq its own time series."""
     route = scope.get("route")
@@ -88,7 +88,7 @@ class MetricsMiddleware:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
-        self._templates: dict[int, str] | None = None  # read off the app on first use
+        self._templates: dict[int, str | None] | None = None  # read off the app on first use
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

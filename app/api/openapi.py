@@ -109,7 +109,8 @@ def describe(app: FastAPI, *, guarded: str) -> None:
             document = generate()  # FastAPI's, cached on the app: completed here once
             components = document.setdefault("components", {})
             schemas = components.setdefault("schemas", {})
-            for model in (Problem, *_BODIES.values()):
+            models: tuple[type[BaseModel], ...] = (Problem, *_BODIES.values())
+            for model in models:
                 schema = model.model_json_schema(ref_template=_COMPONENTS)
                 schemas.update(schema.pop("$defs", {}))
                 schemas[model.__name__] = schema
@@ -120,6 +121,7 @@ def describe(app: FastAPI, *, guarded: str) -> None:
                 if path.startswith(f"{guarded}/"):
                     for method in item.keys() & _METHODS:
                         item[method]["security"] = [{BEARER: []}]
+            return document
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

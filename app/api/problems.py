@@ -7,6 +7,7 @@ trace, and nothing a client sends can produce a 500.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -72,7 +73,7 @@ def problem(
     detail: str,
     slug: str | None = None,
     *,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
     slug = slug or _TITLES.get(status, "error").lower().replace(" ", "-")
@@ -119,7 +120,7 @@ def install(app: FastAPI) -> None:
         return problem(500, "an internal error occurred; it has been logged", "internal")
 
 
-def validation_errors(errors: list[Any]) -> list[dict[str, str]]:
+def validation_errors(errors: Iterable[Any]) -> list[dict[str, str]]:
     """Where and what, never the offending input itself (it may be large or secret)."""
     return [
         {"loc": ".".join(str(part) for part in error.get("loc", ())), "msg": error.get("msg", "")}

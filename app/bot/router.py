@@ -38,6 +38,7 @@ def build_router(owner_chat_id: int, on_update: Callable[[str], None] | None = N
 
     @router.message(from_owner, F.text | F.caption)
     async def owner_text(message: Message, event_update: Update, conversation) -> None:
+        assert message.bot is not None  # aiogram hands a handler messages bound to its bot
         try:
             answer = await conversation.handle(
                 message.text or message.caption or "",

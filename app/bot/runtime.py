@@ -84,7 +84,7 @@ class TelegramRuntime:
         else:
             self._spawn(self._register_webhook())
         if self._notifications is not None:
-            self._spawn(self._notify())
+            self._spawn(self._notify(self._notifications))
         log.info("telegram bot starting in %s mode via %s", self.mode, self.settings.api_base)
 
     def request_stop(self) -> None:
@@ -184,10 +184,10 @@ class TelegramRuntime:
         assert self.bot is not None
         await self._quietly(self.bot.set_my_commands(COMMANDS))
 
-    async def _notify(self) -> None:
+    async def _notify(self, notifications: Any) -> None:
         while not self._stopping.is_set():
             try:
-                await self._notifications.run_due()
+                await notifications.run_due()
             except Exception:
                 log.exception("sending due notifications failed")
             await self._pause(self._notify_every_s)

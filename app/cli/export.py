@@ -13,7 +13,7 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -97,7 +97,7 @@ def default_path(settings: Settings, fmt: str, clock: Clock) -> Path:
     return directory / f"helionyx-{settings.tier}-{stamp}.{EXTENSIONS[fmt]}"
 
 
-async def _write_private(chunks: AsyncIterator[bytes], path: Path) -> int:
+async def _write_private(chunks: AsyncIterable[bytes], path: Path) -> int:
     """Written 0600 to a temporary name beside `path`, then renamed to it."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import tzinfo
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from dependency_injector.wiring import inject
 from fastapi import APIRouter, Depends, Query
@@ -44,7 +44,7 @@ class ExportQuery(BaseModel):
     )
 
 
-_STREAMED = {
+_STREAMED: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The export, streamed as an attachment",
         "content": {
