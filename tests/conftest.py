@@ -67,13 +67,13 @@ async def drop_postgres_database(url: str) -> None:
     admin = make_url(postgres_admin_url() or "")
     conn = await asyncpg.connect(_asyncpg_dsn(admin))
     try:
-        # With the databases a restore into it kept, and those its printed command to go
-        # back set aside (infrastructure/postgres/backup.py).
+        # With the databases a restore into it kept, those its printed command to go back
+        # sets aside, and any scratch one a failed test left (infrastructure/postgres/backup.py).
         kept = await conn.fetch(
             "SELECT datname FROM pg_database WHERE starts_with(datname, $1) "
-            "OR starts_with(datname, $2)",
-            f"{target.database}_replaced_",
-            f"{target.database}_restored_",
+            "AND split_part(substr(datname, length($1) + 1), '_', 1) = ANY($2::text[])",
+            f"{target.database}_",
+            ["replaced", "restored", "restoring", "replacing"],
         )
         for name in [target.database, *(row["datname"] for row in kept)]:
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
