@@ -11,7 +11,7 @@ endif
 
 .PHONY: install lock setup run migrate test test-unit test-integration test-e2e lint verify \
         rebuild import-chatgpt accept-log status stop config bench backup restore clean \
-        export import-log
+        export import-log deploy start restart logs install-unit
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -82,11 +82,34 @@ import-log: setup ## load a JSON Lines export into the tier's empty database: ma
 	@test -n "$(FILE)" || { echo "FILE is required: make import-log FILE=var/exports/dev/helionyx-....jsonl ENV=$(ENV)" >&2; exit 2; }
 	$(PY) -m app.cli --env $(ENV) import-log "$(FILE)"
 
+# status, stop: the checkout's own service (`make run`), or the deployed tier's when one is
+# deployed under HELIONYX_DEPLOY_ROOT on the same port and the checkout's is not running
+# (app/cli/deploy.py, docs/DEPLOYMENT.md).
 status: install ## is the service running? health, database, event log head, bot
 	$(PY) -m app.cli --env $(ENV) status
 
 stop: install ## stop the tier's running service cleanly (SIGTERM, waits for it to exit)
 	$(PY) -m app.cli --env $(ENV) stop
+
+# Deployed tiers: $(HELIONYX_DEPLOY_ROOT)/<tier>/ (default /opt/helionyx), docs/DEPLOYMENT.md.
+DEPLOY_FLAGS = $(if $(DEPLOY_TIMEOUT),--timeout "$(DEPLOY_TIMEOUT)") \
+    $(if $(MIGRATE_TIMEOUT),--migrate-timeout "$(MIGRATE_TIMEOUT)") \
+    $(if $(VENV_FROM),--venv-from "$(VENV_FROM)")
+
+deploy: install ## deploy HEAD to the tier, rolling back if it does not come up: [DEPLOY_TIMEOUT=60] [MIGRATE_TIMEOUT=600] [VENV_FROM=dir]
+	$(PY) -m app.cli --env $(ENV) deploy $(strip $(DEPLOY_FLAGS))
+
+start: install ## start the deployed tier's service and wait until it is ready [DEPLOY_TIMEOUT=60]
+	$(PY) -m app.cli --env $(ENV) start $(if $(DEPLOY_TIMEOUT),--timeout "$(DEPLOY_TIMEOUT)")
+
+restart: install ## stop (draining), then start the deployed tier's service [DEPLOY_TIMEOUT=60]
+	$(PY) -m app.cli --env $(ENV) restart $(if $(DEPLOY_TIMEOUT),--timeout "$(DEPLOY_TIMEOUT)")
+
+logs: install ## the deployed tier's service log: [LINES=100] [FOLLOW=1]
+	$(PY) -m app.cli --env $(ENV) logs $(if $(LINES),--lines "$(LINES)") $(if $(FOLLOW),--follow)
+
+install-unit: install ## as root, where systemd runs: install and enable the tier's unit [DEPLOY_USER=] [DEPLOY_GROUP=]
+	$(PY) -m app.cli --env $(ENV) install-unit $(if $(DEPLOY_USER),--user "$(DEPLOY_USER)") $(if $(DEPLOY_GROUP),--group "$(DEPLOY_GROUP)")
 
 config: install ## print the effective configuration, secrets redacted
 	$(PY) -m app.cli --env $(ENV) config

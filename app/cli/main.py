@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from app.cli import (
     backup,
     config,
+    deploy,
     export,
     import_chatgpt,
     import_log,
@@ -74,6 +75,7 @@ def parser() -> argparse.ArgumentParser:
     status.add_parser(sub)
     stop.add_parser(sub)
     backup.add_parsers(sub)
+    deploy.add_parsers(sub)
     return root
 
 
@@ -82,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     keep_private()  # backups, manifests, digests and a new SQLite file: 0600
     if args.command == verify.VERIFY and args.file is not None:
         return verify.verify_file(args.file)  # offline: no tier, no database
+    if args.command in deploy.COMMANDS or (
+        args.command in (stop.COMMAND, status.COMMAND) and deploy.deployed_tier(args.env)
+    ):
+        return deploy.run(args)  # a deployed tier: its own configuration, not the checkout's
     try:
         settings = load_settings(args.env)
     except ConfigError as e:

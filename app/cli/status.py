@@ -74,11 +74,17 @@ async def cmd_status(container: Container, settings: Settings, _: argparse.Names
     return 0
 
 
-async def probe_service(settings: Settings) -> ServiceFacts:
+def service_url(settings: Settings) -> str:
+    """Where the tier's service answers, as seen from this host (a wildcard bind is asked
+    on loopback)."""
     host = settings.service.host
     host = "127.0.0.1" if host in ("0.0.0.0", "") else "[::1]" if host == "::" else host
     host = f"[{host}]" if ":" in host and not host.startswith("[") else host
-    url = f"http://{host}:{settings.service.port}"
+    return f"http://{host}:{settings.service.port}"
+
+
+async def probe_service(settings: Settings) -> ServiceFacts:
+    url = service_url(settings)
     run = read_run_file(run_file_path(settings))
     token = settings.api.token.get_secret_value()
     async with httpx.AsyncClient(base_url=url, timeout=TIMEOUT_S) as http:

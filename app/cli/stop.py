@@ -4,27 +4,39 @@ finish, the last digest is written, exit 0), found through its run file."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import signal
 import sys
 import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from app.container import Container
 from app.run_file import run_file_path, running_instance
-from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.container import Container
+    from app.settings import Settings
 
 COMMAND = "stop"
 
 
 async def cmd_stop(_: Container, settings: Settings, args: argparse.Namespace) -> int:
-    path = run_file_path(settings)
+    return stop_through_run_file(
+        run_file_path(settings),
+        tier=settings.tier,
+        wait_s=settings.service.grace_period_s + args.wait_s,
+    )
+
+
+def stop_through_run_file(path: Path, *, tier: str, wait_s: float) -> int:
+    """SIGTERM to the instance the run file names, then wait up to `wait_s` for it to exit
+    (the deployed tiers' `make stop` calls this too: app/deploy/service.py)."""
     running = running_instance(path)
     if running is None:
-        print(f"stop: the {settings.tier} service is not running (no live {path.name})")
+        print(f"stop: the {tier} service is not running (no live {path.name})")
         return 0
     os.kill(running.pid, signal.SIGTERM)
-    deadline = time.monotonic() + settings.service.grace_period_s + args.wait_s
+    deadline = time.monotonic() + wait_s
     while running.alive:
         if time.monotonic() > deadline:
             print(
@@ -33,12 +45,12 @@ async def cmd_stop(_: Container, settings: Settings, args: argparse.Namespace) -
                 file=sys.stderr,
             )
             return 1
-        await asyncio.sleep(0.1)
-    print(f"stop: the {settings.tier} service (pid {running.pid}, port {running.port}) has stopped")
+        time.sleep(0.1)
+    print(f"stop: the {tier} service (pid {running.pid}, port {running.port}) has stopped")
     return 0
 
 
-def add_parser(sub) -> None:
+def add_parser(sub: Any) -> None:
     command = sub.add_parser(COMMAND, help="stop the tier's running service (SIGTERM)")
     command.add_argument(
         "--wait-s",

@@ -1,4 +1,4 @@
-"""The systemd unit of each tier, which `make deploy` installs where systemd is PID 1.
+"""The systemd unit of each tier: `make install-unit` installs it where systemd is PID 1.
 
 `helionyx-dev`, `helionyx-staging` and `helionyx` (live) run `current/.venv/bin/python -m
 app.main --env <tier>` in the tier root that deploy lays out, as a user of their own.
@@ -142,7 +142,7 @@ def render_unit(
         *SANDBOX,
     ]
     install: Lines = [("WantedBy", "multi-user.target")]
-    header = f"# {name}.service: written by `make deploy` from app/deploy/units.py.\n"
+    header = f"# {name}.service: written by `make install-unit` from app/deploy/units.py.\n"
     return header + "\n".join(
         _section(title, lines)
         for title, lines in (("Unit", unit), ("Service", service), ("Install", install))
