@@ -7,6 +7,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -105,8 +106,10 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'helionyx.db'}"
 
 
-@pytest.fixture
-async def postgres_url() -> AsyncIterator[str]:
+@asynccontextmanager
+async def fresh_postgres_database() -> AsyncIterator[str]:
+    """A fresh, empty database on the test server for the block, dropped after it (the
+    test is skipped where no server is configured)."""
     if not postgres_admin_url():
         pytest.skip(f"PostgreSQL not configured: set {POSTGRES_ENV}")
     url = await create_postgres_database()
@@ -116,19 +119,20 @@ async def postgres_url() -> AsyncIterator[str]:
         await drop_postgres_database(url)
 
 
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    async with fresh_postgres_database() as url:
+        yield url
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def database_url(request: pytest.FixtureRequest) -> AsyncIterator[str]:
     """Each test using it runs once on a SQLite file and once on PostgreSQL."""
     if request.param == "sqlite":
         yield request.getfixturevalue("sqlite_url")
     else:
-        if not postgres_admin_url():
-            pytest.skip(f"PostgreSQL not configured: set {POSTGRES_ENV}")
-        url = await create_postgres_database()
-        try:
+        async with fresh_postgres_database() as url:
             yield url
-        finally:
-            await drop_postgres_database(url)
 
 
 def test_environ(database_url: str, **extra: str) -> dict[str, str]:

@@ -19,7 +19,7 @@ import pytest
 from app.deploy.layout import TierLayout
 from app.run_file import read_run_file
 from infrastructure.migrate import head_revision
-from tests.conftest import create_postgres_database, drop_postgres_database, postgres_admin_url
+from tests.conftest import fresh_postgres_database
 from tests.e2e.deploy_support import (
     Host,
     all_events,
@@ -104,13 +104,8 @@ def checkout(tmp_path: Path, source: Path) -> Path:
 
 @pytest.fixture
 async def other_postgres_url() -> AsyncIterator[str]:
-    if not postgres_admin_url():
-        pytest.skip("PostgreSQL not configured: set HELIONYX_TEST_POSTGRES_URL")
-    url = await create_postgres_database()
-    try:
+    async with fresh_postgres_database() as url:
         yield url
-    finally:
-        await drop_postgres_database(url)
 
 
 def ingest(port: int, text: str, count: int) -> list[int]:

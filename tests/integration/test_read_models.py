@@ -24,7 +24,7 @@ from infrastructure.sqlite.read_models import (
     SqliteTracks,
 )
 from infrastructure.tables import metadata
-from tests.conftest import create_postgres_database, drop_postgres_database, postgres_admin_url
+from tests.conftest import fresh_postgres_database
 from tests.fakes_models import InMemoryReadModels
 
 T0 = datetime(2026, 11, 26, 9, 30, 15, 123456, tzinfo=UTC)
@@ -106,13 +106,8 @@ async def backend_url(request, tmp_path) -> AsyncIterator[str | None]:
     elif request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'read_models.db'}"
     else:
-        if not postgres_admin_url():
-            pytest.skip("PostgreSQL not configured: set HELIONYX_TEST_POSTGRES_URL")
-        url = await create_postgres_database()
-        try:
+        async with fresh_postgres_database() as url:
             yield url
-        finally:
-            await drop_postgres_database(url)
 
 
 @pytest.fixture
