@@ -267,3 +267,24 @@ async def test_alembic_upgrade_head_from_a_shell(database_url):
             await upgrade(engine, other)
     finally:
         await engine.dispose()
+
+
+# A rolled-back deploy takes the schema down with the failed release's own migrations,
+# never below the previous release's head (docs/DEPLOYMENT.md): every downgrade above
+# this revision must keep the log exactly. A new migration's downgrade is checked here.
+ROLLBACK_FLOOR = "20261206_0007"
+
+
+async def test_downgrades_a_rollback_may_run_keep_every_event(engine):
+    await upgrade(engine, "dev")
+    for _ in range(3):
+        await append_event(engine)
+    before = await snapshot(engine)
+    assert len(before["events"]) == 3  # type: ignore[arg-type]
+
+    await downgrade(engine, "dev", ROLLBACK_FLOOR)
+    assert (await database_state(engine)).revision == ROLLBACK_FLOOR
+    assert await rows(engine, "SELECT seq, type, hash FROM events ORDER BY seq") == before["events"]
+
+    await upgrade(engine, "dev")
+    assert await snapshot(engine) == before
