@@ -143,7 +143,8 @@ class Deploy:
         say(f"  verify: {said(done)}")
 
     def _backup(self, current: Path) -> None:
-        done = release_cli(current, self.tier, "backup")
+        # Named through shared/, so that the path printed is where the file stays.
+        done = release_cli(current, self.tier, "backup", "--dir", str(self.layout.backups))
         if done.returncode != 0:
             raise DeployError(f"backup failed: {summary(done)}; nothing was changed")
         say(f"  {said(done)}")

@@ -61,6 +61,11 @@ class TierLayout:
         return self.shared / "var"
 
     @property
+    def backups(self) -> Path:
+        """Where each deploy's backup goes: what `make backup` in a release writes to."""
+        return self.var / "backups" / self.tier
+
+    @property
     def log_file(self) -> Path:
         return self.var / "log" / f"{self.tier}.log"
 

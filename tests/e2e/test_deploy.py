@@ -171,7 +171,8 @@ def test_staging_deploys_again_upgrades_and_survives_a_broken_upgrade(
     assert revision(port) == "20990101_0001"
     assert layout.previous_release() == layout.release(first_sha)
     assert [event["seq"] for event in all_events(port)][:3] == acknowledged
-    assert list((layout.var / "backups" / "staging").glob("*.manifest.json"))
+    assert list(layout.backups.glob("*.manifest.json"))
+    assert f"backup: {layout.backups}/" in upgrade.stdout
     verified = host.cli("staging", "verify")
     assert verified.returncode == 0 and "chain intact: 3 events" in verified.stdout
 
