@@ -4,6 +4,7 @@ and its connection closed; past the connection limit uvicorn answers 503 until s
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -149,3 +150,21 @@ def test_past_the_connection_limit_a_request_is_503_until_connections_close(star
         assert time.monotonic() < deadline, "still refusing after the idle connections closed"
         time.sleep(0.05)
     assert get_status(service, "/health/ready") == 200
+
+
+def test_headers_past_the_parsers_limit_are_refused_and_the_connection_closed(start):
+    # h11 refuses headers still incomplete past 16 KiB of buffer, so a 1 MB header block
+    # (it arrives in reads of at most 256 KiB) is a 400 (docs/OPERATIONS.md); httptools,
+    # under uvicorn, has no such limit and answered the same request 200.
+    service = start()
+    sock = socket.create_connection(("127.0.0.1", service.port), timeout=5)
+    head = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: " + b"a" * 1_000_000
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # closed early: refused
+        sock.sendall(head + b"\r\n\r\n")
+    try:
+        answer = read_until_closed(sock, time.monotonic() + 10)
+    except ConnectionResetError:  # the 400 was sent while the rest was still arriving
+        answer = b""
+    assert answer is not None, "the connection stayed open"
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 400"), answer[:80]
+    assert httpx.get(f"{service.base_url}/health").status_code == 200
