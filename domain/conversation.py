@@ -81,6 +81,7 @@ class Document:
 
     filename: str
     content: bytes
+    media_type: str
 
 
 @dataclass(frozen=True)
@@ -418,7 +419,7 @@ class ConversationService:
         return (
             f"Your todos, notes, tracks and decisions: {name} ({len(content):,} bytes). "
             "The whole log, every event: GET /api/v1/export?format=jsonl.",
-            Document(name, content),
+            Document(name, content, "text/markdown; charset=utf-8"),
         )
 
     async def _search(self, argument: str) -> str:

@@ -115,10 +115,19 @@ class EventSummary(BaseModel):
     type: str
 
 
+class DocumentOut(BaseModel):
+    """A file the chat sends with its reply (`/export`: the Markdown export), here inline."""
+
+    filename: str
+    media_type: str
+    content: str
+
+
 class InteractionOut(BaseModel):
     reply: str
     events: list[EventSummary]
     replayed: bool
+    document: DocumentOut | None = None
 
 
 class NewTodo(Strict):

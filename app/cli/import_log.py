@@ -88,11 +88,16 @@ async def cmd_import_log(container: Container, settings: Settings, args: argpars
         f"{COMMAND}: {events} events from {file} (log {header.log_id}), head seq "
         f"{header.head.last_seq} hash {header.head.last_hash}; stored in {stored:.2f} s "
         f"({rate:,.0f} events/s), chain verified, read models rebuilt "
-        f"({models.todos} todos, {models.notes} notes, {models.tracks} tracks, "
-        f"{models.decisions} decisions, {models.idempotency} idempotency records)"
+        f"({_count(models.todos, 'todo')}, {_count(models.notes, 'note')}, "
+        f"{_count(models.tracks, 'track')}, {_count(models.decisions, 'decision')}, "
+        f"{_count(models.idempotency, 'idempotency record')})"
         f"{anchored}; {elapsed:.2f} s in all"
     )
     return 0
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}" + ("" if number == 1 else "s")
 
 
 def _events_promised(file: Path) -> int:

@@ -30,6 +30,20 @@ async def event_count(client) -> int:
     return (await client.get("/api/v1/stats")).json()["events"]["total"]
 
 
+async def test_export_returns_the_markdown_document_the_chat_would_send(client):
+    await say(client, "/todo renew passport !high #admin")
+    plain = await say(client, "/todos")
+    assert plain["document"] is None
+
+    exported = await say(client, "/export")
+    document = exported["document"]
+    assert document["filename"] in exported["reply"]
+    assert document["filename"].startswith("helionyx-") and document["filename"].endswith(".md")
+    assert document["media_type"] == "text/markdown; charset=utf-8"
+    assert "- [ ] #1 renew passport" in document["content"]
+    assert f"({len(document['content'].encode()):,} bytes)" in exported["reply"]
+
+
 async def test_a_conversation(client):
     created = await say(client, "/todo buy milk !high #home")
     assert created["reply"] == "Todo #1: buy milk (!high, #home)"

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Request
 
 from app.api.edge import parse_body
 from app.api.openapi import READS_BODY, json_body
-from app.api.schemas_objects import EventSummary, Interaction, InteractionOut
+from app.api.schemas_objects import DocumentOut, EventSummary, Interaction, InteractionOut
 from app.api.wiring import AsyncProvide
 from app.container import Container
 from domain.conversation import ConversationService
@@ -31,4 +31,13 @@ async def interact(
         body.text, channel=body.channel, chat_id=body.chat_id, external_id=body.external_id
     )
     events = [EventSummary(seq=event.seq, type=event.type) for event in answer.events]
-    return InteractionOut(reply=answer.reply, events=events, replayed=answer.replayed)
+    document = None
+    if answer.document is not None:
+        document = DocumentOut(
+            filename=answer.document.filename,
+            media_type=answer.document.media_type,
+            content=answer.document.content.decode(),
+        )
+    return InteractionOut(
+        reply=answer.reply, events=events, replayed=answer.replayed, document=document
+    )
