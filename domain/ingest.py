@@ -223,12 +223,14 @@ class IngestService:
                 fresh.append(index)
 
         run: list[int] = []
+        records: list[IdempotencyRecord] = []
         for index in fresh:
             run.append(index)
             if items[index].follow_up is not _nothing:
-                await self._append(uow, items, run, outcomes)
+                await self._append(uow, items, run, outcomes, records)
                 run = []
-        await self._append(uow, items, run, outcomes)
+        await self._append(uow, items, run, outcomes, records)
+        await uow.idempotency.add_many(records)
         replayed = await self._replays(uow, {seq for seq, _ in replays.values()})
         for index, (seq, key) in replays.items():
             outcomes[index] = _vouched(replayed.get(seq), seq, key)
@@ -245,12 +247,13 @@ class IngestService:
         items: Sequence[_Pending],
         run: list[int],
         outcomes: list[IngestResult | DomainError | None],
+        records: list[IdempotencyRecord],
     ) -> None:
-        """Append the messages of `run` together, then what the last one derives."""
+        """Append the messages of `run` together, then what the last one derives; their
+        idempotency records are added to `records`, which the caller stores at once."""
         if not run:
             return
         recorded = await uow.events.append([items[i].event for i in run])
-        records: list[IdempotencyRecord] = []
         for index, event in zip(run, recorded, strict=True):
             outcomes[index] = IngestResult(event)
             item = items[index]
@@ -258,7 +261,6 @@ class IngestService:
             # message_event wrote from these same keys and fingerprint.
             for key in item.keys:
                 records.append(IdempotencyRecord(key, event.seq, item.fingerprint))
-        await uow.idempotency.add_many(records)
         last = run[-1]
         derived = await items[last].follow_up(uow, recorded[-1])
         if derived:

@@ -278,20 +278,20 @@ class NotificationService:
             for key in (event.idempotency_key, *blockers):
                 if await uow.events.get_by_idempotency_key(key) is not None:
                     return None
-            try:
+            try:  # a key taken may be refused at the append or at the commit
                 [recorded] = await uow.events.append([event])
+                await uow.commit()
             except Conflict:  # another runner took it between our check and append
                 return None
-            await uow.commit()
         return recorded
 
     async def _record(self, event: NewEvent) -> None:
         async with self._uow_factory(write=True) as uow:
-            try:
+            try:  # a key taken may be refused at the append or at the commit
                 await uow.events.append([event])
+                await uow.commit()
             except Conflict:
                 return  # already recorded
-            await uow.commit()
 
     def _now(self) -> datetime:
         now = self._clock.now()

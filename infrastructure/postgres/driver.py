@@ -1,5 +1,5 @@
-"""The PostgreSQL write path's statements straight to asyncpg: the head, the events and
-the messages' search rows of a write transaction.
+"""The PostgreSQL write path's statements straight to asyncpg: the head, and the events,
+idempotency records and messages' search rows of a write transaction (pending_rows.py).
 
 Through SQLAlchemy each statement costs its execute path (compiled-cache lookup,
 parameter processing per row, the greenlet bridge): in a profile of in-process ingest at
@@ -15,16 +15,14 @@ Public APIs only: SQLAlchemy's `AsyncConnection.get_raw_connection()` and its
 `Connection.is_in_transaction()`, `fetchrow`, `execute` and `copy_records_to_table`.
 The statements go into the unit of work's transaction, which its first statement (the
 writer's advisory lock) opened on the driver connection; where there is none,
-`driver_of` says so and the caller goes through SQLAlchemy as before. COPY fires the
-table's row triggers as an INSERT does. tests/integration/test_postgres_copy.py pins
-what this relies on.
+`driver_of` says so. COPY fires the table's row triggers as an INSERT does.
+tests/integration/test_postgres_pending_rows.py pins what this relies on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -52,37 +50,9 @@ def translated() -> Iterator[None]:
         raise Conflict("an idempotency key is already recorded") from e
 
 
-def unnest_insert(table: str, columns: Sequence[tuple[str, str]]) -> str:
-    """One INSERT of many rows, each column sent as one array: (name, element type)."""
+def unnest_insert(table: str, columns: Sequence[tuple[str, str]], *, first: int = 1) -> str:
+    """One INSERT of many rows, each column sent as one array: (name, element type); the
+    arrays are parameters `first` on."""
     names = ", ".join(name for name, _ in columns)
-    arrays = ", ".join(f"${i}::{kind}[]" for i, (_, kind) in enumerate(columns, 1))
+    arrays = ", ".join(f"${i}::{kind}[]" for i, (_, kind) in enumerate(columns, first))
     return f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays})"
-
-
-async def insert_rows(
-    driver: asyncpg.Connection,
-    table: str,
-    insert: str,
-    columns: Sequence[str],
-    records: Sequence[tuple[Any, ...]],
-) -> None:
-    """The records (values in `columns` order) by COPY when there are COPY_FROM or more,
-    else by `insert` (unnest_insert's statement for the same columns)."""
-    with translated():
-        if len(records) >= COPY_FROM:
-            await driver.copy_records_to_table(table, records=records, columns=list(columns))
-        else:
-            await driver.execute(insert, *(list(column) for column in zip(*records, strict=True)))
-
-
-async def copy_rows(
-    conn: AsyncConnection, table: str, columns: Sequence[str], records: Sequence[tuple[Any, ...]]
-) -> bool:
-    """COPY `records` into `table` in the open transaction; False, having written
-    nothing, when the driver has no transaction open."""
-    driver = await driver_of(conn)
-    if driver is None:
-        return False
-    with translated():
-        await driver.copy_records_to_table(table, records=records, columns=list(columns))
-    return True

@@ -16,8 +16,17 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from domain.errors import Conflict
 
-# asyncpg's own: what it raises to the few calls made on it directly (copy.py).
-DRIVER_ERRORS = (DBAPIError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError)
+# asyncpg's own: what it raises to the calls made on it directly (driver.py,
+# pending_rows.py). InternalClientError is what a statement gets on a connection whose
+# end the server has announced but asyncpg has not finished reading ("cannot switch to
+# state ...; another operation is in progress").
+DRIVER_ERRORS = (
+    DBAPIError,
+    OSError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+)
 
 
 @contextmanager

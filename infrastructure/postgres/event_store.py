@@ -5,7 +5,9 @@ Appends run inside a write unit of work that holds the transaction-scoped adviso
 cannot interleave with another writer: seq stays gap-free and the chain never forks.
 Payload and metadata are stored as the canonical JSON text the hash covers (TEXT, not
 JSONB, whose numbers are not the text that was hashed: migration 20261206_0006), bound
-as plain text so that they are not serialized a second time.
+as plain text so that they are not serialized a second time. In a write transaction the
+rows wait in its `PendingRows` (infrastructure/postgres/pending_rows.py) until something
+reads the table or the transaction commits.
 """
 
 from __future__ import annotations
@@ -13,35 +15,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import asyncpg
 from sqlalchemy import Row, Text, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.chain import GENESIS_HASH
 from domain.events import LogHead, NewEvent, RecordedEvent
 from domain.ports import Clock
-from infrastructure.postgres.driver import HEAD, driver_of, insert_rows, unnest_insert
+from infrastructure.postgres.driver import HEAD
 from infrastructure.postgres.errors import translated
+from infrastructure.postgres.pending_rows import PendingRows
 from infrastructure.sealing import Sealed, seal
 from infrastructure.tables import NOT_INDEXED_TYPE, events
 
 COLUMNS = tuple(events.c[name] for name in RecordedEvent._fields)
-_NAMES = RecordedEvent._fields  # the order _values gives them in
-_UNNEST_INSERT = unnest_insert(
-    events.name,
-    [
-        (
-            name,
-            {
-                "seq": "bigint",
-                "schema_version": "int",
-                "occurred_at": "timestamptz",
-                "recorded_at": "timestamptz",
-            }.get(name, "text"),
-        )
-        for name in _NAMES
-    ],
-)
 _INSERT = events.insert().values(
     payload=bindparam("payload", type_=Text()), metadata=bindparam("metadata", type_=Text())
 )
@@ -61,22 +47,25 @@ def _values(sealed: Sealed) -> dict[str, Any]:
 
 
 class PostgresEventStore:
-    def __init__(self, connection: AsyncConnection, clock: Clock) -> None:
+    """`pending`: where a write transaction's rows wait (None in a read transaction,
+    where appending goes straight through SQLAlchemy)."""
+
+    def __init__(
+        self, connection: AsyncConnection, clock: Clock, pending: PendingRows | None = None
+    ) -> None:
         self._conn = connection
         self._clock = clock
+        self._pending = pending
         self._head: LogHead | None = None
         self.appended: list[RecordedEvent] = []  # this transaction's, for the unit of work
 
     async def append(self, new_events: Sequence[NewEvent]) -> list[RecordedEvent]:
         if not new_events:
             return []
-        driver = await driver_of(self._conn)
-        sealed = seal(new_events, self._head or await self.head(driver), self._clock.now())
+        sealed = seal(new_events, self._head or await self.head(), self._clock.now())
         rows = [_values(item) for item in sealed]
-        if driver is not None:
-            await insert_rows(
-                driver, events.name, _UNNEST_INSERT, _NAMES, [tuple(row.values()) for row in rows]
-            )
+        if self._pending is not None:
+            self._pending.add_events([tuple(row.values()) for row in rows])
         else:
             with translated():
                 await self._conn.execute(_INSERT, rows)
@@ -110,7 +99,7 @@ class PostgresEventStore:
         if types:
             query = query.where(events.c.type.in_(types))
         query = query.order_by(events.c.seq).limit(limit)
-        return [to_event(row) for row in await self._conn.execute(query)]
+        return [to_event(row) for row in await self._execute(query)]
 
     async def history(
         self, aggregate_id: str, *, after_seq: int = 0, limit: int = 200
@@ -126,7 +115,7 @@ class PostgresEventStore:
             .order_by(events.c.seq)
             .limit(limit)
         )
-        return [to_event(row) for row in await self._conn.execute(query)]
+        return [to_event(row) for row in await self._execute(query)]
 
     async def read_keyed_or_typed(
         self, after_seq: int, upto: int, types: Sequence[str], keyed_type: str
@@ -142,11 +131,12 @@ class PostgresEventStore:
             )
             .order_by(events.c.seq)
         )
-        return [to_event(row) for row in await self._conn.execute(query)]
+        return [to_event(row) for row in await self._execute(query)]
 
-    async def head(self, driver: asyncpg.Connection | None = None) -> LogHead:
-        if driver is not None:  # in a write transaction: straight to the driver
-            row = await driver.fetchrow(HEAD)
+    async def head(self) -> LogHead:
+        if self._pending is not None:  # in a write transaction: straight to the driver
+            await self._pending.write()
+            row = await self._pending.driver.fetchrow(HEAD)
         else:
             query = select(events.c.seq, events.c.hash).order_by(events.c.seq.desc()).limit(1)
             row = (await self._conn.execute(query)).first()
@@ -155,7 +145,13 @@ class PostgresEventStore:
     async def count_by_type(self) -> dict[str, int]:
         """One pass over ix_events_type_seq (an index-only scan where the planner can)."""
         query = select(events.c.type, func.count()).group_by(events.c.type)
-        return {type_: count for type_, count in await self._conn.execute(query)}
+        return {type_: count for type_, count in await self._execute(query)}
 
     async def _select(self, where: Any) -> list[RecordedEvent]:
-        return [to_event(row) for row in await self._conn.execute(select(*COLUMNS).where(where))]
+        return [to_event(row) for row in await self._execute(select(*COLUMNS).where(where))]
+
+    async def _execute(self, query: Any) -> Any:
+        """Every read of the table: the rows held back are written first."""
+        if self._pending is not None:
+            await self._pending.write()
+        return await self._conn.execute(query)

@@ -1,4 +1,5 @@
-"""Idempotency records on PostgreSQL, through SQLAlchemy Core."""
+"""Idempotency records on PostgreSQL, through SQLAlchemy Core; a write transaction's new
+records wait in its `PendingRows` (infrastructure/postgres/pending_rows.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from domain.ports import IdempotencyRecord
-from infrastructure.postgres.driver import COPY_FROM, copy_rows
 from infrastructure.postgres.errors import translated
+from infrastructure.postgres.pending_rows import PendingRows
 from infrastructure.tables import idempotency_records
 
 # Well under asyncpg's 32767 bound parameters per statement.
@@ -18,8 +19,9 @@ _TABLE = idempotency_records
 
 
 class PostgresIdempotencyRecords:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: AsyncConnection, pending: PendingRows | None = None) -> None:
         self._conn = connection
+        self._pending = pending
 
     async def get(self, key: str) -> IdempotencyRecord | None:
         return (await self.get_many([key])).get(key)
@@ -27,6 +29,8 @@ class PostgresIdempotencyRecords:
     async def get_many(self, keys: Sequence[str]) -> dict[str, IdempotencyRecord]:
         found: dict[str, IdempotencyRecord] = {}
         keys = list(dict.fromkeys(keys))
+        if self._pending is not None and keys:
+            await self._pending.write()
         for start in range(0, len(keys), _KEYS_PER_QUERY):
             query = select(_TABLE.c.key, _TABLE.c.event_seq, _TABLE.c.request_hash).where(
                 _TABLE.c.key.in_(keys[start : start + _KEYS_PER_QUERY])
@@ -43,12 +47,8 @@ class PostgresIdempotencyRecords:
     async def add_many(self, records: Sequence[IdempotencyRecord]) -> None:
         if not records:
             return
-        if len(records) >= COPY_FROM and await copy_rows(
-            self._conn,
-            _TABLE.name,
-            ("key", "event_seq", "request_hash"),
-            [(r.key, r.event_seq, r.request_hash) for r in records],
-        ):
+        if self._pending is not None:
+            self._pending.add_records([(r.key, r.event_seq, r.request_hash) for r in records])
             return
         with translated():
             await self._conn.execute(

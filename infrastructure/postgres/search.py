@@ -34,8 +34,8 @@ from domain.search_index import (
     searchable_message,
     words,
 )
-from infrastructure.postgres.driver import driver_of
 from infrastructure.postgres.errors import translated
+from infrastructure.postgres.pending_rows import PendingRows
 
 # PostgreSQL's limits: a lexeme of up to 2047 bytes (a longer word is not indexed, as
 # to_tsvector leaves it out), positions up to 16383 (later ones count as 16383).
@@ -57,12 +57,6 @@ REMOVE = text("DELETE FROM search_objects WHERE kind = :kind AND number = :numbe
 INSERT_MESSAGES = text(
     "INSERT INTO search_messages (seq, document) SELECT seq, CAST(document AS tsvector) "
     "FROM unnest(CAST(:seqs AS bigint[]), CAST(:documents AS text[])) AS m(seq, document) "
-    "ON CONFLICT (seq) DO UPDATE SET document = EXCLUDED.document"
-)
-# The same, as driver.py sends it.
-INSERT_MESSAGES_DRIVER = (
-    "INSERT INTO search_messages (seq, document) SELECT seq, CAST(document AS tsvector) "
-    "FROM unnest($1::bigint[], $2::text[]) AS m(seq, document) "
     "ON CONFLICT (seq) DO UPDATE SET document = EXCLUDED.document"
 )
 CLEAR = (text("DELETE FROM search_objects"), text("DELETE FROM search_messages"))
@@ -160,8 +154,12 @@ def _rows(texts: Iterable[tuple[int, Any]]) -> dict[str, list[Any]]:
 
 
 class PostgresSearch:
-    def __init__(self, connection: AsyncConnection) -> None:
+    """`pending`: a write transaction's rows held back, where its messages' rows join
+    them (None in a read transaction)."""
+
+    def __init__(self, connection: AsyncConnection, pending: PendingRows | None = None) -> None:
         self._conn = connection
+        self._pending = pending
 
     async def put(self, entry: SearchEntry) -> None:
         with translated():
@@ -196,8 +194,8 @@ class PostgresSearch:
     async def index_messages(self, events: Sequence[RecordedEvent]) -> None:
         """Index the messages among a write transaction's events, before its COMMIT."""
         if (rows := message_rows(events))["seqs"]:
-            if (driver := await driver_of(self._conn)) is not None:
-                await driver.execute(INSERT_MESSAGES_DRIVER, rows["seqs"], rows["documents"])
+            if self._pending is not None:
+                self._pending.add_messages(list(zip(rows["seqs"], rows["documents"], strict=True)))
             else:
                 await self._conn.execute(INSERT_MESSAGES, rows)
 

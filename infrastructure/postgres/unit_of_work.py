@@ -5,9 +5,11 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from infrastructure.postgres.driver import driver_of
 from infrastructure.postgres.errors import DRIVER_ERRORS
 from infrastructure.postgres.event_store import PostgresEventStore
 from infrastructure.postgres.idempotency import PostgresIdempotencyRecords
+from infrastructure.postgres.pending_rows import PendingRows
 from infrastructure.postgres.search import PostgresSearch
 from infrastructure.read_models import CoreDecisions, CoreNotes, CoreTodos, CoreTracks
 from infrastructure.unit_of_work import SqlUnitOfWork
@@ -23,21 +25,29 @@ _LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 class PostgresUnitOfWork(SqlUnitOfWork):
     driver_errors = DRIVER_ERRORS
 
+    _pending: PendingRows | None = None
+
     async def _begin(self, conn: AsyncConnection) -> None:
         await conn.begin()
         if self._write:
-            await conn.execute(_LOCK, {"key": EVENT_LOG_LOCK_KEY})
-        self.events = PostgresEventStore(conn, self._clock)
-        self.idempotency = PostgresIdempotencyRecords(conn)
+            await conn.execute(_LOCK, {"key": EVENT_LOG_LOCK_KEY})  # opens the transaction
+            driver = await driver_of(conn)
+            assert driver is not None, "the writer's lock leaves a transaction open"
+            self._pending = PendingRows(driver)
+        self.events = PostgresEventStore(conn, self._clock, self._pending)
+        self.idempotency = PostgresIdempotencyRecords(conn, self._pending)
         self.todos = CoreTodos(conn)
         self.notes = CoreNotes(conn)
         self.tracks = CoreTracks(conn)
         self.decisions = CoreDecisions(conn)
-        self.search = PostgresSearch(conn)
+        self.search = PostgresSearch(conn, self._pending)
 
     async def _commit(self, conn: AsyncConnection) -> None:
-        if self._write:  # the messages appended, findable from their acknowledgement on
+        if self._pending is not None:
+            # The messages appended are indexed with the held rows: findable from the
+            # moment they are acknowledged.
             await self.search.index_messages(self.events.appended)  # type: ignore[attr-defined]
+            await self._pending.write()
         await conn.commit()
 
     async def _end(self, conn: AsyncConnection) -> None:

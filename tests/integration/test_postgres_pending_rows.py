@@ -1,0 +1,105 @@
+"""What infrastructure/postgres/pending_rows.py relies on: a write transaction's events,
+idempotency records and messages' search rows are held until something reads them or the
+transaction commits, then written into that transaction (one statement, or COPY from
+COPY_FROM rows on); a rollback drops them; a unique key taken is still refused."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import text
+
+from domain.errors import Conflict
+from domain.events import NewEvent
+from domain.messages import MESSAGE_INGESTED
+from domain.ports import IdempotencyRecord
+from infrastructure.database import create_engine
+from infrastructure.migrate import upgrade
+from infrastructure.postgres.driver import COPY_FROM, driver_of
+from infrastructure.unit_of_work import SqlUnitOfWorkFactory
+from tests.fakes import FakeClock
+
+pytestmark = pytest.mark.postgres
+
+COUNTS = text(
+    "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM idempotency_records), "
+    "(SELECT count(*) FROM search_messages)"
+)
+
+
+def message(n: int) -> NewEvent:
+    return NewEvent(
+        type=MESSAGE_INGESTED,
+        aggregate_type="message",
+        aggregate_id=f"m{n}",
+        payload={"source": "http", "text": f"pending row number{n}"},
+        metadata={},
+    )
+
+
+@pytest.fixture
+async def factory(postgres_url) -> AsyncIterator[SqlUnitOfWorkFactory]:
+    engine = create_engine(postgres_url)
+    await upgrade(engine, "dev")
+    try:
+        yield SqlUnitOfWorkFactory(engine, FakeClock())
+    finally:
+        await engine.dispose()
+
+
+async def counts_in(uow) -> tuple[int, int, int]:
+    return tuple((await uow.connection.execute(COUNTS)).one())
+
+
+async def counts(factory) -> tuple[int, int, int]:
+    async with factory() as uow:
+        return await counts_in(uow)
+
+
+async def write(factory, count: int, key: str = "key") -> None:
+    async with factory(write=True) as uow:
+        recorded = await uow.events.append([message(n) for n in range(count)])
+        await uow.idempotency.add_many(
+            [IdempotencyRecord(f"{key}-{n}", e.seq, "0" * 64) for n, e in enumerate(recorded)]
+        )
+        await uow.commit()
+
+
+async def test_a_driver_connection_only_once_a_statement_opened_the_transaction(factory):
+    async with factory() as uow:  # a reader: SQLAlchemy's BEGIN is sent with its first statement
+        assert await driver_of(uow.connection) is None
+        assert await counts_in(uow) == (0, 0, 0)
+        assert await driver_of(uow.connection) is not None
+
+
+async def test_held_rows_are_read_back_in_their_transaction_and_dropped_by_a_rollback(factory):
+    async with factory(write=True) as uow:
+        recorded = await uow.events.append([message(1), message(2)])
+        await uow.idempotency.add_many([IdempotencyRecord("k1", recorded[0].seq, "0" * 64)])
+        assert await counts_in(uow) == (0, 0, 0)  # held, not yet sent
+        assert await uow.events.get(recorded[1].seq) == recorded[1]  # a read writes them
+        assert (await uow.idempotency.get("k1")).event_seq == recorded[0].seq
+        assert (await uow.events.head()).last_seq == recorded[-1].seq
+        assert await counts_in(uow) == (2, 1, 0)  # messages are indexed at the commit
+        # No commit: the unit of work rolls back.
+    assert await counts(factory) == (0, 0, 0)
+
+
+@pytest.mark.parametrize("count", [3, COPY_FROM + 36])
+async def test_a_commit_writes_the_events_their_records_and_search_rows(factory, count):
+    await write(factory, count)
+    assert await counts(factory) == (count, count, count)
+    await write(factory, 1, key="more")  # the chain goes on from the held rows' head
+    async with factory() as uow:
+        events = await uow.events.read(limit=count + 10)
+    assert [e.seq for e in events] == list(range(1, count + 2))
+    assert all(b.prev_hash == a.hash for a, b in zip(events, events[1:], strict=False))
+
+
+@pytest.mark.parametrize("count", [1, COPY_FROM])
+async def test_a_key_taken_is_refused_at_the_commit_and_nothing_is_stored(factory, count):
+    await write(factory, count)
+    with pytest.raises(Conflict):
+        await write(factory, count)  # the same keys again: key-0 ...
+    assert await counts(factory) == (count, count, count)
