@@ -23,7 +23,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import NamedTuple
+from typing import NamedTuple, TypeGuard
 
 from domain.objects import DECISION, NOTE, TODO, TRACK, Decision, Note, Todo, Track
 
@@ -199,7 +199,7 @@ def kind_of(obj: Todo | Note | Track | Decision) -> str:
     return {Todo: TODO, Note: NOTE, Track: TRACK, Decision: DECISION}[type(obj)]
 
 
-def searchable_message(text: object) -> bool:
+def searchable_message(text: object) -> TypeGuard[str]:
     """A message is searched for what the owner said: free text. A command (`/done 3`,
     `/search wifi`) is not; what one created is found as the object itself."""
     return isinstance(text, str) and not text.lstrip().startswith("/")

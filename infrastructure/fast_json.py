@@ -21,22 +21,22 @@ from domain.chain import canonical_json as spec_canonical_json
 
 _SPEC = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 _MAKE = getattr(json.encoder, "c_make_encoder", None)
-_ENCODE = _MAKE and _MAKE(
-    None,  # markers: no check for circular references
-    _SPEC.default,  # default: raises TypeError, as the spec's
-    json.encoder.encode_basestring,  # encoder for str (ensure_ascii=False)
-    None,  # indent
-    ":",
-    ",",  # key separator, item separator
-    True,  # sort_keys
-    False,  # skipkeys
-    False,  # allow_nan
-)
 
 
-def canonical_json(value: Any) -> str:
-    return "".join(_ENCODE(value, 0))
+if _MAKE is None:  # pragma: no cover - an interpreter without the json C speedups
+    canonical_json = spec_canonical_json
+else:
+    _ENCODE = _MAKE(
+        None,  # markers: no check for circular references
+        _SPEC.default,  # default: raises TypeError, as the spec's
+        json.encoder.encode_basestring,  # encoder for str (ensure_ascii=False)
+        None,  # indent
+        ":",
+        ",",  # key separator, item separator
+        True,  # sort_keys
+        False,  # skipkeys
+        False,  # allow_nan
+    )
 
-
-if _ENCODE is None:  # pragma: no cover - an interpreter without the json C speedups
-    canonical_json = spec_canonical_json  # noqa: F811
+    def canonical_json(value: Any) -> str:
+        return "".join(_ENCODE(value, 0))

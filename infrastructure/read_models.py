@@ -65,12 +65,12 @@ class RowCodec(Generic[Model]):
         derived: Callable[[Model], Mapping[str, Any]] | None = None,
     ) -> None:
         self.table = table
-        self.model = model
+        self.model: type[Model] = model
         self.names = tuple(field.name for field in fields(model))
         self.columns = tuple(table.c[name] for name in self.names)
         self._lists = lists
         self._list_positions = tuple(self.names.index(name) for name in lists)
-        self._derived = derived
+        self._derived: Callable[[Model], Mapping[str, Any]] | None = derived
 
     def to_row(self, obj: Model) -> dict[str, Any]:
         row = {name: getattr(obj, name) for name in self.names}
@@ -165,7 +165,7 @@ class CoreRows(Generic[Model]):
 
     async def next_number(self) -> int:
         if self._next_number is None:
-            self._next_number = int(await self._conn.scalar(self.statements.next_number))
+            self._next_number = int(await self._conn.scalar(self.statements.next_number) or 1)
         return self._next_number
 
     async def _one(self, query: Select[Any], params: dict[str, Any]) -> Model | None:
@@ -213,7 +213,7 @@ class CoreTodos(CoreRows[Todo]):
         where = self._kept_by(filter)
         if filter.sort == "number":
             return await self._select(
-                *where, limit=limit, beyond=None if after is None else int(after[0])
+                *where, limit=limit, beyond=None if after is None else _number(after)
             )
         if after is not None:
             day, moment, number = sort_key(after)
@@ -231,10 +231,10 @@ class CoreTodos(CoreRows[Todo]):
 
     async def count(self, filter: TodoFilter) -> int:
         query = select(func.count()).select_from(todos).where(*self._kept_by(filter))
-        return int(await self._conn.scalar(query))
+        return int(await self._conn.scalar(query) or 0)
 
-    def _kept_by(self, filter: TodoFilter) -> list[ColumnElement[bool]]:
-        where: list[ColumnElement[bool]] = []
+    def _kept_by(self, filter: TodoFilter) -> builtins.list[ColumnElement[bool]]:
+        where: builtins.list[ColumnElement[bool]] = []
         if filter.status is not None:
             where.append(todos.c.status == filter.status)
         if filter.tag is not None:
@@ -274,10 +274,10 @@ class CoreNotes(CoreRows[Note]):
 
     async def count(self, status: str | None = "active", search: str | None = None) -> int:
         query = select(func.count()).select_from(notes).where(*self._kept_by(search, status))
-        return int(await self._conn.scalar(query))
+        return int(await self._conn.scalar(query) or 0)
 
     @staticmethod
-    def _kept_by(search: str | None, status: str | None) -> list[ColumnElement[bool]]:
+    def _kept_by(search: str | None, status: str | None) -> builtins.list[ColumnElement[bool]]:
         """Title or content contains `search`, ignoring case; `%`, `_` and `/` in it are
         literal (autoescape escapes them for LIKE)."""
         where = [] if status is None else [notes.c.status == status]
@@ -317,3 +317,10 @@ class CoreDecisions(CoreRows[Decision]):
 
     async def count_by_status(self) -> dict[str, int]:
         return await self._count_by_status(DECISION_STATUSES)
+
+
+def _number(after: Key) -> int:
+    """The number a cursor of the number order was made at."""
+    number = after[0]
+    assert isinstance(number, int), "a cursor of the number order holds a number"
+    return number

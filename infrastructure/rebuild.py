@@ -131,7 +131,7 @@ class _Staged(Generic[Model]):
     """One read model for one page: the get/add/update that `project` uses, in memory."""
 
     def __init__(self, codec: RowCodec[Model]) -> None:
-        self.codec = codec
+        self.codec: RowCodec[Model] = codec
         self._rows: dict[str, Model] = {}
         # dicts as insertion-ordered sets: rows are written in the order the log made them
         self._added: dict[str, None] = {}

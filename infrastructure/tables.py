@@ -43,7 +43,7 @@ class UtcDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect):  # type: ignore[override]
+    def process_bind_param(self, value: datetime | None, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
@@ -52,7 +52,7 @@ class UtcDateTime(TypeDecorator[datetime]):
         # without an offset (YYYY-MM-DD HH:MM:SS.ffffff), so that wall time is UTC's.
         return value.astimezone(UTC)
 
-    def process_result_value(self, value: datetime | None, dialect):  # type: ignore[override]
+    def process_result_value(self, value: datetime | None, dialect):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -68,14 +68,14 @@ class CanonicalJson(TypeDecorator[Any]):
     impl = Text
     cache_ok = True
 
-    def process_bind_param(self, value: Any, dialect):  # type: ignore[override]
+    def process_bind_param(self, value: Any, dialect):
         if value is None:
             return None
         if value.__class__ is not dict and isinstance(value, Mapping):
             value = dict(value)  # read-only (NO_METADATA, ...): JSON knows only dicts
         return canonical_json(value)
 
-    def process_result_value(self, value: str | None, dialect):  # type: ignore[override]
+    def process_result_value(self, value: str | None, dialect):
         return None if value is None else json.loads(value)
 
 

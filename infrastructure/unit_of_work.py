@@ -18,7 +18,13 @@ from domain.errors import StorageUnavailable
 from domain.events import RecordedEvent
 from domain.log_guard import WriteGuard
 from domain.ports import Clock, EventStore, IdempotencyRecords
-from domain.repositories import SearchIndex
+from domain.repositories import (
+    DecisionRepository,
+    NoteRepository,
+    SearchIndex,
+    TodoRepository,
+    TrackRepository,
+)
 from domain.search_index import SearchEntry
 from infrastructure.database import cause
 
@@ -52,6 +58,18 @@ class WriteHealth:
 WRITER_WAIT_S = 30.0
 
 
+class StoredEvents(EventStore, Protocol):
+    """A backend's event store: the domain's port, and a rebuild's reading."""
+
+    appended: list[RecordedEvent]  # this transaction's, for the unit of work
+
+    async def read_keyed_or_typed(
+        self, after_seq: int, upto: int, types: Sequence[str], keyed_type: str
+    ) -> list[RecordedEvent]:
+        """The events in (after_seq, upto] of `types` or `keyed_type`, in seq order."""
+        ...
+
+
 class StoredSearch(SearchIndex, Protocol):
     """A backend's search index: the domain's port, and a rebuild's bulk work. (Each
     backend's unit of work also indexes the messages its transaction appended, its own
@@ -73,8 +91,12 @@ class SqlUnitOfWork:
     database, not the request, is at fault."""
 
     driver_errors: tuple[type[BaseException], ...] = (DBAPIError, OSError)
-    events: EventStore
+    events: StoredEvents
     idempotency: IdempotencyRecords
+    todos: TodoRepository
+    notes: NoteRepository
+    tracks: TrackRepository
+    decisions: DecisionRepository
     search: StoredSearch
 
     def __init__(
@@ -140,7 +162,7 @@ class SqlUnitOfWork:
             self._health.failed(e.__cause__ or e)
             raise
         self._health.succeeded()
-        committed, self.events.appended = self.events.appended, []  # type: ignore[attr-defined]
+        committed, self.events.appended = self.events.appended, []
         if committed and self._on_appended is not None:
             self._on_appended(committed)
 

@@ -77,7 +77,7 @@ def parse_export(data: Any) -> ChatGPTExport:
             if message.source_id in seen:
                 export.skipped["duplicate id"] += 1
                 continue
-            seen.add(message.source_id)  # type: ignore[arg-type]
+            seen.add(message.source_id)
             when = message.occurred_at.timestamp() if message.occurred_at else math.inf
             dated.append((when, len(dated), message))
     export.messages = [message for _, _, message in sorted(dated, key=lambda d: d[:2])]

@@ -147,7 +147,7 @@ class _MarkdownExport:
         linked = [id for id in (decision.supersedes, decision.superseded_by) if id]
         numbers = {}
         for id in linked:
-            found = await uow.decisions.get(id)  # type: ignore[attr-defined]
+            found = await uow.decisions.get(id)
             if found is not None:
                 numbers[id] = found.number
         return decision_lines(decision, self._zone, numbers) + await self._history(uow, decision.id)

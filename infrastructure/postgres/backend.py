@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 class PostgresBackend:
     name = "postgresql"
     title = "PostgreSQL"
-    tiers = ("dev", "staging", "live")
+    tiers: tuple[str, ...] = ("dev", "staging", "live")
     guard_triggers = tuple(guard_triggers.TRIGGERS)
     unit_of_work = PostgresUnitOfWork
     # pg_dump's custom format begins with "PGDMP" (pg_backup_archiver.c, WriteHead).

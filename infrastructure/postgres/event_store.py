@@ -37,7 +37,7 @@ _SEQS_PER_QUERY = 1000
 
 def to_event(row: Row[Any]) -> RecordedEvent:
     """A row of `select(*COLUMNS)`: the columns named as RecordedEvent's fields."""
-    return RecordedEvent(*row)
+    return RecordedEvent._make(row)
 
 
 def _values(sealed: Sealed) -> dict[str, Any]:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 class SqliteBackend:
     name = "sqlite"
     title = "SQLite"
-    tiers = ("dev",)  # a file on one machine: never the owner's real data
+    tiers: tuple[str, ...] = ("dev",)  # a file on one machine: never the owner's real data
     guard_triggers = tuple(guard_triggers.TRIGGERS)
     unit_of_work = SqliteUnitOfWork
     # https://www.sqlite.org/fileformat.html#the_database_header

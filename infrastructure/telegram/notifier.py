@@ -23,6 +23,9 @@ class TelegramNotifier:
         """The sent message's id (https://core.telegram.org/bots/api#sendmessage returns
         the Message)."""
         message = await self._bot.send_message(
-            self._chat_id, text[:TELEGRAM_LIMIT], request_timeout=self._timeout_s
+            self._chat_id,
+            text[:TELEGRAM_LIMIT],
+            # Annotated int by aiogram, used as aiohttp's ClientTimeout(total=), a float.
+            request_timeout=self._timeout_s,  # type: ignore[arg-type]
         )
         return message.message_id
