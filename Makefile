@@ -56,7 +56,7 @@ test-integration: install
 test-e2e: install
 	$(PY) -m pytest $(PYTEST_PARALLEL) tests/e2e
 
-lint: install ## ruff (rules and formatting), mypy (strict on domain/) and the import contract (domain/ imports only the standard library)
+lint: install ## ruff (rules and formatting), mypy (strict on domain/, every body checked elsewhere) and the import contract (domain/ imports only the standard library)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
