@@ -22,6 +22,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     text,
+    type_coerce,
 )
 from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 
@@ -107,6 +108,13 @@ events = Table(
         sqlite_where=text(f"type <> '{NOT_INDEXED_TYPE}'"),
         postgresql_where=text(f"type <> '{NOT_INDEXED_TYPE}'"),
     ),
+)
+
+# Every column of an event in the table's order (RecordedEvent's), payload and metadata
+# as the text stored, not parsed: what an export writes out and a verification hashes.
+STORED_EVENT_COLUMNS = tuple(
+    type_coerce(column, Text()) if isinstance(column.type, CanonicalJson) else column
+    for column in events.c
 )
 
 helionyx_meta = Table(

@@ -13,32 +13,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator
 from typing import BinaryIO
 
-from sqlalchemy import Row, Text, select, type_coerce
+from sqlalchemy import Row, select
 
 from domain.chain import iso_utc
 from domain.events import LogHead
 from domain.ports import Clock
 from infrastructure.log_file.lines import Header, event_line, header_line
-from infrastructure.tables import events, helionyx_meta
+from infrastructure.tables import STORED_EVENT_COLUMNS, events, helionyx_meta
 from infrastructure.unit_of_work import SqlUnitOfWorkFactory
 
 PAGE_SIZE = 2000
 
-_STORED = select(
-    events.c.seq,
-    events.c.event_id,
-    events.c.type,
-    events.c.aggregate_type,
-    events.c.aggregate_id,
-    type_coerce(events.c.payload, Text()),
-    type_coerce(events.c.metadata, Text()),
-    events.c.idempotency_key,
-    events.c.occurred_at,
-    events.c.recorded_at,
-    events.c.schema_version,
-    events.c.prev_hash,
-    events.c.hash,
-).order_by(events.c.seq)
+_STORED = select(*STORED_EVENT_COLUMNS).order_by(events.c.seq)
 _LOG_ID = select(helionyx_meta.c.value).where(helionyx_meta.c.key == "log_id")
 
 

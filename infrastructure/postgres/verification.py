@@ -13,7 +13,7 @@ from __future__ import annotations
 from hashlib import sha256
 from typing import Any
 
-from sqlalchemy import Text, select, type_coerce
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from domain.chain import ChainReport, ChainVerifier, iso_utc
@@ -21,24 +21,10 @@ from domain.event_log import Progress
 from domain.events import LogHead
 from infrastructure.postgres.event_store import PostgresEventStore
 from infrastructure.sealing import SEALED_SPLIT, sealed_text
-from infrastructure.tables import events
+from infrastructure.tables import STORED_EVENT_COLUMNS, events
 
 PAGE_SIZE = 5_000
-_SEALED = select(
-    events.c.seq,
-    events.c.prev_hash,
-    events.c.hash,
-    events.c.event_id,
-    events.c.type,
-    events.c.aggregate_type,
-    events.c.aggregate_id,
-    type_coerce(events.c.payload, Text()),
-    type_coerce(events.c.metadata, Text()),
-    events.c.idempotency_key,
-    events.c.occurred_at,
-    events.c.recorded_at,
-    events.c.schema_version,
-).order_by(events.c.seq)
+_SEALED = select(*STORED_EVENT_COLUMNS).order_by(events.c.seq)
 
 
 class PostgresChainVerification:
@@ -68,7 +54,7 @@ async def verify_on(
     after = 0
     while rows := list(await conn.execute(_SEALED.where(events.c.seq > after).limit(page_size))):
         for row in rows:
-            seq, prev_hash, hash_ = row[0], row[1], row[2]
+            seq, prev_hash, hash_ = row[0], row[-2], row[-1]
             text = _sealed_text(*row)
             if (
                 text is not None
@@ -99,8 +85,6 @@ async def _judge(
 
 def _sealed_text(
     seq: int,
-    prev_hash: str,
-    hash_: str,
     event_id: str,
     type_: str,
     aggregate_type: str,
@@ -111,6 +95,8 @@ def _sealed_text(
     occurred: Any,
     recorded: Any,
     version: int,
+    prev_hash: str,
+    hash_: str,
 ) -> str | None:
     if SEALED_SPLIT in payload or SEALED_SPLIT in metadata:
         return None
