@@ -153,7 +153,9 @@ class SearchIndex(Protocol):
         self, query: SearchQuery, offset: int, limit: int
     ) -> tuple[builtins.list[Found], int]:
         """Up to `limit` (0: none, only the count) messages after the first `offset`,
-        newest first, and how many match in all."""
+        newest first, and how many match in all; a message that made an object (its seq
+        an object's `source_event_seq`, of any kind and status) is neither found nor
+        counted."""
         ...
 
 

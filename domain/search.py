@@ -6,6 +6,14 @@ more letters also finds longer words it begins ("pass" finds "password"); case a
 accents never matter, in any script (domain/search_index.py). Archived notes are not
 found.
 
+A message is found as what it made: one that made an object (a todo, note, track or
+decision whose `source_event_seq` is the message's seq, as everything derived from a
+message is) is found as that object only, never as a message too, and whatever became of
+the object (a message whose note was archived is not found at all); a message that made
+nothing is found as a message. Commands are never indexed (domain/search_index.py). The
+rule is asked of the read models when searching (each backend's `find_messages`), so the
+index of the messages stays what the log says, live and in a rebuild.
+
 Ranking: the objects (what the owner keeps) before the messages (what was said). Objects
 by the database's own relevance (SQLite FTS5's bm25, PostgreSQL's ts_rank), a hit in a
 title counting ten times one in a body; ties by kind, then number. Messages newest first:

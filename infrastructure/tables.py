@@ -134,7 +134,12 @@ idempotency_records = Table(
 
 # The read models: one row per object, one column per dataclass field (domain/objects.py),
 # rebuilt from the events alone (infrastructure/rebuild.py). `number` is the short name
-# the owner types; (status, number) serves the filtered, numbered lists.
+# the owner types; (status, number) serves the filtered, numbered lists; an index on
+# `source_event_seq` tells a search whether a message made an object (migration
+# 20261207_0010: such a message is found as its object, not as a message).
+
+# The read-model tables whose rows name the event they came from (`source_event_seq`).
+SOURCE_TABLES = ("todos", "notes", "tracks", "decisions")
 
 todos = Table(
     "todos",
@@ -154,6 +159,7 @@ todos = Table(
     Column("due_at", UtcDateTime, nullable=True),
     UniqueConstraint("number", name="uq_todos_number"),
     Index("ix_todos_status_number", "status", "number"),
+    Index("ix_todos_source_event_seq", "source_event_seq"),
 )
 
 notes = Table(
@@ -174,6 +180,7 @@ notes = Table(
     Column("status", String(20), nullable=False, server_default="active"),
     Column("updated_at", UtcDateTime, nullable=True),
     UniqueConstraint("number", name="uq_notes_number"),
+    Index("ix_notes_source_event_seq", "source_event_seq"),
 )
 
 tracks = Table(
@@ -193,6 +200,7 @@ tracks = Table(
     Column("streak", Integer, nullable=False, server_default="0"),
     UniqueConstraint("number", name="uq_tracks_number"),
     Index("ix_tracks_status_number", "status", "number"),
+    Index("ix_tracks_source_event_seq", "source_event_seq"),
 )
 
 decisions = Table(
@@ -215,6 +223,7 @@ decisions = Table(
     Column("revoke_reason", Text, nullable=True),
     UniqueConstraint("number", name="uq_decisions_number"),
     Index("ix_decisions_status_number", "status", "number"),
+    Index("ix_decisions_source_event_seq", "source_event_seq"),
 )
 
 # The search index (migration 20261207_0009), as PostgreSQL holds it: `document` is the

@@ -156,16 +156,19 @@ class InMemoryDecisions(_Rows[Decision]):
 
 class InMemorySearch:
     """Objects' entries in a dict by (kind, number); messages straight from the log's
-    list. Ranked as the databases rank (a title hit worth ten in a body; messages newest
+    list, but for those that made an object (`sources`: the objects' source_event_seq).
+    Ranked as the databases rank (a title hit worth ten in a body; messages newest
     first), by counting matches instead of bm25 or ts_rank."""
 
     def __init__(
         self,
         entries: dict[tuple[str, int], SearchEntry] | None = None,
         events: list[RecordedEvent] | None = None,
+        sources: Callable[[], set[int]] | None = None,
     ) -> None:
         self.entries: dict[tuple[str, int], SearchEntry] = {} if entries is None else entries
         self._events = [] if events is None else events
+        self._sources = sources or set
 
     async def put(self, entry: SearchEntry) -> None:
         self.entries[entry.kind, entry.number] = entry
@@ -188,10 +191,12 @@ class InMemorySearch:
     async def find_messages(
         self, query: SearchQuery, offset: int, limit: int
     ) -> tuple[builtins.list[Found], int]:
+        made_objects = self._sources()
         newest_first = [
             Found(MESSAGE, event.seq, "", text, None)
             for event in reversed(self._events)
             if event.type == MESSAGE_INGESTED
+            and event.seq not in made_objects
             and searchable_message(text := event.payload.get("text"))
             and _score(query, "", text) is not None
         ]
@@ -227,8 +232,13 @@ class InMemoryReadModels:
         self.tracks = InMemoryTracks(state.tracks if state else None)
         self.decisions = InMemoryDecisions(state.decisions if state else None)
         self.search = InMemorySearch(
-            _search_entries(state), getattr(state, "events", None) if state else None
+            _search_entries(state), getattr(state, "events", None) if state else None, self._sources
         )
+
+    def _sources(self) -> set[int]:
+        """The seqs the objects came from (`source_event_seq`), of every kind and status."""
+        repositories: tuple[_Rows[Any], ...] = (self.todos, self.notes, self.tracks, self.decisions)
+        return {row.source_event_seq for rows in repositories for row in rows.rows.values()}
 
     def snapshot(self) -> dict[str, dict[str, Any]]:
         """Every row of every model, for comparing a rebuild with the live path."""

@@ -36,6 +36,7 @@ from domain.search_index import (
 )
 from infrastructure.postgres.errors import translated
 from infrastructure.postgres.pending_rows import PendingRows
+from infrastructure.tables import SOURCE_TABLES
 
 # PostgreSQL's limits: a lexeme of up to 2047 bytes (a longer word is not indexed, as
 # to_tsvector leaves it out), positions up to 16383 (later ones count as 16383).
@@ -77,11 +78,19 @@ RANKED_OBJECTS = text(
 ).bindparams(bindparam("kinds", expanding=True))
 COUNT_OBJECTS = text(f"SELECT count(*) {_OBJECTS}").bindparams(bindparam("kinds", expanding=True))
 # Newest first: for a word in most messages the planner walks the primary key backwards
-# and stops at the page; for a rare one it takes the GIN index's few matches.
-_MESSAGES_MATCHING = f"FROM search_messages AS m WHERE m.document @@ {_QUERY}"
+# and stops at the page; for a rare one it takes the GIN index's few matches. A message
+# that made an object (its seq an object's `source_event_seq`) is found as that object,
+# or not at all (an archived note): an anti-join on each read-model table's source index
+# (migration 20261207_0010).
+_NOT_A_SOURCE = " ".join(
+    f"AND NOT EXISTS (SELECT 1 FROM {table} WHERE {table}.source_event_seq = m.seq)"
+    for table in SOURCE_TABLES
+)
+_MESSAGES_MATCHING = f"FROM search_messages AS m WHERE m.document @@ {_QUERY} {_NOT_A_SOURCE}"
 NEWEST_MESSAGES = text(
     f"SELECT m.seq, e.payload FROM search_messages AS m JOIN events AS e ON e.seq = m.seq "
-    f"WHERE m.document @@ {_QUERY} ORDER BY m.seq DESC LIMIT :limit OFFSET :offset"
+    f"WHERE m.document @@ {_QUERY} {_NOT_A_SOURCE} ORDER BY m.seq DESC "
+    "LIMIT :limit OFFSET :offset"
 )
 COUNT_MESSAGES = text(f"SELECT count(*) {_MESSAGES_MATCHING}")
 

@@ -1,7 +1,7 @@
 """Search on SQLite and PostgreSQL: what is found (any script, accents, emoji), what is not
-(archived notes), the ranking, paging, a message found as soon as it is acknowledged, a
-query that cannot break the database, and an index that a rebuild and the migration give
-back exactly."""
+(archived notes, a message as well as the object it made), the ranking, paging, a message
+found as soon as it is acknowledged, a query that cannot break the database, and an index
+that a rebuild and the migration give back exactly."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from domain.errors import InvalidInput
 from domain.ingest import IngestService
 from domain.messages import IncomingMessage
 from domain.notes import archive_note, edit_note, record_note
+from domain.rules_extractor import RulesExtractor
 from domain.search import SearchPage, search
 from domain.todos import complete_todo, create_todo, edit_todo
 from domain.tracks import start_track
@@ -189,6 +190,46 @@ async def test_a_query_can_never_break_the_database(factory):
     assert await found(factory, "-wifi pass*") == [("note", 1)]
 
 
+async def test_a_message_that_made_an_object_is_found_as_that_object_only(factory, clock):
+    ingest = IngestService(factory, RulesExtractor(), clock)
+    made = await ingest.ingest(IncomingMessage("note: Café Crème receipts in the blue folder"))
+    said = await ingest.ingest(IncomingMessage("the creme brulee was great"))
+    task = await ingest.ingest(IncomingMessage("todo: buy crème fraîche"))
+    later = await ingest.ingest(IncomingMessage("Crème again, nothing to keep"))
+    assert made.derived and task.derived and not said.derived and not later.derived
+    expected_messages = [("message", later.event.seq), ("message", said.event.seq)]
+    page = await find(factory, "creme")
+    assert {(h.kind, h.number) for h in page.hits[:2]} == {("note", 1), ("todo", 1)}
+    assert [(h.kind, h.number) for h in page.hits[2:]] == expected_messages
+    assert page.total == 4 and page.next is None
+    only = await find(factory, "creme", types=["message"])
+    assert ([(h.kind, h.number) for h in only.hits], only.total) == (expected_messages, 2)
+    assert await found(factory, "receipts blue") == [("note", 1)]
+    assert await found(factory, "fraiche") == [("todo", 1)]
+
+    after, seen = None, []  # a page at a time: each hit once, the total the same
+    while True:
+        one = await find(factory, "creme", limit=1, after=after)
+        assert one.total == 4 and len(one.hits) == 1
+        seen.append((one.hits[0].kind, one.hits[0].number))
+        if (after := one.next) is None:
+            break
+    assert seen == [(h.kind, h.number) for h in page.hits]
+    skipped = await find(factory, "creme", types=["message"], limit=1)
+    rest = await find(factory, "creme", types=["message"], limit=1, after=skipped.next)
+    assert [(h.kind, h.number) for h in skipped.hits + rest.hits] == expected_messages
+    assert rest.total == 2 and rest.next is None
+
+    async with factory(write=True) as uow:  # found as its note or not at all
+        await archive_note(uow, 1)
+        await uow.commit()
+    assert await found(factory, "receipts") == []
+    assert await found(factory, "creme") == [("todo", 1), *expected_messages]
+    await rebuild_read_models(factory)
+    assert await found(factory, "receipts") == []
+    assert (await find(factory, "creme")).total == 3
+
+
 async def test_any_text_is_recorded_and_as_much_as_can_be_is_indexed(factory):
     huge = " ".join(["w"] * 20_000) + " " + "x" * 3000 + " early " + "y " * 40_000 + "late"
     result = await IngestService(factory).ingest(IncomingMessage(huge))
@@ -247,6 +288,7 @@ QUERIES = (
     "sqlite",
     "Ärger Büro",
     "done",
+    "creme",
 )
 
 
@@ -268,12 +310,19 @@ async def scenario(factory: SqlUnitOfWorkFactory, clock: FakeClock) -> None:
             IncomingMessage("plain ascii, tabs\tand_underscores"),
         ]
     )
+    derives = IngestService(factory, RulesExtractor(), clock)  # found as its note only
+    await derives.ingest(IncomingMessage("note: Café Crème receipts in the blue folder"))
+    await derives.ingest(IncomingMessage("crème, said and kept nowhere"))
 
 
 async def test_a_rebuild_gives_back_the_same_index(engine, factory, clock):
     await scenario(factory, clock)
     live, answers = await index_rows(engine), await results(factory)
-    assert len(live["objects"]) == 10 and live["messages"]
+    assert len(live["objects"]) == 11 and live["messages"]
+    assert [(hit.kind, hit.title) for hit in answers[-1].hits] == [
+        ("note", "Café Crème receipts in the blue folder"),
+        ("message", "crème, said and kept nowhere"),
+    ]
     for page_size in (1, 3, 5000):
         await rebuild_read_models(factory, page_size=page_size)
         assert await index_rows(engine) == live

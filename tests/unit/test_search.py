@@ -211,3 +211,34 @@ async def test_objects_come_first_then_messages_newest_first_across_pages():
     assert (first.total, second.total, second.next) == (4, 4, None)
     assert [(h.kind, h.number) for h in only.hits] == [("message", seqs[2])]
     assert only.total == 3
+
+
+async def test_a_message_that_made_an_object_is_found_as_that_object_only():
+    from domain.ingest import IngestService
+    from domain.messages import IncomingMessage
+    from domain.rules_extractor import RulesExtractor
+    from tests.fakes import FakeClock
+
+    factory = InMemoryUnitOfWorkFactory()
+    ingest = IngestService(factory, RulesExtractor(), FakeClock())
+    made = await ingest.ingest(IncomingMessage("note: Café Crème receipts in the blue folder"))
+    said = await ingest.ingest(IncomingMessage("the creme brulee was great"))
+    assert made.derived and not said.derived
+    async with factory() as uow:
+        page = await search(uow, "creme", limit=1)
+        rest = await search(uow, "creme", limit=1, after=page.next)
+        messages = await search(uow, "creme", types=["message"])
+    assert [(h.kind, h.number) for h in page.hits + rest.hits] == [
+        ("note", 1),
+        ("message", said.event.seq),
+    ]
+    assert (page.total, rest.total, rest.next) == (2, 2, None)
+    assert [(h.kind, h.number) for h in messages.hits] == [("message", said.event.seq)]
+    assert messages.total == 1
+    async with factory(write=True) as uow:
+        await archive_note(uow, 1)
+        await uow.commit()
+    async with factory() as uow:
+        archived = await search(uow, "creme")
+    assert [(h.kind, h.number) for h in archived.hits] == [("message", said.event.seq)]
+    assert archived.total == 1

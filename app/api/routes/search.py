@@ -73,7 +73,8 @@ async def search(
 ) -> SearchPageOut:
     """Every word must be found (a word of three letters or more also finds longer words
     it begins); todos, notes, tracks and decisions rank before messages, a title hit
-    above a body hit; archived notes are not found."""
+    above a body hit; archived notes are not found, and a message that made an object is
+    found as that object only."""
     kinds = None if types is None else types.split(",")
     page = await search_in(uow_factory, q, types=kinds, limit=limit, after=after)
     return SearchPageOut(
