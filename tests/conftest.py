@@ -3,6 +3,7 @@ built explicitly (never from the developer's own .env files), and containers per
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 import uuid
@@ -19,6 +20,7 @@ from app.container import Container, build_container, close_container
 from app.settings import Settings
 from infrastructure.database import create_engine
 from infrastructure.migrate import upgrade
+from tests.support.schema_templates import SchemaTemplates
 
 POSTGRES_ENV = "HELIONYX_TEST_POSTGRES_URL"
 API_TOKEN = "test-api-token-0123456789"
@@ -62,12 +64,34 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             )
 
 
-async def create_postgres_database() -> str:
-    """A fresh, empty database on the test server; returns its URL."""
+# This process's databases migrated once and copied for each test that starts at the
+# latest schema (tests/support/schema_templates.py); removed at the session's end.
+TEMPLATES = SchemaTemplates(os.environ.get(POSTGRES_ENV))
+AT_HEAD: set[str] = set()  # the URLs of databases made at the latest schema
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    asyncio.run(TEMPLATES.remove())
+
+
+def starts_at_head(request: pytest.FixtureRequest) -> bool:
+    """Whether the test's database is made at the latest schema (of the dev tier) rather
+    than empty: when the test asks for a `container`, which migrates it first anyway.
+    A test that wants another tier's schema builds its container itself."""
+    return "container" in request.fixturenames
+
+
+async def create_postgres_database(at_head: bool = False) -> str:
+    """A fresh database on the test server, empty or (`at_head`) copied from this
+    process's migrated template of the dev tier; returns its URL."""
     import asyncpg
 
     admin = make_url(postgres_admin_url() or "")
     name = f"helionyx_test_{uuid.uuid4().hex[:12]}"
+    if at_head:
+        url = await TEMPLATES.create_postgres("dev", name)
+        AT_HEAD.add(url)
+        return url
     conn = await asyncpg.connect(_asyncpg_dsn(admin))
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')
@@ -102,17 +126,22 @@ def _asyncpg_dsn(url) -> str:
 
 
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'helionyx.db'}"
+def sqlite_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    path = tmp_path / "helionyx.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    if starts_at_head(request):
+        TEMPLATES.copy_sqlite("dev", path)
+        AT_HEAD.add(url)
+    return url
 
 
 @asynccontextmanager
-async def fresh_postgres_database() -> AsyncIterator[str]:
-    """A fresh, empty database on the test server for the block, dropped after it (the
-    test is skipped where no server is configured)."""
+async def fresh_postgres_database(at_head: bool = False) -> AsyncIterator[str]:
+    """A fresh database on the test server for the block, empty or at the latest schema,
+    dropped after it (the test is skipped where no server is configured)."""
     if not postgres_admin_url():
         pytest.skip(f"PostgreSQL not configured: set {POSTGRES_ENV}")
-    url = await create_postgres_database()
+    url = await create_postgres_database(at_head)
     try:
         yield url
     finally:
@@ -120,8 +149,8 @@ async def fresh_postgres_database() -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def postgres_url() -> AsyncIterator[str]:
-    async with fresh_postgres_database() as url:
+async def postgres_url(request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    async with fresh_postgres_database(starts_at_head(request)) as url:
         yield url
 
 
@@ -131,7 +160,7 @@ async def database_url(request: pytest.FixtureRequest) -> AsyncIterator[str]:
     if request.param == "sqlite":
         yield request.getfixturevalue("sqlite_url")
     else:
-        async with fresh_postgres_database() as url:
+        async with fresh_postgres_database(starts_at_head(request)) as url:
             yield url
 
 
@@ -182,7 +211,8 @@ def settings(database_url: str) -> Settings:
 @pytest.fixture
 async def container(settings: Settings) -> AsyncIterator[Container]:
     container = build_container(settings)
-    await upgrade(container.engine(), settings.tier)
+    if not (settings.database_url in AT_HEAD and settings.tier == "dev"):
+        await upgrade(container.engine(), settings.tier)
     try:
         yield container
     finally:
