@@ -95,7 +95,7 @@ def test_every_operation_answers_as_declared(service: Service, subtests) -> None
     # Without security parameters: from the bearer scheme schemathesis would otherwise make
     # an Authorization header of its own, and leave it out of negative cases, our token
     # included. Every call here carries the token; the 401s are
-    # tests/integration/test_api_openapi_complete.py's.
+    # tests/integration/openapi/test_api_openapi_complete.py's.
     config = SchemathesisConfig.from_dict({"generation": {"with-security-parameters": False}})
     schema = schemathesis.openapi.from_url(f"{service.base_url}/openapi.json", config=config)
     with requests.Session() as session:

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 
 import app.api.schemas as ingest_schemas
 import app.api.schemas_objects as object_schemas
@@ -21,18 +20,6 @@ PROBLEM_SCHEMA = {"$ref": "#/components/schemas/Problem"}
 NO_BODY = re.compile(r"/(complete|cancel|reopen|archive|pause|resume|finish)$")
 # Streamed, not JSON: its answer is a file in one of these types.
 STREAMED = {"/api/v1/export": {"application/x-ndjson", "text/markdown"}}
-
-
-@pytest.fixture
-def database_url(sqlite_url: str) -> str:
-    return sqlite_url  # the document does not depend on the backend
-
-
-@pytest.fixture
-async def document(client) -> dict:
-    response = await client.get("/openapi.json")
-    assert response.status_code == 200
-    return response.json()
 
 
 def api_operations(document: dict) -> Iterator[tuple[str, str, dict]]:

@@ -4,8 +4,6 @@ running service against it)."""
 
 from __future__ import annotations
 
-import pytest
-
 from app.api.openapi import Problem
 
 PROBLEM = "application/problem+json"
@@ -17,18 +15,6 @@ READ_BODIES = {
     "/api/v1/decisions": "NewDecision",
     "/api/v1/decisions/{decision_id}/supersede": "NewDecision",
 }
-
-
-@pytest.fixture
-def database_url(sqlite_url: str) -> str:
-    return sqlite_url  # the document does not depend on the backend
-
-
-@pytest.fixture
-async def document(client) -> dict:
-    response = await client.get("/openapi.json")
-    assert response.status_code == 200
-    return response.json()
 
 
 def operations(document: dict):

@@ -4,8 +4,6 @@ name no default a client could mistake for "send null"."""
 
 from __future__ import annotations
 
-import pytest
-
 import app.api.schemas_objects as schemas
 
 BODIES = {
@@ -17,18 +15,6 @@ BODIES = {
     ("post", "/api/v1/decisions/{decision_id}/outcome"): ("Outcome", True),
 }
 OBJECT_PATHS = ("/api/v1/todos", "/api/v1/notes", "/api/v1/tracks", "/api/v1/decisions")
-
-
-@pytest.fixture
-def database_url(sqlite_url: str) -> str:
-    return sqlite_url  # the document does not depend on the backend
-
-
-@pytest.fixture
-async def document(client) -> dict:
-    response = await client.get("/openapi.json")
-    assert response.status_code == 200
-    return response.json()
 
 
 def body_model(operation: dict) -> str | None:
