@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from domain import decisions, notes, todos, tracks
 from domain.changes import UNSET, Due, Ref, _Unset, whole_history
@@ -24,7 +24,9 @@ from domain.todo_filter import TodoFilter
 Context = Mapping[str, Any] | None
 T = TypeVar("T")
 Obj = TypeVar("Obj", bound=Todo | Note | Track | Decision)
-Change = Callable[[ObjectUnitOfWork], Awaitable[tuple[T, list[RecordedEvent]]]]
+P = ParamSpec("P")
+# A use case that changes one object: what it became, and the events it recorded.
+Change = Callable[Concatenate[ObjectUnitOfWork, P], Awaitable[tuple[T, list[RecordedEvent]]]]
 
 
 class ObjectsService:
@@ -61,13 +63,13 @@ class ObjectsService:
         return todo
 
     async def complete_todo(self, todo: Ref, *, context: Context = None) -> Todo:
-        return await self._change(lambda uow: todos.complete_todo(uow, todo, metadata=context))
+        return await self._change(todos.complete_todo, todo, metadata=context)
 
     async def cancel_todo(self, todo: Ref, *, context: Context = None) -> Todo:
-        return await self._change(lambda uow: todos.cancel_todo(uow, todo, metadata=context))
+        return await self._change(todos.cancel_todo, todo, metadata=context)
 
     async def reopen_todo(self, todo: Ref, *, context: Context = None) -> Todo:
-        return await self._change(lambda uow: todos.reopen_todo(uow, todo, metadata=context))
+        return await self._change(todos.reopen_todo, todo, metadata=context)
 
     async def edit_todo(
         self,
@@ -82,24 +84,22 @@ class ObjectsService:
     ) -> Todo:
         """Change what is given; the same values again change nothing and record nothing."""
         return await self._change(
-            lambda uow: todos.edit_todo(
-                uow,
-                todo,
-                title=title,
-                description=description,
-                priority=priority,
-                due=due,
-                tags=tags,
-                metadata=context,
-            )
+            todos.edit_todo,
+            todo,
+            title=title,
+            description=description,
+            priority=priority,
+            due=due,
+            tags=tags,
+            metadata=context,
         )
 
     async def todo(self, todo: Ref) -> tuple[Todo, list[RecordedEvent]]:
         """The todo and the events that shaped it, oldest first."""
-        return await self._with_history(lambda uow: todos.get_todo(uow, todo))
+        return await self._with_history(todos.get_todo, todo)
 
     async def note(self, note: Ref) -> tuple[Note, list[RecordedEvent]]:
-        return await self._with_history(lambda uow: notes.get_note(uow, note))
+        return await self._with_history(notes.get_note, note)
 
     async def edit_note(
         self,
@@ -111,32 +111,28 @@ class ObjectsService:
         context: Context = None,
     ) -> Note:
         return await self._change(
-            lambda uow: notes.edit_note(
-                uow, note, title=title, content=content, tags=tags, metadata=context
-            )
+            notes.edit_note, note, title=title, content=content, tags=tags, metadata=context
         )
 
     async def archive_note(self, note: Ref, *, context: Context = None) -> Note:
-        return await self._change(lambda uow: notes.archive_note(uow, note, metadata=context))
+        return await self._change(notes.archive_note, note, metadata=context)
 
     async def track(self, track: Ref) -> tuple[Track, list[RecordedEvent]]:
-        return await self._with_history(lambda uow: tracks.get_track(uow, track))
+        return await self._with_history(tracks.get_track, track)
 
     async def check_in(
         self, track: Ref, *, note: str | None = None, context: Context = None
     ) -> Track:
-        return await self._change(
-            lambda uow: tracks.check_in_track(uow, track, note=note, metadata=context)
-        )
+        return await self._change(tracks.check_in_track, track, note=note, metadata=context)
 
     async def pause_track(self, track: Ref, *, context: Context = None) -> Track:
-        return await self._change(lambda uow: tracks.pause_track(uow, track, metadata=context))
+        return await self._change(tracks.pause_track, track, metadata=context)
 
     async def resume_track(self, track: Ref, *, context: Context = None) -> Track:
-        return await self._change(lambda uow: tracks.resume_track(uow, track, metadata=context))
+        return await self._change(tracks.resume_track, track, metadata=context)
 
     async def finish_track(self, track: Ref, *, context: Context = None) -> Track:
-        return await self._change(lambda uow: tracks.finish_track(uow, track, metadata=context))
+        return await self._change(tracks.finish_track, track, metadata=context)
 
     async def start_track(
         self,
@@ -148,44 +144,44 @@ class ObjectsService:
     ) -> Track:
         """Conflict when a track of that name is running already."""
         return await self._change(
-            lambda uow: tracks.start_track(
-                uow,
-                title=title,
-                description=description,
-                check_in_every=check_in_every,
-                metadata=context,
-            )
+            tracks.start_track,
+            title=title,
+            description=description,
+            check_in_every=check_in_every,
+            metadata=context,
         )
 
     async def decision(self, decision: Ref) -> tuple[Decision, list[RecordedEvent]]:
-        return await self._with_history(lambda uow: decisions.get_decision(uow, decision))
+        return await self._with_history(decisions.get_decision, decision)
 
     async def revoke_decision(
         self, decision: Ref, *, reason: str | None = None, context: Context = None
     ) -> Decision:
         return await self._change(
-            lambda uow: decisions.revoke_decision(uow, decision, reason=reason, metadata=context)
+            decisions.revoke_decision, decision, reason=reason, metadata=context
         )
 
     async def review_decision(
         self, decision: Ref, *, outcome: str, context: Context = None
     ) -> Decision:
         return await self._change(
-            lambda uow: decisions.review_decision(uow, decision, outcome=outcome, metadata=context)
+            decisions.review_decision, decision, outcome=outcome, metadata=context
         )
 
-    async def _change(self, change: Change[T]) -> T:
+    async def _change(self, change: Change[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """`change(uow, *args, **kwargs)` in a write unit of work, committed if it
+        recorded anything."""
         async with self._uow_factory(write=True) as uow:
-            changed, events = await change(uow)
+            changed, events = await change(uow, *args, **kwargs)
             if events:
                 await uow.commit()
         return changed
 
     async def _with_history(
-        self, get: Callable[[ObjectUnitOfWork], Awaitable[Obj]]
+        self, get: Callable[[ObjectUnitOfWork, Ref], Awaitable[Obj]], ref: Ref
     ) -> tuple[Obj, list[RecordedEvent]]:
         async with self._uow_factory() as uow:
-            found = await get(uow)
+            found = await get(uow, ref)
             return found, await whole_history(uow.events, found.id)
 
     async def notes(
@@ -224,15 +220,13 @@ class ObjectsService:
     ) -> Decision:
         """A new active decision; with `supersedes`, it replaces that active decision."""
         return await self._change(
-            lambda uow: decisions.record_decision(
-                uow,
-                title=title,
-                rationale=rationale,
-                options=options,
-                supersedes=supersedes,
-                review_on=review_on,
-                metadata=context,
-            )
+            decisions.record_decision,
+            title=title,
+            rationale=rationale,
+            options=options,
+            supersedes=supersedes,
+            review_on=review_on,
+            metadata=context,
         )
 
     async def stats(self) -> Stats:
