@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,12 +29,15 @@ async def cmd_stop(_: Container, settings: Settings, args: argparse.Namespace) -
     )
 
 
-def stop_through_run_file(path: Path, *, tier: str, wait_s: float) -> int:
+def stop_through_run_file(
+    path: Path, *, tier: str, wait_s: float, say: Callable[[str], None] = print
+) -> int:
     """SIGTERM to the instance the run file names, then wait up to `wait_s` for it to exit
-    (the deployed tiers' `make stop` calls this too: app/deploy/service.py)."""
+    (the deployed tiers' `make stop` calls this too: app/deploy/service.py). What happened
+    goes to `say`, a failure to stderr."""
     running = running_instance(path)
     if running is None:
-        print(f"stop: the {tier} service is not running (no live {path.name})")
+        say(f"stop: the {tier} service is not running (no live {path.name})")
         return 0
     os.kill(running.pid, signal.SIGTERM)
     deadline = time.monotonic() + wait_s
@@ -46,7 +50,7 @@ def stop_through_run_file(path: Path, *, tier: str, wait_s: float) -> int:
             )
             return 1
         time.sleep(0.1)
-    print(f"stop: the {tier} service (pid {running.pid}, port {running.port}) has stopped")
+    say(f"stop: the {tier} service (pid {running.pid}, port {running.port}) has stopped")
     return 0
 
 

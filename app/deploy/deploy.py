@@ -11,8 +11,6 @@ docs/DEPLOYMENT.md), `current` pointed back, the old release started and waited 
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import sys
 import time
@@ -186,11 +184,7 @@ class Deploy:
         """The running service drains and stops (app/cli/stop.py says how it went)."""
         if not self.manager.running():
             return
-        said_by_stop = io.StringIO()
-        with contextlib.redirect_stdout(said_by_stop):
-            self.manager.stop()
-        for line in said_by_stop.getvalue().splitlines():
-            say(f"  {line}")
+        self.manager.stop(say=lambda line: say(f"  {line}"))
 
     def _start(self, settings: Settings) -> None:
         try:

@@ -17,6 +17,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -41,8 +42,9 @@ class ServiceManager(Protocol):
     def start(self) -> None:
         """Start the release `current` points at; do not wait for it."""
 
-    def stop(self) -> None:
-        """Stop the tier's service, letting it drain; raise DeployError if it will not."""
+    def stop(self, say: Callable[[str], None] = print) -> None:
+        """Stop the tier's service, letting it drain, and `say` how it went; raise
+        DeployError if it will not."""
 
     def exit_status(self) -> int | None:
         """The started service's exit status once it has ended, else None."""
@@ -101,16 +103,16 @@ class DetachedService:
         }
         self._record.write_text(json.dumps(record) + "\n", encoding="utf-8")
 
-    def stop(self) -> None:
+    def stop(self, say: Callable[[str], None] = print) -> None:
         wait_s = _stop_wait_s(self.layout)
         if (path := live_run_file(self.layout)) is not None:
-            if stop_through_run_file(path, tier=self.layout.tier, wait_s=wait_s) != 0:
+            if stop_through_run_file(path, tier=self.layout.tier, wait_s=wait_s, say=say) != 0:
                 raise DeployError(f"the {self.layout.tier} service did not stop within {wait_s} s")
         elif (pid := self._launched()) is not None:
             _terminate(pid, wait_s)
-            print(f"stop: the {self.layout.tier} service (pid {pid}, not serving yet) has stopped")
+            say(f"stop: the {self.layout.tier} service (pid {pid}, not serving yet) has stopped")
         else:
-            print(f"stop: the {self.layout.tier} service is not running")
+            say(f"stop: the {self.layout.tier} service is not running")
         with contextlib.suppress(FileNotFoundError):
             self._record.unlink()
 

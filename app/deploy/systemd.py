@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import pwd
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from app.deploy.layout import DeployError, TierLayout
@@ -58,10 +59,10 @@ class SystemdService:
     def start(self) -> None:
         _call(systemctl("start", self.unit), f"systemctl start {self.unit}")
 
-    def stop(self) -> None:
+    def stop(self, say: Callable[[str], None] = print) -> None:
         # Blocks until the unit has stopped: SIGTERM, the drain, at most TimeoutStopSec.
         _call(systemctl("stop", self.unit), f"systemctl stop {self.unit}")
-        print(f"stop: {self.unit} has stopped")
+        say(f"stop: {self.unit} has stopped")
 
     def exit_status(self) -> int | None:
         state = subprocess.run(
