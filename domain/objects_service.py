@@ -49,18 +49,15 @@ class ObjectsService:
         tags: Iterable[str] = (),
         context: Context = None,
     ) -> Todo:
-        async with self._uow_factory(write=True) as uow:
-            todo, _ = await todos.create_todo(
-                uow,
-                title=title,
-                description=description,
-                priority=priority,
-                due=due,
-                tags=tags,
-                metadata=context,
-            )
-            await uow.commit()
-        return todo
+        return await self._change(
+            todos.create_todo,
+            title=title,
+            description=description,
+            priority=priority,
+            due=due,
+            tags=tags,
+            metadata=context,
+        )
 
     async def complete_todo(self, todo: Ref, *, context: Context = None) -> Todo:
         return await self._change(todos.complete_todo, todo, metadata=context)
