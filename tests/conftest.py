@@ -31,6 +31,11 @@ API_TOKEN = "test-api-token-0123456789"
 # to create it.
 MAKE_IN_CHECKOUT = pytest.mark.xdist_group("make-in-checkout")
 
+# For a test whose outcome is settled before anything reaches storage (the bearer check
+# runs before every route): the SQLite file alone, where `database_url` would run it on
+# PostgreSQL too only to create and drop a database it never uses.
+BEFORE_STORAGE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
 
 def postgres_admin_url() -> str | None:
     url = os.environ.get(POSTGRES_ENV)

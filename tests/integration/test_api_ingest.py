@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import API_TOKEN
+from tests.conftest import API_TOKEN, BEFORE_STORAGE
 
 PROBLEM = "application/problem+json"
 
@@ -32,6 +32,7 @@ async def test_ready_when_migrated_for_this_tier(client):
     }
 
 
+@BEFORE_STORAGE
 @pytest.mark.parametrize(
     "header",
     [

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from app.api.middleware import BodyTimeoutMiddleware
+from tests.conftest import BEFORE_STORAGE
 
 PROBLEM = "application/problem+json"
 
@@ -70,6 +71,7 @@ async def test_a_chunked_body_within_the_limit_is_read_whole(client):
     assert event["payload"]["text"] == "sent in three chunks"
 
 
+@BEFORE_STORAGE
 @pytest.mark.parametrize(
     "method, path",
     [

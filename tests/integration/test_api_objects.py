@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.conftest import API_TOKEN
+from tests.conftest import API_TOKEN, BEFORE_STORAGE
 
 PROBLEM = "application/problem+json"
 UNKNOWN_UUID = "0b7e9f1e-4a8e-4c53-9d9a-2f0d7a1c3b55"
@@ -281,6 +281,7 @@ async def test_a_batch_derives_per_message(client):
     assert await event_count(client) == 5
 
 
+@BEFORE_STORAGE
 @pytest.mark.parametrize(
     ("method", "path"),
     [
