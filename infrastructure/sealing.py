@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from hashlib import sha256
+from json.encoder import encode_basestring
 from typing import Any, NamedTuple
 
 from domain.chain import iso_utc
@@ -22,7 +23,9 @@ from domain.ids import new_uuids
 from infrastructure.fast_json import canonical_json
 
 _JSON_SCALARS = (str, int, float, bool, type(None))
-_QUOTE = json.JSONEncoder(ensure_ascii=False).encode  # a str, quoted as canonical_json does
+# A str, quoted as canonical_json quotes it: the C function JSONEncoder.encode calls for
+# a str when ensure_ascii is off, without the method call around it (half the time).
+_QUOTE = encode_basestring
 
 # The key between metadata and payload in `sealed_text`: a verifier that spells the text
 # from stored columns gives no text for a row where it appears (see

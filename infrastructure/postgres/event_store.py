@@ -40,10 +40,11 @@ def to_event(row: Row[Any]) -> RecordedEvent:
     return RecordedEvent._make(row)
 
 
-def _values(sealed: Sealed) -> dict[str, Any]:
-    values = sealed.event._asdict()
-    values["payload"], values["metadata"] = sealed.payload_json, sealed.metadata_json
-    return values
+def _row(sealed: Sealed) -> tuple[Any, ...]:
+    """The event's columns in `events`' order (RecordedEvent's), payload and metadata as
+    their canonical JSON."""
+    event = sealed.event
+    return (*event[:5], sealed.payload_json, sealed.metadata_json, *event[7:])
 
 
 class PostgresEventStore:
@@ -63,12 +64,13 @@ class PostgresEventStore:
         if not new_events:
             return []
         sealed = seal(new_events, self._head or await self.head(), self._clock.now())
-        rows = [_values(item) for item in sealed]
+        rows = [_row(item) for item in sealed]
         if self._pending is not None:
-            self._pending.add_events([tuple(row.values()) for row in rows])
+            self._pending.add_events(rows)
         else:
             with translated():
-                await self._conn.execute(_INSERT, rows)
+                named = [dict(zip(RecordedEvent._fields, row, strict=True)) for row in rows]
+                await self._conn.execute(_INSERT, named)
         recorded = [item.event for item in sealed]
         self._head = LogHead(recorded[-1].seq, recorded[-1].hash)
         self.appended += recorded
