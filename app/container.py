@@ -165,7 +165,7 @@ class Container(containers.DeclarativeContainer):
         reminders=providers.Singleton(reminders_of, notification_service),
         export=providers.Singleton(markdown_for_chat, uow_factory, clock, owner_zone),
     )
-    objects_service = providers.Singleton(ObjectsService, uow_factory=uow_factory)
+    objects_service = providers.Singleton(ObjectsService, uow_factory=uow_factory, zone=owner_zone)
     event_log = providers.Singleton(EventLog, uow_factory=uow_factory)
     # `make verify`, backups and restores: the backend's own check of the chain.
     chain_verification = providers.Singleton(

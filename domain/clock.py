@@ -13,6 +13,16 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+def zone_name(zone: tzinfo) -> str:
+    """The name `zone_named` reads back: an IANA zone's key, or UTC."""
+    key = getattr(zone, "key", None)
+    if isinstance(key, str):
+        return key
+    if zone is UTC:
+        return "UTC"
+    raise ValueError(f"{zone!r} has no name: the owner's zone comes from zone_named")
+
+
 def zone_named(name: object) -> tzinfo:
     """An IANA zone ("Europe/Berlin"); InvalidInput naming what to use otherwise."""
     if not isinstance(name, str) or not name:

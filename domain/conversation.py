@@ -198,7 +198,7 @@ class ConversationService:
             "resume": lambda a: _by_number(a, "track", tracks.resume_track),
             "finish": lambda a: _by_number(a, "track", tracks.finish_track),
             "edit": self._edit,
-            "checkin": _check_in,
+            "checkin": lambda a: _check_in(a, self._zone),
             "supersede": self._supersede,
             "revoke": _revoke,
             "outcome": _outcome,
@@ -488,7 +488,7 @@ _COMMAND_OF = {
 }
 
 
-def _check_in(argument: str) -> Action | str:
+def _check_in(argument: str, zone: tzinfo) -> Action | str:
     if not argument:
         return USAGE["checkin"]
     number, note = _number_and_rest(argument)
@@ -505,7 +505,9 @@ def _check_in(argument: str) -> Action | str:
                 raise NotFound(f"there is no track named {argument.split()[0]!r}; see /tracks")
             ref = track.id
             rest = " ".join(argument.split())[len(" ".join(track.title.split())) :].strip()
-        _, events = await tracks.check_in_track(uow, ref, note=rest or None, metadata=metadata)
+        _, events = await tracks.check_in_track(
+            uow, ref, note=rest or None, zone=zone, metadata=metadata
+        )
         return events
 
     return action

@@ -8,7 +8,7 @@ of a `caused_by_seq`.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from datetime import date
+from datetime import UTC, date, tzinfo
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from domain import decisions, notes, todos, tracks
@@ -30,8 +30,11 @@ Change = Callable[Concatenate[ObjectUnitOfWork, P], Awaitable[tuple[T, list[Reco
 
 
 class ObjectsService:
-    def __init__(self, uow_factory: UnitOfWorkFactory) -> None:
+    """`zone`: the owner's, which a check-in names (its day counts toward the streak)."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory, zone: tzinfo = UTC) -> None:
         self._uow_factory = uow_factory
+        self._zone = zone
 
     async def todos(
         self, filter: TodoFilter = TodoFilter(), *, after: str | None = None, limit: int = 100
@@ -120,7 +123,9 @@ class ObjectsService:
     async def check_in(
         self, track: Ref, *, note: str | None = None, context: Context = None
     ) -> Track:
-        return await self._change(tracks.check_in_track, track, note=note, metadata=context)
+        return await self._change(
+            tracks.check_in_track, track, note=note, zone=self._zone, metadata=context
+        )
 
     async def pause_track(self, track: Ref, *, context: Context = None) -> Track:
         return await self._change(tracks.pause_track, track, metadata=context)

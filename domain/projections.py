@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
+from domain.clock import zone_named
+from domain.errors import InvalidInput
 from domain.events import RecordedEvent
 from domain.objects import (
     DECISION,
@@ -158,15 +160,11 @@ async def _track_changed(event: RecordedEvent, models: ReadModels) -> None:
         raise _missing(event)
     at = event.occurred_at
     if event.type == TRACK_CHECKED_IN:
-        # In a row: within the interval of the check-in before, with a day of grace.
-        kept = track.last_check_in_at is not None and at - track.last_check_in_at <= (
-            timedelta(days=track.check_in_every + 1)
-        )
         track = replace(
             track,
             last_check_in_at=at,
             check_ins=track.check_ins + 1,
-            streak=track.streak + 1 if kept else 1,
+            streak=_streak(track, at, event.payload.get("zone")),
         )
     else:
         status = {TRACK_PAUSED: "paused", TRACK_RESUMED: "active", TRACK_FINISHED: "done"}
@@ -175,6 +173,24 @@ async def _track_changed(event: RecordedEvent, models: ReadModels) -> None:
     await models.tracks.update(track)
     if event.type != TRACK_CHECKED_IN:  # a check-in changes nothing searchable
         await _index(models, track)
+
+
+def _streak(track: Track, at: datetime, zone_said: object) -> int:
+    """Days in a row with a check-in, counted in the zone the check-in names (UTC for
+    one recorded before check-ins named it): another check-in on the same day adds
+    none; one within the interval of the day before, with a day of grace, adds one;
+    later, the streak starts again."""
+    last = track.last_check_in_at
+    if last is None:
+        return 1
+    try:
+        zone = zone_named(zone_said if zone_said is not None else "UTC")
+    except InvalidInput:
+        zone = UTC
+    days = (at.astimezone(zone).date() - last.astimezone(zone).date()).days
+    if days <= 0:
+        return max(track.streak, 1)
+    return track.streak + 1 if days <= track.check_in_every + 1 else 1
 
 
 async def _decision_recorded(event: RecordedEvent, models: ReadModels) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from domain.changes import (
@@ -19,6 +19,7 @@ from domain.changes import (
     total_of_status,
     transition,
 )
+from domain.clock import zone_name
 from domain.errors import Conflict, InvalidInput
 from domain.events import RecordedEvent
 from domain.extraction import MAX_CHECK_IN_DAYS
@@ -85,8 +86,16 @@ async def start_track(
 
 
 async def check_in_track(
-    uow: ObjectUnitOfWork, track: Ref, *, note: str | None = None, metadata: Metadata = None
+    uow: ObjectUnitOfWork,
+    track: Ref,
+    *,
+    note: str | None = None,
+    zone: tzinfo = UTC,
+    metadata: Metadata = None,
 ) -> tuple[Track, list[RecordedEvent]]:
+    """A check-in now. The event names the owner's `zone`: the streak counts the days
+    with a check-in in it, so a second check-in on one of the owner's days adds none
+    (domain/projections.py), whatever the zone is later."""
     found = await find(uow.tracks, track, TRACK)
     # What the check-in replaces, so that an undo can put it back exactly.
     before = {
@@ -94,7 +103,7 @@ async def check_in_track(
         "check_ins": found.check_ins,
         "streak": found.streak,
     }
-    extra = {"note": optional_text(note, "note"), "before": before}
+    extra = {"note": optional_text(note, "note"), "zone": zone_name(zone), "before": before}
     track = found.id
     return await transition(
         uow, uow.tracks, TRACK, track, TRACK_CHECKED_IN, ("active",), "active", metadata, extra

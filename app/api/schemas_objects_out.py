@@ -81,7 +81,9 @@ class TrackOut(BaseModel):
     check_in_every: int
     last_check_in_at: datetime | None
     check_ins: int
-    streak: int = Field(description="check-ins in a row, each in time")
+    streak: int = Field(
+        description="days with a check-in in a row (the owner's days; a day of grace)"
+    )
     created_at: datetime
     updated_at: datetime
     source_event_seq: int

@@ -26,7 +26,7 @@ MORNING = [
     ("/checkin running 5 km", "Checked in: track #1, running (5 km)"),
 ]
 AFTERNOON = [
-    ("/checkin 1", "2 in a row"),
+    ("/checkin 1", "1 in a row"),  # the same day: a check-in more, not a day more
     (
         "/decide use SQLite because one user review in 3 months",
         "Decision #1: use SQLite - because one user (review on",
@@ -71,7 +71,7 @@ def test_a_day_of_every_command_survives_a_restart(migrated_sqlite, tmp_path):
             assert todos[1]["due_at"] is not None and todos[1]["priority"] == "high"
             assert todos[2]["status"] == "open" and todos[3]["title"] == "book flights"
             tracks = client.get("/api/v1/tracks").json()["items"]
-            assert [(t["check_ins"], t["streak"]) for t in tracks] == [(2, 2)]
+            assert [(t["check_ins"], t["streak"]) for t in tracks] == [(2, 1)]
             decisions = client.get("/api/v1/decisions", params={"status": "all"}).json()
             assert {d["number"]: d["status"] for d in decisions["items"]} == {
                 1: "superseded",

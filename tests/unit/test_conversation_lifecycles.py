@@ -136,6 +136,15 @@ async def test_tracks_check_in_by_number_or_name_with_a_streak(chat, factory):
         "Tracks (1):\n#1 running - every 2 days, last check-in Tue 2026-12-08, streak 2, "
         "next check-in Thu 2026-12-10"
     )
+    # 23:30 and 00:30 in Berlin, one UTC day (22:30 and 23:30): the second is a new day.
+    factory.clock.advance(hours=1)
+    assert await chat("/checkin 1") == (
+        "Checked in: track #1, running\n3 in a row; next check-in Fri 2026-12-11."
+    )
+    factory.clock.advance(hours=8)  # 08:30 on the same day in Berlin: no more in a row
+    assert await chat("/checkin 1") == (
+        "Checked in: track #1, running\n3 in a row; next check-in Fri 2026-12-11."
+    )
     assert await chat("/checkin swimming") == ("There is no track named 'swimming'; see /tracks.")
     assert await chat("/pause 1") == "Paused: track #1, running"
     assert await chat("/checkin 1") == "Track 1 is paused."

@@ -1,6 +1,11 @@
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 
+from domain.changes import event, record
 from domain.errors import Conflict, InvalidInput, NotFound
+from domain.objects import TRACK, TRACK_CHECKED_IN
 from domain.tracks import (
     check_in_track,
     finish_track,
@@ -72,6 +77,7 @@ async def test_check_in_pause_resume_finish(uow, factory):
         "title": "run",
         "from": "active",
         "note": "5 km",
+        "zone": "UTC",
         "before": {"last_check_in_at": None, "check_ins": 0, "streak": 0},
     }
     assert checked.last_check_in_at == checked.updated_at == factory.clock.now()
@@ -144,3 +150,34 @@ async def test_listing_and_counting(uow):
     assert await uow.tracks.count_by_status() == {"active": 1, "paused": 1, "done": 1}
     with pytest.raises(InvalidInput):
         await page_tracks(uow, "stalled")
+
+
+async def test_the_streak_counts_the_owners_days_with_a_check_in(uow, factory):
+    """Kolkata is UTC+5:30: 21:00 and 00:30 there are one UTC day (15:30 and 19:00 UTC)
+    but two of the owner's days."""
+    kolkata = ZoneInfo("Asia/Kolkata")
+    await start_track(uow, title="meditate", check_in_every=1)
+
+    async def check_in_at(local: datetime) -> tuple[int, int]:
+        factory.clock.current = local.replace(tzinfo=kolkata).astimezone(UTC)
+        track, [event] = await check_in_track(uow, 1, zone=kolkata)
+        assert event.payload["zone"] == "Asia/Kolkata"
+        return track.streak, track.check_ins
+
+    assert await check_in_at(datetime(2026, 12, 7, 9, 0)) == (1, 1)
+    assert await check_in_at(datetime(2026, 12, 7, 21, 0)) == (1, 2)  # the same day
+    assert await check_in_at(datetime(2026, 12, 8, 0, 30)) == (2, 3)  # the next day
+    assert await check_in_at(datetime(2026, 12, 10, 7, 0)) == (3, 4)  # a day of grace
+    assert await check_in_at(datetime(2026, 12, 13, 7, 0)) == (1, 5)  # two days missed
+
+
+async def test_a_check_in_recorded_without_a_zone_counts_utc_days(uow, factory):
+    """Check-ins recorded before they named a zone (as a rebuild reads them): their
+    days are UTC's."""
+    track, _ = await start_track(uow, title="run", check_in_every=1)
+    payload = {"number": 1, "title": "run", "from": "active", "note": None}
+    for hour in (8, 20, 30):
+        factory.clock.current = datetime(2026, 12, 7, tzinfo=UTC) + timedelta(hours=hour)
+        await record(uow, [event(TRACK_CHECKED_IN, TRACK, track.id, payload, None)])
+    found = await get_track(uow, 1)
+    assert (found.streak, found.check_ins) == (2, 3)
