@@ -10,6 +10,12 @@ from infrastructure.postgres.errors import DRIVER_ERRORS
 from infrastructure.postgres.event_store import PostgresEventStore
 from infrastructure.postgres.idempotency import PostgresIdempotencyRecords
 from infrastructure.postgres.pending_rows import PendingRows
+from infrastructure.postgres.read_models import (
+    PostgresDecisions,
+    PostgresNotes,
+    PostgresTodos,
+    PostgresTracks,
+)
 from infrastructure.postgres.search import PostgresSearch
 from infrastructure.read_models import CoreDecisions, CoreNotes, CoreTodos, CoreTracks
 from infrastructure.unit_of_work import SqlUnitOfWork
@@ -34,12 +40,18 @@ class PostgresUnitOfWork(SqlUnitOfWork):
             driver = await driver_of(conn)
             assert driver is not None, "the writer's lock leaves a transaction open"
             self._pending = PendingRows(driver)
+            # What deriving and changing objects run, straight to the driver (read_models.py).
+            self.todos = PostgresTodos(conn, driver)
+            self.notes = PostgresNotes(conn, driver)
+            self.tracks = PostgresTracks(conn, driver)
+            self.decisions = PostgresDecisions(conn, driver)
+        else:
+            self.todos = CoreTodos(conn)
+            self.notes = CoreNotes(conn)
+            self.tracks = CoreTracks(conn)
+            self.decisions = CoreDecisions(conn)
         self.events = PostgresEventStore(conn, self._clock, self._pending)
         self.idempotency = PostgresIdempotencyRecords(conn, self._pending)
-        self.todos = CoreTodos(conn)
-        self.notes = CoreNotes(conn)
-        self.tracks = CoreTracks(conn)
-        self.decisions = CoreDecisions(conn)
         self.search = PostgresSearch(conn, self._pending)
 
     async def _commit(self, conn: AsyncConnection) -> None:
