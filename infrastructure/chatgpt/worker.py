@@ -13,10 +13,12 @@ Writes frames to stdout, each a 4-byte big-endian length and its body:
   is refused before anything from it is sent;
 - then per BATCH_SIZE messages, in time order, a `marshal` of their `to_wire` tuples
   (plain values: marshal reads them back several times faster than pickle reads the
-  named tuples and datetimes they come from);
+  named tuples and datetimes they come from), each payload with its canonical JSON
+  text, which the importer then stores and hashes without spelling it again
+  (infrastructure/sealing.SpelledPayload);
 - last an empty frame.
-Exit status 2 on wrong arguments. Imports only the standard library, `domain` and the
-export reader, so that it starts in tens of milliseconds.
+Exit status 2 on wrong arguments. Imports only the standard library, `domain`, the
+export reader and sealing's JSON spelling, so that it starts in tens of milliseconds.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from domain.chain import iso_utc
 from domain.events import NewEvent
 from domain.message_events import PreparedMessage, prepare
 from infrastructure.chatgpt.export import ChatGPTExportError, read_export
+from infrastructure.fast_json import canonical_json
+from infrastructure.sealing import SpelledPayload
 
 Wire = tuple[Any, ...]
 _PIPE_BYTES = 2**20
@@ -88,13 +92,15 @@ def to_wire(item: PreparedMessage) -> Wire:
     """A prepared message as plain values; `from_wire` undoes it."""
     event = item.event
     occurred = None if event.occurred_at is None else iso_utc(event.occurred_at)
+    payload = _dict(event.payload)
     return (
         item.keys,
         item.fingerprint,
         event.type,
         event.aggregate_type,
         event.aggregate_id,
-        _dict(event.payload),
+        payload,
+        canonical_json(payload),  # spelled here, on the worker's core (SpelledPayload)
         _dict(event.metadata),
         event.idempotency_key,
         event.schema_version,
@@ -114,6 +120,7 @@ def from_wire(wire: Wire) -> PreparedMessage:
         aggregate_type,
         aggregate_id,
         payload,
+        payload_json,
         metadata,
         key,
         version,
@@ -128,7 +135,7 @@ def from_wire(wire: Wire) -> PreparedMessage:
             type=type_,
             aggregate_type=aggregate_type,
             aggregate_id=aggregate_id,
-            payload=payload,
+            payload=SpelledPayload(payload, payload_json),
             metadata=metadata,
             idempotency_key=key,
             occurred_at=occurred,

@@ -10,6 +10,7 @@ from domain.chain import canonical_json, iso_utc
 from domain.message_events import prepare
 from domain.messages import IncomingMessage
 from infrastructure.chatgpt.worker import from_wire, to_wire
+from infrastructure.sealing import as_json
 
 _PIECES = ["a", "ü", "\n", '"', "\\", "\u2028", "😀", "\x01", "/", " "]
 CONTEXT = {"channel": "import", "importer": "import-chatgpt"}
@@ -80,3 +81,14 @@ def test_a_prepared_message_crosses_to_the_importer_unchanged():
         assert back == item
         if item.event.occurred_at is not None:
             assert back.event.occurred_at.utcoffset() == timedelta(0)
+
+
+def test_a_payload_crosses_with_its_canonical_text_which_sealing_takes_as_it_is():
+    """The worker spells each payload; sealing stores and hashes that text, so it must be
+    what sealing would have spelled, and the payload handed on must equal the original."""
+    for item in prepare(_messages(200), CONTEXT):
+        payload = from_wire(to_wire(item)).event.payload
+        value, text = as_json(payload)
+        assert text == canonical_json(dict(item.event.payload))
+        assert value == item.event.payload
+        assert as_json(dict(payload))[1] == text  # the same without the text it came with
