@@ -10,6 +10,11 @@ that in SQLAlchemy's execute. Here each is one asyncpg call on the writer's tran
 (PendingRows.driver), with SQL text built once per table. Read transactions, lists,
 counts and search keep the shared Core ones (infrastructure/read_models.py).
 
+A row this transaction wrote is read back from what it wrote, without a trip: deriving
+reads each new object back at once (domain/changes.py `reload`), and under the writer's
+lock nothing else changes these rows until the COMMIT. What is kept is what the row reads
+back as (UTC times, dates, JSON through its text), not the object handed in.
+
 Values go in and come back as the columns' SQLAlchemy types and the engine's codecs
 give them (tests/integration/test_read_models_postgres_fast_path.py compares the stored
 rows and the errors): UtcDateTime as an aware UTC timestamptz (a naive time is refused,
@@ -19,6 +24,7 @@ SQLAlchemy's asyncpg dialect sets on every connection, Python values out.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, Generic
@@ -63,24 +69,29 @@ def _stored_json(value: Any) -> str:
     return canonical_json(value)
 
 
-def _conversion(column: Column[Any]) -> Convert | None:
-    """How the column's type writes a value (None: as is). A type not named here fails
-    at import, before it could be stored differently."""
+def _read_json(text: str) -> Any:
+    return json.loads(text)
+
+
+def _conversions(column: Column[Any]) -> tuple[Convert | None, Convert | None]:
+    """How the column's type writes a value, and how what was written reads back (None:
+    as is). A type not named here fails at import, before it could be stored differently."""
     kind = column.type
     if isinstance(kind, UtcDateTime):
-        return _stored_time
+        return _stored_time, None  # an aware UTC datetime, as asyncpg reads timestamptz
     if isinstance(kind, Date):
-        return _stored_date
+        return _stored_date, None
     if isinstance(kind, JSON):  # JSONB on PostgreSQL (infrastructure/tables.Json)
-        return _stored_json
+        return _stored_json, _read_json
     if isinstance(kind, Integer | String):
-        return None
+        return None, None
     raise TypeError(f"{column}: no PostgreSQL conversion for {kind!r}")
 
 
 class PostgresRows:
     """One read-model table's statements on asyncpg; `get` returns the `selected`
-    columns, in order (RowCodec.from_row takes them from there)."""
+    columns, in order (RowCodec.from_row takes them from there), and so do `insert` and
+    `update`, for the row they wrote, as `get` would read it back."""
 
     def __init__(self, table: Table, selected: Sequence[str]) -> None:
         stored = [column.name for column in table.columns]
@@ -93,13 +104,17 @@ class PostgresRows:
             f"INSERT INTO {table.name} ({', '.join(stored)}) "
             f"VALUES ({', '.join(f'${i}' for i in range(1, len(stored) + 1))})"
         )
+        # The same values as the INSERT's, the id last.
         self._update = (
             f"UPDATE {table.name} SET "
-            f"{', '.join(f'{name} = ${i}' for i, name in enumerate(updated, 1))} "
-            f"WHERE id = ${len(updated) + 1}"
+            f"{', '.join(f'{name} = ${stored.index(name) + 1}' for name in updated)} "
+            f"WHERE id = ${stored.index('id') + 1}"
         )
-        self._inserted = [(name, _conversion(table.c[name])) for name in stored]
-        self._updated = [(name, _conversion(table.c[name])) for name in [*updated, "id"]]
+        conversions = [_conversions(table.c[name]) for name in stored]
+        self._stored = [(name, write) for name, (write, _) in zip(stored, conversions, strict=True)]
+        self._read_back = [
+            (stored.index(name), conversions[stored.index(name)][1]) for name in selected
+        ]
 
     async def get(self, driver: asyncpg.Connection, id: str) -> asyncpg.Record | None:
         return await driver.fetchrow(self._by_id, id)
@@ -110,14 +125,25 @@ class PostgresRows:
     async def next_number(self, driver: asyncpg.Connection) -> int:
         return int(await driver.fetchval(self._next_number))
 
-    async def insert(self, driver: asyncpg.Connection, row: Mapping[str, Any]) -> None:
+    async def insert(self, driver: asyncpg.Connection, row: Mapping[str, Any]) -> list[Any]:
         """`row` holds every column (RowCodec.to_row)."""
-        await driver.execute(self._insert, *_params(self._inserted, row))
+        params = _params(self._stored, row)
+        await driver.execute(self._insert, *params)
+        return self._as_read(params)
 
-    async def update(self, driver: asyncpg.Connection, row: Mapping[str, Any]) -> int:
+    async def update(
+        self, driver: asyncpg.Connection, row: Mapping[str, Any]
+    ) -> tuple[int, list[Any]]:
         """Every column of the row with `row["id"]` set from `row`; how many rows changed."""
-        status = await driver.execute(self._update, *_params(self._updated, row))
-        return int(status.rpartition(" ")[2])  # "UPDATE n"
+        params = _params(self._stored, row)
+        status = await driver.execute(self._update, *params)
+        return int(status.rpartition(" ")[2]), self._as_read(params)  # "UPDATE n"
+
+    def _as_read(self, params: Sequence[Any]) -> list[Any]:
+        return [
+            params[at] if read is None or params[at] is None else read(params[at])
+            for at, read in self._read_back
+        ]
 
 
 def _params(columns: Sequence[tuple[str, Convert | None]], row: Mapping[str, Any]) -> list[Any]:
@@ -128,7 +154,8 @@ class _PostgresRows(Generic[Model]):
     """A read model's hot statements on the writer's asyncpg connection (the rest:
     `CoreRows`), raising as `CoreRows` does: Conflict for an id or number taken,
     ValueError for a value the column cannot store (a naive time); any other driver
-    error as it is (the unit of work's DRIVER_ERRORS: the database's fault)."""
+    error as it is (the unit of work's DRIVER_ERRORS: the database's fault). Rows this
+    transaction wrote are read back from `_written` and `_by_number`."""
 
     codec: RowCodec[Model]
     rows: PostgresRows
@@ -141,19 +168,26 @@ class _PostgresRows(Generic[Model]):
     def __init__(self, connection: AsyncConnection, driver: asyncpg.Connection) -> None:
         super().__init__(connection)  # type: ignore[call-arg]  # CoreRows.__init__
         self._driver = driver
+        self._written: dict[str, Model] = {}
+        self._by_number: dict[int, Model] = {}
 
     async def get(self, id: str) -> Model | None:
+        if (written := self._written.get(id)) is not None:
+            return written
         return self._decoded(await self.rows.get(self._driver, id))
 
     async def get_by_number(self, number: int) -> Model | None:
+        if (written := self._by_number.get(number)) is not None:
+            return written
         return self._decoded(await self.rows.get_by_number(self._driver, number))
 
     async def add(self, obj: Model) -> None:
         row = self.codec.to_row(obj)
         try:
-            await self.rows.insert(self._driver, row)
+            stored = await self.rows.insert(self._driver, row)
         except asyncpg.UniqueViolationError as e:
             raise Conflict(f"{self.codec.table.name} {obj.number} is already recorded") from e
+        self._remember(self.codec.from_row(stored))
         if self._next_number is not None:
             self._next_number = max(self._next_number, obj.number + 1)
 
@@ -161,16 +195,24 @@ class _PostgresRows(Generic[Model]):
         """Replace the row with the same id; LookupError when there is none."""
         row = self.codec.to_row(obj)
         try:
-            changed = await self.rows.update(self._driver, row)
+            changed, stored = await self.rows.update(self._driver, row)
         except asyncpg.UniqueViolationError as e:
             raise Conflict(f"{self.codec.table.name} {obj.number} is already recorded") from e
         if changed != 1:
             raise LookupError(f"{self.codec.table.name}: {obj.id} is not stored")
+        self._remember(self.codec.from_row(stored))
 
     async def next_number(self) -> int:
         if self._next_number is None:
             self._next_number = await self.rows.next_number(self._driver)
         return self._next_number
+
+    def _remember(self, written: Model) -> None:
+        before = self._written.get(written.id)
+        if before is not None:
+            del self._by_number[before.number]
+        self._written[written.id] = written
+        self._by_number[written.number] = written
 
     def _decoded(self, values: asyncpg.Record | None) -> Model | None:
         return None if values is None else self.codec.from_row(values)
