@@ -114,6 +114,32 @@ class _Statements:
         self.update = table.update().where(table.c.id == bindparam("_id"))
 
 
+class WrittenRows(Generic[Model]):
+    """The rows one write transaction has added or updated, as they read back from the
+    database: deriving reads each new object back at once (domain/changes.py `reload`),
+    and under the writer's lock nothing else changes them before the COMMIT, so the
+    backends' fast paths answer those reads from here, without a trip. What is kept is
+    built from the values as stored (UTC times, dates, JSON through its text), never the
+    object handed in, so it equals what a read would give in every field and type."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[str, Model] = {}
+        self._by_number: dict[int, Model] = {}
+
+    def by_id(self, id: str) -> Model | None:
+        return self._by_id.get(id)
+
+    def by_number(self, number: int) -> Model | None:
+        return self._by_number.get(number)
+
+    def remember(self, written: Model) -> None:
+        before = self._by_id.get(written.id)
+        if before is not None:
+            del self._by_number[before.number]
+        self._by_id[written.id] = written
+        self._by_number[written.number] = written
+
+
 class CoreRows(Generic[Model]):
     codec: RowCodec[Model]
     statements: _Statements

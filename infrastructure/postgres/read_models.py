@@ -10,10 +10,8 @@ that in SQLAlchemy's execute. Here each is one asyncpg call on the writer's tran
 (PendingRows.driver), with SQL text built once per table. Read transactions, lists,
 counts and search keep the shared Core ones (infrastructure/read_models.py).
 
-A row this transaction wrote is read back from what it wrote, without a trip: deriving
-reads each new object back at once (domain/changes.py `reload`), and under the writer's
-lock nothing else changes these rows until the COMMIT. What is kept is what the row reads
-back as (UTC times, dates, JSON through its text), not the object handed in.
+A row this transaction wrote is read back from what it wrote, without a trip
+(infrastructure/read_models.py `WrittenRows`).
 
 Values go in and come back as the columns' SQLAlchemy types and the engine's codecs
 give them (tests/integration/test_read_models_postgres_fast_path.py compares the stored
@@ -43,6 +41,7 @@ from infrastructure.read_models import (
     CoreTracks,
     Model,
     RowCodec,
+    WrittenRows,
 )
 from infrastructure.tables import UtcDateTime
 
@@ -155,7 +154,7 @@ class _PostgresRows(Generic[Model]):
     `CoreRows`), raising as `CoreRows` does: Conflict for an id or number taken,
     ValueError for a value the column cannot store (a naive time); any other driver
     error as it is (the unit of work's DRIVER_ERRORS: the database's fault). Rows this
-    transaction wrote are read back from `_written` and `_by_number`."""
+    transaction wrote are read back from `_written`."""
 
     codec: RowCodec[Model]
     rows: PostgresRows
@@ -168,16 +167,15 @@ class _PostgresRows(Generic[Model]):
     def __init__(self, connection: AsyncConnection, driver: asyncpg.Connection) -> None:
         super().__init__(connection)  # type: ignore[call-arg]  # CoreRows.__init__
         self._driver = driver
-        self._written: dict[str, Model] = {}
-        self._by_number: dict[int, Model] = {}
+        self._written: WrittenRows[Model] = WrittenRows()
 
     async def get(self, id: str) -> Model | None:
-        if (written := self._written.get(id)) is not None:
+        if (written := self._written.by_id(id)) is not None:
             return written
         return self._decoded(await self.rows.get(self._driver, id))
 
     async def get_by_number(self, number: int) -> Model | None:
-        if (written := self._by_number.get(number)) is not None:
+        if (written := self._written.by_number(number)) is not None:
             return written
         return self._decoded(await self.rows.get_by_number(self._driver, number))
 
@@ -187,7 +185,7 @@ class _PostgresRows(Generic[Model]):
             stored = await self.rows.insert(self._driver, row)
         except asyncpg.UniqueViolationError as e:
             raise Conflict(f"{self.codec.table.name} {obj.number} is already recorded") from e
-        self._remember(self.codec.from_row(stored))
+        self._written.remember(self.codec.from_row(stored))
         if self._next_number is not None:
             self._next_number = max(self._next_number, obj.number + 1)
 
@@ -200,19 +198,12 @@ class _PostgresRows(Generic[Model]):
             raise Conflict(f"{self.codec.table.name} {obj.number} is already recorded") from e
         if changed != 1:
             raise LookupError(f"{self.codec.table.name}: {obj.id} is not stored")
-        self._remember(self.codec.from_row(stored))
+        self._written.remember(self.codec.from_row(stored))
 
     async def next_number(self) -> int:
         if self._next_number is None:
             self._next_number = await self.rows.next_number(self._driver)
         return self._next_number
-
-    def _remember(self, written: Model) -> None:
-        before = self._written.get(written.id)
-        if before is not None:
-            del self._by_number[before.number]
-        self._written[written.id] = written
-        self._by_number[written.number] = written
 
     def _decoded(self, values: asyncpg.Record | None) -> Model | None:
         return None if values is None else self.codec.from_row(values)

@@ -4,8 +4,10 @@ Deriving an object reads the next number, inserts the row and reads it back; a l
 change reads a row and updates it. Through SQLAlchemy's aiosqlite adapter each statement
 costs up to four trips to the driver's thread (infrastructure/sqlite/driver.py says why
 that hurts) and a statement built anew; here each is one trip, on the unit of work's
-connection and inside its transaction, with SQL text built once per table. Lists, counts
-and search are the shared Core ones (infrastructure/read_models.py).
+connection and inside its transaction, with SQL text built once per table, and a row the
+transaction wrote is read back from what it wrote, with none
+(infrastructure/read_models.py `WrittenRows`). Lists, counts and search are the shared
+Core ones (infrastructure/read_models.py).
 
 Values are stored as the columns' SQLAlchemy types store them on SQLite and read back as
 those types read them, so a row written either way reads the same either way
@@ -34,6 +36,7 @@ from infrastructure.read_models import (
     CoreTracks,
     Model,
     RowCodec,
+    WrittenRows,
 )
 from infrastructure.sqlite.driver import driver_of
 from infrastructure.sqlite.errors import translated
@@ -108,6 +111,7 @@ class SqliteRows:
         self._inserted = [(name, _conversions(table.c[name])[0]) for name in stored]
         self._updated = [(name, _conversions(table.c[name])[0]) for name in [*updated, "id"]]
         self._readers = [_conversions(table.c[name])[1] for name in selected]
+        self._selected_at = [stored.index(name) for name in selected]
 
     async def get(self, driver: Any, id: str) -> list[Any] | None:
         return await self._one(driver, self._by_id, id)
@@ -118,13 +122,24 @@ class SqliteRows:
     async def next_number(self, driver: Any) -> int:
         return int((await _fetch(driver, self._next_number, ()))[0][0])
 
-    async def insert(self, driver: Any, row: Mapping[str, Any]) -> None:
-        """`row` holds every column (RowCodec.to_row)."""
-        await _change(driver, self._insert, _params(self._inserted, row))
+    async def insert(self, driver: Any, row: Mapping[str, Any]) -> list[Any]:
+        """`row` holds every column (RowCodec.to_row); returns the selected columns as
+        `get` would read them back."""
+        params = _params(self._inserted, row)
+        await _change(driver, self._insert, params)
+        return self._as_read(params)
 
-    async def update(self, driver: Any, row: Mapping[str, Any]) -> int:
-        """Every column of the row with `row["id"]` set from `row`; how many rows changed."""
-        return await _change(driver, self._update, _params(self._updated, row))
+    async def update(self, driver: Any, row: Mapping[str, Any]) -> tuple[int, list[Any]]:
+        """Every column of the row with `row["id"]` set from `row`: how many rows changed,
+        and the selected columns as `get` would read them back."""
+        changed = await _change(driver, self._update, _params(self._updated, row))
+        return changed, self._as_read(_params(self._inserted, row))
+
+    def _as_read(self, stored: Sequence[Any]) -> list[Any]:
+        return [
+            stored[at] if read is None else read(stored[at])
+            for read, at in zip(self._readers, self._selected_at, strict=True)
+        ]
 
     async def _one(self, driver: Any, sql: str, key: Any) -> list[Any] | None:
         rows = await _fetch(driver, sql, (key,))
@@ -165,18 +180,27 @@ class _SqliteRows(Generic[Model]):
         super().__init_subclass__()
         cls.rows = SqliteRows(cls.codec.table, cls.codec.names)
 
+    def __init__(self, connection: AsyncConnection) -> None:
+        super().__init__(connection)  # type: ignore[call-arg]  # CoreRows.__init__
+        self._written: WrittenRows[Model] = WrittenRows()
+
     async def get(self, id: str) -> Model | None:
+        if (written := self._written.by_id(id)) is not None:
+            return written
         with translated("answer"):
             return self._decoded(await self.rows.get(await driver_of(self._conn), id))
 
     async def get_by_number(self, number: int) -> Model | None:
+        if (written := self._written.by_number(number)) is not None:
+            return written
         with translated("answer"):
             return self._decoded(await self.rows.get_by_number(await driver_of(self._conn), number))
 
     async def add(self, obj: Model) -> None:
         row = self.codec.to_row(obj)
         with translated("take the change", taken=f"{self.codec.table.name} {obj.number}"):
-            await self.rows.insert(await driver_of(self._conn), row)
+            stored = await self.rows.insert(await driver_of(self._conn), row)
+        self._written.remember(self.codec.from_row(stored))
         if self._next_number is not None:
             self._next_number = max(self._next_number, obj.number + 1)
 
@@ -184,9 +208,10 @@ class _SqliteRows(Generic[Model]):
         """Replace the row with the same id; LookupError when there is none."""
         row = self.codec.to_row(obj)
         with translated("take the change", taken=f"{self.codec.table.name} {obj.number}"):
-            changed = await self.rows.update(await driver_of(self._conn), row)
+            changed, stored = await self.rows.update(await driver_of(self._conn), row)
         if changed != 1:
             raise LookupError(f"{self.codec.table.name}: {obj.id} is not stored")
+        self._written.remember(self.codec.from_row(stored))
 
     async def next_number(self) -> int:
         if self._next_number is None:

@@ -170,6 +170,9 @@ class SqliteSearch:
         self._pending = pending
 
     async def put(self, entry: SearchEntry) -> None:
+        if self._pending is not None:  # a writer: held with its other rows until a read
+            self._pending.add(PUT, [object_values(entry)])
+            return
         await self._run(PUT, object_values(entry))
 
     async def remove(self, kind: str, number: int) -> None:
@@ -178,6 +181,7 @@ class SqliteSearch:
     async def find_objects(
         self, query: SearchQuery, kinds: Sequence[str], offset: int, limit: int
     ) -> tuple[list[Found], int]:
+        await self._held_written()
         with translated("search"):
             return await in_driver_thread(
                 await driver_of(self._conn),
@@ -206,6 +210,7 @@ class SqliteSearch:
             await self._run(statement, ())
 
     async def put_many(self, entries: Sequence[SearchEntry]) -> None:
+        await self._held_written()
         if entries:
             with translated("take the change"):
                 await (await driver_of(self._conn)).executemany(
@@ -217,8 +222,15 @@ class SqliteSearch:
             await in_driver_thread(await driver_of(self._conn), reindex_messages, after, upto)
 
     async def _run(self, sql: str, params: Sequence[Any]) -> None:
+        await self._held_written()
         with translated("take the change"):
             await (await driver_of(self._conn)).execute(sql, params)
+
+    async def _held_written(self) -> None:
+        """Before any other statement on search_objects: the entries held back go first
+        (INSERT OR REPLACE, in the order they came: the last of an object's wins)."""
+        if self._pending is not None:
+            await self._pending.write()
 
 
 def _find_objects(

@@ -14,8 +14,6 @@ from domain.errors import Conflict
 from domain.events import NewEvent
 from domain.messages import MESSAGE_INGESTED
 from domain.ports import IdempotencyRecord
-from domain.search import parse_query
-from domain.search_index import SearchEntry
 from infrastructure.database import create_engine
 from infrastructure.migrate import upgrade
 from infrastructure.postgres.driver import COPY_FROM, driver_of
@@ -105,44 +103,3 @@ async def test_a_key_taken_is_refused_at_the_commit_and_nothing_is_stored(factor
     with pytest.raises(Conflict):
         await write(factory, count)  # the same keys again: key-0 ...
     assert await counts(factory) == (count, count, count)
-
-
-OBJECTS = text("SELECT kind, number, status, title FROM search_objects ORDER BY kind, number")
-
-
-def entry(number: int, title: str, status: str = "open") -> SearchEntry:
-    return SearchEntry("todo", number, title, "", status)
-
-
-async def test_objects_search_entries_are_held_the_last_of_each_kept_until_a_search(factory):
-    """Deriving puts each new object's entry: held with the transaction's other rows."""
-    async with factory(write=True) as uow:
-        await uow.search.put(entry(1, "first words"))
-        await uow.search.put(entry(2, "second"))
-        await uow.search.put(entry(1, "first words again", "done"))  # replaces the one held
-        assert (await uow.connection.execute(OBJECTS)).all() == []  # held, not yet sent
-        found, total = await uow.search.find_objects(
-            parse_query("again"), ["todo"], offset=0, limit=10
-        )  # a search writes them first
-        assert (total, [f.number for f in found]) == (1, [1])
-        await uow.search.put(entry(2, "second, changed"))
-        await uow.commit()
-    async with factory() as uow:
-        assert (await uow.connection.execute(OBJECTS)).all() == [
-            ("todo", 1, "done", "first words again"),
-            ("todo", 2, "open", "second, changed"),
-        ]
-
-
-async def test_an_entry_held_then_removed_is_gone_and_a_rollback_drops_what_is_held(factory):
-    async with factory(write=True) as uow:
-        await uow.search.put(entry(1, "kept"))
-        await uow.search.put(entry(2, "removed"))
-        await uow.search.remove("todo", 2)
-        await uow.search.put(entry(3, "put after the removal"))
-        await uow.commit()
-    async with factory(write=True) as uow:
-        await uow.search.put(entry(4, "never committed"))
-        # No commit: the unit of work rolls back.
-    async with factory() as uow:
-        assert [row[1] for row in (await uow.connection.execute(OBJECTS)).all()] == [1, 3]

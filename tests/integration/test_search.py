@@ -19,7 +19,8 @@ from domain.ingest import IngestService
 from domain.messages import IncomingMessage
 from domain.notes import archive_note, edit_note, record_note
 from domain.rules_extractor import RulesExtractor
-from domain.search import SearchPage, search
+from domain.search import SearchPage, parse_query, search
+from domain.search_index import SearchEntry
 from domain.todos import complete_todo, create_todo, edit_todo
 from domain.tracks import start_track
 from infrastructure.database import create_engine
@@ -336,3 +337,38 @@ async def test_the_migration_indexes_what_the_database_held(engine, factory, clo
     await upgrade(engine, "dev")
     assert await index_rows(engine) == live
     assert await results(factory) == answers
+
+
+def entry(number: int, title: str, status: str = "open") -> SearchEntry:
+    return SearchEntry("todo", number, title, "", status)
+
+
+async def titles(factory: SqlUnitOfWorkFactory, query: str) -> list[tuple[int, str, str]]:
+    async with factory() as uow:
+        hits, _ = await uow.search.find_objects(parse_query(query), ["todo"], offset=0, limit=10)
+    return sorted((hit.number, hit.title, hit.status) for hit in hits)
+
+
+async def test_a_writers_entries_last_one_wins_a_removal_holds_a_rollback_drops(factory):
+    """A writer holds its objects' entries with its other rows until a read of the index
+    or the commit (infrastructure/*/pending_rows.py): the result is as if each had been
+    written at once."""
+    async with factory(write=True) as uow:
+        await uow.search.put(entry(1, "first words"))
+        await uow.search.put(entry(2, "second words"))
+        await uow.search.put(entry(1, "first words again", "done"))  # replaces entry 1
+        hits, total = await uow.search.find_objects(
+            parse_query("again"), ["todo"], offset=0, limit=10
+        )  # a search in the writer sees what it holds
+        assert (total, [hit.number for hit in hits]) == (1, [1])
+        await uow.search.put(entry(3, "third words"))
+        await uow.search.remove("todo", 3)  # a removal after a held entry removes it
+        await uow.search.put(entry(2, "second words, changed"))
+        await uow.commit()
+    async with factory(write=True) as uow:
+        await uow.search.put(entry(4, "words never committed"))
+        # No commit: the unit of work rolls back.
+    assert await titles(factory, "words") == [
+        (1, "first words again", "done"),
+        (2, "second words, changed", "open"),
+    ]
