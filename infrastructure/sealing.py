@@ -33,18 +33,19 @@ _QUOTE = encode_basestring
 SEALED_SPLIT = ',"occurred_at":"'
 
 
-class SpelledPayload(dict[str, Any]):
-    """A payload that comes with its canonical JSON text, spelled where it was made: the
-    ChatGPT import's worker (infrastructure/chatgpt/worker.py) spells each message's on
-    the other core, and `as_json` takes that text rather than spelling it again (14 % of
-    the importer's batch loop on PostgreSQL). Its keys are str and its values plain
-    JSON, as parsed; the text must be `canonical_json` of it, and nothing changes it
-    after (tests/unit/test_message_events.py holds both across the worker's wire)."""
+class SpelledObject(dict[str, Any]):
+    """A payload or metadata that comes with its canonical JSON text, spelled where it was
+    made: the ChatGPT import's worker (infrastructure/chatgpt/worker.py) spells each
+    message's on the other core, and `as_json` takes that text rather than spelling it
+    again (sealing 500 imported messages: 10.1 us an event spelling both, 5.6 with the
+    worker's texts). Its keys are str and its values plain JSON, as parsed; the
+    text must be `canonical_json` of it, and nothing changes it after
+    (tests/unit/test_message_events.py holds both across the worker's wire)."""
 
     __slots__ = ("canonical",)
 
-    def __init__(self, payload: dict[str, Any], canonical: str) -> None:
-        super().__init__(payload)
+    def __init__(self, value: dict[str, Any], canonical: str) -> None:
+        super().__init__(value)
         self.canonical = canonical
 
 
@@ -148,7 +149,7 @@ def as_json(value: Any) -> tuple[Any, str]:
     Plain JSON (str keys; str, finite numbers, bools, None, lists, dicts) reads back equal
     to itself, so only other values (tuples, int keys, ...) are parsed back from the
     text, so that the event handed back hashes as the stored one does."""
-    if value.__class__ is SpelledPayload:
+    if value.__class__ is SpelledObject:
         return value, value.canonical
     if value.__class__ is not dict and isinstance(value, Mapping):
         value = dict(value)  # read-only (NO_METADATA, ...): JSON knows only dicts

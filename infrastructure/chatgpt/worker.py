@@ -13,9 +13,9 @@ Writes frames to stdout, each a 4-byte big-endian length and its body:
   is refused before anything from it is sent;
 - then per BATCH_SIZE messages, in time order, a `marshal` of their `to_wire` tuples
   (plain values: marshal reads them back several times faster than pickle reads the
-  named tuples and datetimes they come from), each payload with its canonical JSON
-  text, which the importer then stores and hashes without spelling it again
-  (infrastructure/sealing.SpelledPayload);
+  named tuples and datetimes they come from), each payload and metadata with its
+  canonical JSON text, which the importer then stores and hashes without spelling it
+  again (infrastructure/sealing.SpelledObject);
 - last an empty frame.
 Exit status 2 on wrong arguments. Imports only the standard library, `domain`, the
 export reader and sealing's JSON spelling, so that it starts in tens of milliseconds.
@@ -39,7 +39,7 @@ from domain.events import NewEvent
 from domain.message_events import PreparedMessage, prepare
 from infrastructure.chatgpt.export import ChatGPTExportError, read_export
 from infrastructure.fast_json import canonical_json
-from infrastructure.sealing import SpelledPayload
+from infrastructure.sealing import SpelledObject
 
 Wire = tuple[Any, ...]
 _PIPE_BYTES = 2**20
@@ -92,7 +92,7 @@ def to_wire(item: PreparedMessage) -> Wire:
     """A prepared message as plain values; `from_wire` undoes it."""
     event = item.event
     occurred = None if event.occurred_at is None else iso_utc(event.occurred_at)
-    payload = _dict(event.payload)
+    payload, metadata = _dict(event.payload), _dict(event.metadata)
     return (
         item.keys,
         item.fingerprint,
@@ -100,8 +100,9 @@ def to_wire(item: PreparedMessage) -> Wire:
         event.aggregate_type,
         event.aggregate_id,
         payload,
-        canonical_json(payload),  # spelled here, on the worker's core (SpelledPayload)
-        _dict(event.metadata),
+        canonical_json(payload),  # spelled here, on the worker's core (SpelledObject)
+        metadata,
+        canonical_json(metadata),
         event.idempotency_key,
         event.schema_version,
         occurred,
@@ -122,6 +123,7 @@ def from_wire(wire: Wire) -> PreparedMessage:
         payload,
         payload_json,
         metadata,
+        metadata_json,
         key,
         version,
         occurred_iso,
@@ -135,8 +137,8 @@ def from_wire(wire: Wire) -> PreparedMessage:
             type=type_,
             aggregate_type=aggregate_type,
             aggregate_id=aggregate_id,
-            payload=SpelledPayload(payload, payload_json),
-            metadata=metadata,
+            payload=SpelledObject(payload, payload_json),
+            metadata=SpelledObject(metadata, metadata_json),
             idempotency_key=key,
             occurred_at=occurred,
             schema_version=version,

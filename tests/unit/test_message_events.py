@@ -83,12 +83,17 @@ def test_a_prepared_message_crosses_to_the_importer_unchanged():
             assert back.event.occurred_at.utcoffset() == timedelta(0)
 
 
-def test_a_payload_crosses_with_its_canonical_text_which_sealing_takes_as_it_is():
-    """The worker spells each payload; sealing stores and hashes that text, so it must be
-    what sealing would have spelled, and the payload handed on must equal the original."""
+def test_payload_and_metadata_cross_with_their_canonical_text_which_sealing_takes():
+    """The worker spells each payload and metadata; sealing stores and hashes that text,
+    so it must be what sealing would have spelled, and the value handed on must equal
+    the original."""
     for item in prepare(_messages(200), CONTEXT):
-        payload = from_wire(to_wire(item)).event.payload
-        value, text = as_json(payload)
-        assert text == canonical_json(dict(item.event.payload))
-        assert value == item.event.payload
-        assert as_json(dict(payload))[1] == text  # the same without the text it came with
+        event = from_wire(to_wire(item)).event
+        for crossed, original in (
+            (event.payload, item.event.payload),
+            (event.metadata, item.event.metadata),
+        ):
+            value, text = as_json(crossed)
+            assert text == canonical_json(dict(original))
+            assert value == original
+            assert as_json(dict(crossed))[1] == text  # the same without the text it came with
