@@ -123,6 +123,17 @@ class Server:
         )
 
     @classmethod
+    def app_alone(cls, database_url: str, token: str, log_path: Path) -> Server:
+        port = free_port()
+        return cls(
+            "app alone",
+            [sys.executable, "-m", "bench.app_alone", "--port", str(port)],
+            bench_environ(database_url, token),
+            port,
+            log_path,
+        )
+
+    @classmethod
     def durable(cls, database_url: str, token: str, log_path: Path) -> Server:
         port = free_port()
         return cls(

@@ -23,7 +23,7 @@ from typing import Any
 from app.config import PROJECT_ROOT
 from bench import databases, large
 from bench.load import load_client
-from bench.processes import Server
+from bench.processes import Server, make
 from bench.report import table, write_json
 from bench.scenarios import (
     Plan,
@@ -67,12 +67,16 @@ def sqlite_phase(run: Run, bare: Server) -> None:
     url = databases.sqlite_url(run.workdir / "service.db")  # make run migrates it
     service = run.server("service", url)
     durable = run.server("durable", databases.sqlite_url(run.workdir / "durable.db"))
+    alone = run.server("alone", run.migrated("app_alone.db"))
     run.raw["first_start_s"] = service.start()
     durable.start()
+    alone.start()
     try:
-        measure_ingest(run, {"bare": bare, "durable": durable, "service": service}, "")
+        servers = {"bare": bare, "durable": durable, "alone": alone, "service": service}
+        measure_ingest(run, servers, "", run.migrated("ingest_alone.db"))
         measure_batch(run, {"bare": bare, "service": service}, "")
     finally:
+        alone.stop()
         durable.stop()
         run.raw["service_exit"] = service.stop()
     measure_import(run, run.migrated("import.db"), "")
@@ -82,16 +86,22 @@ def postgres_phase(run: Run, bare: Server, admin_url: str) -> None:
     with (
         databases.PostgresDatabase(admin_url) as database,
         databases.PostgresDatabase(admin_url) as durable_database,
+        databases.PostgresDatabase(admin_url) as alone_database,
     ):
         run.say(f"PostgreSQL: a fresh database {database.name}")
         service = run.server("service", database.url)  # make run migrates it
         durable = run.server("durable", durable_database.url)
+        make("migrate", run.env(alone_database.url))
+        alone = run.server("alone", alone_database.url)  # reads it only for /health/ready
         service.start()
         durable.start()
+        alone.start()
         try:
-            measure_ingest(run, {"bare": bare, "durable": durable, "service": service}, "postgres_")
+            servers = {"bare": bare, "durable": durable, "alone": alone, "service": service}
+            measure_ingest(run, servers, "postgres_", alone_database.url)
             measure_batch(run, {"bare": bare, "service": service}, "postgres_")
         finally:
+            alone.stop()
             durable.stop()
             run.raw["postgres_service_exit"] = service.stop()
         measure_postgres_batch_bound(run, database.url, admin_url)

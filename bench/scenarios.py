@@ -86,6 +86,8 @@ class Run:
             return Server.bare(self.token, log)
         if kind == "durable":
             return Server.durable(database_url, self.token, log)
+        if kind == "alone":
+            return Server.app_alone(database_url, self.token, log)
         return Server.service(database_url, self.token, log)
 
 
@@ -152,16 +154,70 @@ def client_note(*results: dict[str, Any]) -> str:
     return note + (f"; {errors} requests failed" if errors else "")
 
 
-def measure_ingest(run: Run, servers: dict[str, Server], prefix: str) -> None:
+def measure_ingest(run: Run, servers: dict[str, Server], prefix: str, alone_url: str) -> None:
     """Against the bare endpoint and the hand-written durable one (bench/durable_app.py)
     on the same database engine: >= 0.5x the first and >= 1.5x the second, on SQLite and
-    PostgreSQL alike; on SQLite, p99 <= 0.6x the durable endpoint's."""
+    PostgreSQL alike; on SQLite, p99 <= 0.6x the durable endpoint's. And against what its
+    two halves cost alone: the service's HTTP layer with nothing stored (the "alone"
+    server, bench/app_alone.py) and the ingest service without HTTP on a database of its
+    own, `alone_url` (bench/ingest_alone.py); both run on one event loop in the service,
+    one after the other, so a request costs at least the sum of the two."""
     run.say(f"{_words(prefix)}single-message ingest, {run.plan.connections} connections")
     found = compare(run, servers, "/api/v1/ingest/message", message_body, run.plan.connections)
     bare, durable, service = found["bare"], found["durable"], found["service"]
+    app_alone = found["alone"]
     run.raw[f"{prefix}ingest"] = found
     label = f"{_words(prefix)}ingest, {run.plan.connections} conn"
-    note = client_note(bare, durable, service)
+    note = client_note(bare, durable, service, app_alone)
+    seconds = run.plan.slice_s * run.plan.rounds
+    alone = _last_json(
+        run_command(
+            [
+                sys.executable,
+                "-m",
+                "bench.ingest_alone",
+                "--seconds",
+                str(seconds),
+                "--connections",
+                str(run.plan.connections),
+            ],
+            run.env(alone_url),
+        ).stdout
+    )
+    run.raw[f"{prefix}ingest_alone"] = alone
+    bound = 1 / (1 / app_alone["rps"] + 1 / alone["rate"])
+    run.figures += [
+        Figure(
+            f"{prefix}ingest_app_alone_rps",
+            f"{label}: the service's HTTP layer, nothing stored",
+            app_alone["rps"],
+            "req/s",
+            bare["rps"],
+            "bare",
+            None,
+            "bench/app_alone.py: the service's app, its ingest service answering at once",
+        ),
+        Figure(
+            f"{prefix}ingest_alone_per_s",
+            f"{label}: the ingest service alone, no HTTP",
+            alone["rate"],
+            "messages/s",
+            service["rps"],
+            "the service, through HTTP",
+            None,
+            f"bench/ingest_alone.py: {alone['messages']:,} messages in {alone['seconds']:.1f} s",
+        ),
+        Figure(
+            f"{prefix}ingest_vs_halves",
+            f"{label}: requests/s, against its halves one after the other",
+            service["rps"],
+            "req/s",
+            bound,
+            "1 / (1/HTTP layer + 1/ingest alone)",
+            None,
+            f"that sum is {bound / bare['rps']:.2f}x bare",
+        ),
+    ]
     run.figures += [
         Figure(
             f"{prefix}ingest_rps",

@@ -24,6 +24,9 @@ pytestmark = pytest.mark.e2e
 SQLITE_FIGURES = (
     "ingest_rps",
     "ingest_rps_vs_durable",
+    "ingest_app_alone_rps",
+    "ingest_alone_per_s",
+    "ingest_vs_halves",
     "ingest_p50_ms",
     "ingest_p99_ms",
     "batch_events_per_s",
@@ -40,6 +43,9 @@ SQLITE_FIGURES = (
 POSTGRES_FIGURES = (
     "postgres_ingest_rps",
     "postgres_ingest_rps_vs_durable",
+    "postgres_ingest_app_alone_rps",
+    "postgres_ingest_alone_per_s",
+    "postgres_ingest_vs_halves",
     "postgres_ingest_p50_ms",
     "postgres_ingest_p99_ms",
     "postgres_batch_events_per_s",
