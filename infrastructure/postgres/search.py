@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import bindparam, text
@@ -95,27 +96,34 @@ NEWEST_MESSAGES = text(
 COUNT_MESSAGES = text(f"SELECT count(*) {_MESSAGES_MATCHING}")
 
 
+# Each lexeme's end, `':<position><weight>`, spelled once for the first positions: an
+# f-string per word was over half of a message's tsvector, and the tsvectors 13 % of
+# PostgreSQL's /ingest/batch (py-spy). 2.4 against 3.7 us for a short message.
+_ENDS_UPTO = 1024
+_ENDS = {
+    weight: tuple(f"':{position}{weight}" for position in range(1, _ENDS_UPTO + 1))
+    for weight in "AB"
+}
+
+
 def tsvector(*fields: tuple[str, str]) -> str:
     """A tsvector literal of (text, weight) fields, their words numbered on from field to
     field. A word that comes back is written again: PostgreSQL merges its positions. The
     words hold letters and digits only, so none needs quoting."""
-    parts: list[str] = []
+    parts: list[str] = []  # each a lexeme without its opening quote
     at = 0
     for value, weight in fields:
         found = words(value)
-        if at + len(found) <= _MAX_POSITION and max(map(len, found), default=0) < 512:
-            parts += [
-                f"'{word}':{position}{weight}"  # most texts: nothing to check per word
-                for position, word in enumerate(found, at + 1)
-            ]
+        if at + len(found) <= _ENDS_UPTO and max(map(len, found), default=0) < 512:
+            parts += map(str.__add__, found, islice(_ENDS[weight], at, None))  # most texts
         else:
             parts += [
-                f"'{word}':{min(position, _MAX_POSITION)}{weight}"
+                f"{word}':{min(position, _MAX_POSITION)}{weight}"
                 for position, word in enumerate(found, at + 1)
                 if len(word.encode()) <= _MAX_LEXEME_BYTES
             ]
         at += len(found)
-    return " ".join(parts)
+    return "'" + " '".join(parts) if parts else ""
 
 
 def tsquery(query: SearchQuery) -> str:

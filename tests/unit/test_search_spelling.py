@@ -127,3 +127,32 @@ def test_postgres_literals_hold_the_domains_words():
     assert tsquery(parse_query("e-mail Wifi 東京 go")) == (
         "('e' <-> 'mail':*) & ('wifi':*) & ('東' <-> '京') & ('go')"
     )
+
+
+def _spelled(*fields: tuple[str, str]) -> str:
+    """tsvector's literal as its docstring says it, one f-string a lexeme."""
+    lexemes, at = [], 0
+    for value, weight in fields:
+        found = words(value)
+        lexemes += [
+            f"'{word}':{min(position, 16383)}{weight}"
+            for position, word in enumerate(found, at + 1)
+            if len(word.encode()) <= 2047
+        ]
+        at += len(found)
+    return " ".join(lexemes)
+
+
+def test_the_premade_lexeme_ends_spell_what_one_f_string_a_lexeme_does():
+    """Positions up to 1024 take ends made once; later ones, and texts with a very long
+    word, are spelled one by one: the literal is the same either way."""
+    text = "Ärger über 東京 e-mail wifi2 ünïcode"
+    for fields in [
+        ((text, "B"),),
+        (("Fix the WiFi", "A"), ("", "B"), (text, "B")),
+        ((" ".join(["w"] * 1024), "B"),),  # exactly the premade ends
+        ((" ".join(["w"] * 1020), "A"), ("across the end of them", "B")),  # the second field
+        (("x" * 600 + " short", "A"), (text, "B")),  # a long word: one by one
+        (("", "A"), ("", "B")),
+    ]:
+        assert tsvector(*fields) == _spelled(*fields)
