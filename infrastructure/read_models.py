@@ -140,6 +140,71 @@ class WrittenRows(Generic[Model]):
         self._by_number[written.number] = written
 
 
+class DriverRows(Generic[Model]):
+    """A read model's hot statements (next number, add, get, update) on its backend's
+    driver; lists, counts and search stay `CoreRows`'. A backend's fast path
+    (sqlite/read_models.py, postgres/read_models.py) supplies the five statements, each
+    raising as `CoreRows` does: Conflict for an id or number taken, ValueError for a
+    value the column cannot store. A row this transaction wrote reads back from
+    `WrittenRows`, without a statement."""
+
+    codec: RowCodec[Model]
+    _next_number: int | None
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        super().__init__(connection)  # type: ignore[call-arg]  # CoreRows.__init__
+        self._written: WrittenRows[Model] = WrittenRows()
+
+    async def get(self, id: str) -> Model | None:
+        if (written := self._written.by_id(id)) is not None:
+            return written
+        return self._decoded(await self._select_by_id(id))
+
+    async def get_by_number(self, number: int) -> Model | None:
+        if (written := self._written.by_number(number)) is not None:
+            return written
+        return self._decoded(await self._select_by_number(number))
+
+    async def add(self, obj: Model) -> None:
+        """Conflict when its id or number is taken."""
+        self._written.remember(self.codec.from_row(await self._insert(obj)))
+        if self._next_number is not None:
+            self._next_number = max(self._next_number, obj.number + 1)
+
+    async def update(self, obj: Model) -> None:
+        """Replace the row with the same id; LookupError when there is none."""
+        changed, stored = await self._update(obj)
+        if changed != 1:
+            raise LookupError(f"{self.codec.table.name}: {obj.id} is not stored")
+        self._written.remember(self.codec.from_row(stored))
+
+    async def next_number(self) -> int:
+        if self._next_number is None:
+            self._next_number = await self._select_next_number()
+        return self._next_number
+
+    def _decoded(self, values: Sequence[Any] | None) -> Model | None:
+        return None if values is None else self.codec.from_row(values)
+
+    # The backend's statements. `_insert` and `_update` return the selected columns of the
+    # row they wrote as a read would give them back (`_update`: with how many rows changed).
+
+    async def _select_by_id(self, id: str) -> Sequence[Any] | None:
+        raise NotImplementedError
+
+    async def _select_by_number(self, number: int) -> Sequence[Any] | None:
+        raise NotImplementedError
+
+    async def _select_next_number(self) -> int:
+        raise NotImplementedError
+
+    async def _insert(self, obj: Model) -> Sequence[Any]:
+        raise NotImplementedError
+
+    async def _update(self, obj: Model) -> tuple[int, Sequence[Any]]:
+        raise NotImplementedError
+
+
 class CoreRows(Generic[Model]):
     codec: RowCodec[Model]
     statements: _Statements

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
-from typing import Any, Generic
+from typing import Any
 
 import asyncpg
 from sqlalchemy import JSON, Column, Date, Integer, String, Table
@@ -39,9 +39,8 @@ from infrastructure.read_models import (
     CoreNotes,
     CoreTodos,
     CoreTracks,
+    DriverRows,
     Model,
-    RowCodec,
-    WrittenRows,
 )
 from infrastructure.tables import UtcDateTime
 
@@ -149,64 +148,45 @@ def _params(columns: Sequence[tuple[str, Convert | None]], row: Mapping[str, Any
     return [row[name] if write is None else write(row[name]) for name, write in columns]
 
 
-class _PostgresRows(Generic[Model]):
-    """A read model's hot statements on the writer's asyncpg connection (the rest:
-    `CoreRows`), raising as `CoreRows` does: Conflict for an id or number taken,
-    ValueError for a value the column cannot store (a naive time); any other driver
-    error as it is (the unit of work's DRIVER_ERRORS: the database's fault). Rows this
-    transaction wrote are read back from `_written`."""
+class _PostgresRows(DriverRows[Model]):
+    """`DriverRows`' statements on the writer's asyncpg connection; a driver error other
+    than a unique key taken is raised as it is (the unit of work's DRIVER_ERRORS: the
+    database's fault)."""
 
-    codec: RowCodec[Model]
     rows: PostgresRows
-    _next_number: int | None
 
     def __init_subclass__(cls) -> None:
         super().__init_subclass__()
         cls.rows = PostgresRows(cls.codec.table, cls.codec.names)
 
     def __init__(self, connection: AsyncConnection, driver: asyncpg.Connection) -> None:
-        super().__init__(connection)  # type: ignore[call-arg]  # CoreRows.__init__
+        super().__init__(connection)
         self._driver = driver
-        self._written: WrittenRows[Model] = WrittenRows()
 
-    async def get(self, id: str) -> Model | None:
-        if (written := self._written.by_id(id)) is not None:
-            return written
-        return self._decoded(await self.rows.get(self._driver, id))
+    async def _select_by_id(self, id: str) -> asyncpg.Record | None:
+        return await self.rows.get(self._driver, id)
 
-    async def get_by_number(self, number: int) -> Model | None:
-        if (written := self._written.by_number(number)) is not None:
-            return written
-        return self._decoded(await self.rows.get_by_number(self._driver, number))
+    async def _select_by_number(self, number: int) -> asyncpg.Record | None:
+        return await self.rows.get_by_number(self._driver, number)
 
-    async def add(self, obj: Model) -> None:
-        row = self.codec.to_row(obj)
+    async def _select_next_number(self) -> int:
+        return await self.rows.next_number(self._driver)
+
+    async def _insert(self, obj: Model) -> list[Any]:
         try:
-            stored = await self.rows.insert(self._driver, row)
+            return await self.rows.insert(self._driver, self.codec.to_row(obj))
         except asyncpg.UniqueViolationError as e:
-            raise Conflict(f"{self.codec.table.name} {obj.number} is already recorded") from e
-        self._written.remember(self.codec.from_row(stored))
-        if self._next_number is not None:
-            self._next_number = max(self._next_number, obj.number + 1)
+            raise _taken(self.codec.table.name, obj.number) from e
 
-    async def update(self, obj: Model) -> None:
-        """Replace the row with the same id; LookupError when there is none."""
-        row = self.codec.to_row(obj)
+    async def _update(self, obj: Model) -> tuple[int, list[Any]]:
         try:
-            changed, stored = await self.rows.update(self._driver, row)
+            return await self.rows.update(self._driver, self.codec.to_row(obj))
         except asyncpg.UniqueViolationError as e:
-            raise Conflict(f"{self.codec.table.name} {obj.number} is already recorded") from e
-        if changed != 1:
-            raise LookupError(f"{self.codec.table.name}: {obj.id} is not stored")
-        self._written.remember(self.codec.from_row(stored))
+            raise _taken(self.codec.table.name, obj.number) from e
 
-    async def next_number(self) -> int:
-        if self._next_number is None:
-            self._next_number = await self.rows.next_number(self._driver)
-        return self._next_number
 
-    def _decoded(self, values: asyncpg.Record | None) -> Model | None:
-        return None if values is None else self.codec.from_row(values)
+def _taken(table: str, number: int) -> Conflict:
+    return Conflict(f"{table} {number} is already recorded")  # as CoreRows says it
 
 
 class PostgresTodos(_PostgresRows[Todo], CoreTodos):

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
-from typing import Any, Generic
+from typing import Any
 
 from sqlalchemy import JSON, Column, Date, Integer, String, Table
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -34,9 +34,8 @@ from infrastructure.read_models import (
     CoreNotes,
     CoreTodos,
     CoreTracks,
+    DriverRows,
     Model,
-    RowCodec,
-    WrittenRows,
 )
 from infrastructure.sqlite.driver import driver_of
 from infrastructure.sqlite.errors import translated
@@ -165,62 +164,38 @@ async def _change(driver: Any, sql: str, params: Sequence[Any]) -> int:
     return (await driver.execute(sql, params)).rowcount
 
 
-class _SqliteRows(Generic[Model]):
-    """A read model's hot statements on the driver (the rest: `CoreRows`), raising as
-    `CoreRows` does: Conflict for an id or number taken, StorageUnavailable when the
-    database fails (infrastructure/sqlite/errors.py), ValueError for a value the column
-    cannot store (a naive time)."""
+class _SqliteRows(DriverRows[Model]):
+    """`DriverRows`' statements on the driver, one trip each; StorageUnavailable when the
+    database fails (infrastructure/sqlite/errors.py)."""
 
-    codec: RowCodec[Model]
     rows: SqliteRows
     _conn: AsyncConnection
-    _next_number: int | None
 
     def __init_subclass__(cls) -> None:
         super().__init_subclass__()
         cls.rows = SqliteRows(cls.codec.table, cls.codec.names)
 
-    def __init__(self, connection: AsyncConnection) -> None:
-        super().__init__(connection)  # type: ignore[call-arg]  # CoreRows.__init__
-        self._written: WrittenRows[Model] = WrittenRows()
-
-    async def get(self, id: str) -> Model | None:
-        if (written := self._written.by_id(id)) is not None:
-            return written
+    async def _select_by_id(self, id: str) -> list[Any] | None:
         with translated("answer"):
-            return self._decoded(await self.rows.get(await driver_of(self._conn), id))
+            return await self.rows.get(await driver_of(self._conn), id)
 
-    async def get_by_number(self, number: int) -> Model | None:
-        if (written := self._written.by_number(number)) is not None:
-            return written
+    async def _select_by_number(self, number: int) -> list[Any] | None:
         with translated("answer"):
-            return self._decoded(await self.rows.get_by_number(await driver_of(self._conn), number))
+            return await self.rows.get_by_number(await driver_of(self._conn), number)
 
-    async def add(self, obj: Model) -> None:
+    async def _select_next_number(self) -> int:
+        with translated("answer"):
+            return await self.rows.next_number(await driver_of(self._conn))
+
+    async def _insert(self, obj: Model) -> list[Any]:
         row = self.codec.to_row(obj)
         with translated("take the change", taken=f"{self.codec.table.name} {obj.number}"):
-            stored = await self.rows.insert(await driver_of(self._conn), row)
-        self._written.remember(self.codec.from_row(stored))
-        if self._next_number is not None:
-            self._next_number = max(self._next_number, obj.number + 1)
+            return await self.rows.insert(await driver_of(self._conn), row)
 
-    async def update(self, obj: Model) -> None:
-        """Replace the row with the same id; LookupError when there is none."""
+    async def _update(self, obj: Model) -> tuple[int, list[Any]]:
         row = self.codec.to_row(obj)
         with translated("take the change", taken=f"{self.codec.table.name} {obj.number}"):
-            changed, stored = await self.rows.update(await driver_of(self._conn), row)
-        if changed != 1:
-            raise LookupError(f"{self.codec.table.name}: {obj.id} is not stored")
-        self._written.remember(self.codec.from_row(stored))
-
-    async def next_number(self) -> int:
-        if self._next_number is None:
-            with translated("answer"):
-                self._next_number = await self.rows.next_number(await driver_of(self._conn))
-        return self._next_number
-
-    def _decoded(self, values: list[Any] | None) -> Model | None:
-        return None if values is None else self.codec.from_row(values)
+            return await self.rows.update(await driver_of(self._conn), row)
 
 
 class SqliteTodos(_SqliteRows[Todo], CoreTodos):
