@@ -5,7 +5,8 @@
 one event loop that each call `IngestService.ingest` with the next message as the route
 would (bench/messages.py's bodies, the route's context), one after another, as the load's
 N connections send theirs: group commit, sealing, idempotency, indexing, the COMMIT with
-the tier's durability. Prints one JSON line: messages, seconds and messages per second.
+the tier's durability. Prints one JSON line: messages, seconds, messages per second, and
+the process's CPU (cores busy on average, and microseconds of CPU per message).
 
 With bench/app_alone.py (the HTTP layer with nothing stored) it gives the bound `make
 bench` holds single-message ingest against (bench/scenarios.py `measure_ingest`).
@@ -17,6 +18,7 @@ import argparse
 import asyncio
 import itertools
 import json
+import resource
 import sys
 import time
 
@@ -43,13 +45,27 @@ async def measure(seconds: float, connections: int) -> dict[str, float]:
         # A second of the same first: connections opened, statements prepared.
         await asyncio.gather(*(writer(time.perf_counter() + 1) for _ in range(connections)))
         done = 0
+        cpu_before = _cpu_seconds()
         started = time.perf_counter()
         deadline = started + seconds
         await asyncio.gather(*(writer(deadline) for _ in range(connections)))
         elapsed = time.perf_counter() - started
+        cpu = _cpu_seconds() - cpu_before
     finally:
         await close_container(container)
-    return {"messages": done, "seconds": elapsed, "rate": done / elapsed}
+    return {
+        "messages": done,
+        "seconds": elapsed,
+        "rate": done / elapsed,
+        # this process, the driver's threads with it: what one message costs in CPU
+        "cores": cpu / elapsed,
+        "cpu_us": cpu / done * 1e6 if done else 0.0,
+    }
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # every thread of the process
+    return usage.ru_utime + usage.ru_stime
 
 
 def main(argv: list[str] | None = None) -> int:

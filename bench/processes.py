@@ -23,12 +23,21 @@ from app.config import PROJECT_ROOT
 
 HOST = "127.0.0.1"
 MAKE = ["make", "--no-print-directory"]
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind((HOST, 0))
         return s.getsockname()[1]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all its threads together (ended ones too), in
+    seconds: /proc/PID/stat's utime and stime (proc(5)), after the command name, which may
+    hold spaces and parentheses."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def bench_environ(database_url: str, token: str, port: int | None = None) -> dict[str, str]:
@@ -188,6 +197,10 @@ class Server:
         if len(pids) != 1:
             raise RuntimeError(f"make has {len(pids)} children, expected the service alone")
         return int(pids[0])
+
+    def cpu_seconds(self) -> float:
+        """CPU time the serving process has used so far (make's own is not counted)."""
+        return cpu_seconds(self.server_pid())
 
     def rss_mb(self) -> float:
         """Resident memory of the serving process, in MiB (VmRSS)."""

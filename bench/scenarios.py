@@ -91,7 +91,9 @@ class Run:
         return Server.service(database_url, self.token, log)
 
 
-def _merge(results: list[LoadResult]) -> dict[str, Any]:
+def _merge(results: list[LoadResult], server_cpu: float) -> dict[str, Any]:
+    """The slices of one server as one result; `server_cpu` is the CPU time its process
+    used over them, in seconds."""
     seconds = sum(r.seconds for r in results)
     requests = sum(r.requests for r in results)
     return {
@@ -105,6 +107,10 @@ def _merge(results: list[LoadResult]) -> dict[str, Any]:
         "p50_ms": statistics.median(r.p50_ms for r in results),
         "p99_ms": statistics.median(r.p99_ms for r in results),
         "client_cpu": max(r.client_cpu for r in results),
+        # The server's process, all its threads: cores kept busy on average, and CPU time
+        # per request (what one core's worth of it allows: 1e6 / that, requests/s).
+        "server_cores": server_cpu / seconds if seconds else 0.0,
+        "server_cpu_us": server_cpu / requests * 1e6 if requests else 0.0,
         "slices": [r.as_dict() for r in results],
     }
 
@@ -117,9 +123,11 @@ def compare(
     connections: int,
     bodies: int = 1000,
 ) -> dict[str, dict[str, Any]]:
-    """Alternating slices of the same load on each server; merged results by name."""
+    """Alternating slices of the same load on each server; merged results by name, each
+    with the CPU its server's process used meanwhile."""
     plan = run.plan
     results: dict[str, list[LoadResult]] = {name: [] for name in servers}
+    server_cpu = dict.fromkeys(servers, 0.0)
 
     def load(server: Server, seconds: float) -> LoadResult:
         target = Target(HOST, server.port, path, run.token)
@@ -132,8 +140,10 @@ def compare(
             load(server, plan.warmup_s)
     for _ in range(plan.rounds):
         for name, server in servers.items():
+            before = server.cpu_seconds()
             results[name].append(load(server, plan.slice_s))
-    merged = {name: _merge(found) for name, found in results.items()}
+            server_cpu[name] += server.cpu_seconds() - before
+    merged = {name: _merge(found, server_cpu[name]) for name, found in results.items()}
     for name, result in merged.items():
         if result["errors"]:
             run.say(f"{name} {path}: {result['errors']} failed requests")
@@ -154,6 +164,14 @@ def client_note(*results: dict[str, Any]) -> str:
     return note + (f"; {errors} requests failed" if errors else "")
 
 
+def cores_note(found: dict[str, dict[str, Any]]) -> str:
+    """Each server's process: cores it kept busy, and its CPU time a request."""
+    return "servers' CPU: " + ", ".join(
+        f"{name} {r['server_cores']:.2f} cores ({r['server_cpu_us']:.0f} us a request)"
+        for name, r in found.items()
+    )
+
+
 def measure_ingest(run: Run, servers: dict[str, Server], prefix: str, alone_url: str) -> None:
     """Against the bare endpoint and the hand-written durable one (bench/durable_app.py)
     on the same database engine: >= 0.5x the first and >= 1.5x the second, on SQLite and
@@ -161,7 +179,9 @@ def measure_ingest(run: Run, servers: dict[str, Server], prefix: str, alone_url:
     two halves cost alone: the service's HTTP layer with nothing stored (the "alone"
     server, bench/app_alone.py) and the ingest service without HTTP on a database of its
     own, `alone_url` (bench/ingest_alone.py); both run on one event loop in the service,
-    one after the other, so a request costs at least the sum of the two."""
+    one after the other, so a request costs at least the sum of the two. And in CPU: what
+    one core allows if a request costs the HTTP layer's CPU plus ingest alone's (its own
+    load, so its groups are as large as 16 writers make them)."""
     run.say(f"{_words(prefix)}single-message ingest, {run.plan.connections} connections")
     found = compare(run, servers, "/api/v1/ingest/message", message_body, run.plan.connections)
     bare, durable, service = found["bare"], found["durable"], found["service"]
@@ -186,6 +206,7 @@ def measure_ingest(run: Run, servers: dict[str, Server], prefix: str, alone_url:
     )
     run.raw[f"{prefix}ingest_alone"] = alone
     bound = 1 / (1 / app_alone["rps"] + 1 / alone["rate"])
+    one_core = 1e6 / (app_alone["server_cpu_us"] + alone["cpu_us"])
     run.figures += [
         Figure(
             f"{prefix}ingest_app_alone_rps",
@@ -216,6 +237,19 @@ def measure_ingest(run: Run, servers: dict[str, Server], prefix: str, alone_url:
             "1 / (1/HTTP layer + 1/ingest alone)",
             None,
             f"that sum is {bound / bare['rps']:.2f}x bare",
+        ),
+        Figure(
+            f"{prefix}ingest_vs_one_core",
+            f"{label}: requests/s, against one core's worth of its halves' CPU",
+            service["rps"],
+            "req/s",
+            one_core,
+            "1e6 / (HTTP layer's + ingest alone's CPU us)",
+            None,
+            f"HTTP layer {app_alone['server_cpu_us']:.0f} us a request, ingest alone "
+            f"{alone['cpu_us']:.0f} us a message ({alone['cores']:.2f} cores); one core's "
+            f"worth is {one_core / bare['rps']:.2f}x bare, "
+            f"{one_core / durable['rps']:.2f}x durable; {cores_note(found)}",
         ),
     ]
     run.figures += [

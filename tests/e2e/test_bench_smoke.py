@@ -9,6 +9,8 @@ import os
 import re
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ import pytest
 from app.config import PROJECT_ROOT
 from bench.load import Target, run_load
 from bench.messages import message_body
-from bench.processes import HOST, Server
+from bench.processes import HOST, Server, cpu_seconds
 from tests.conftest import MAKE_IN_CHECKOUT
 
 pytestmark = pytest.mark.e2e
@@ -27,6 +29,7 @@ SQLITE_FIGURES = (
     "ingest_app_alone_rps",
     "ingest_alone_per_s",
     "ingest_vs_halves",
+    "ingest_vs_one_core",
     "ingest_p50_ms",
     "ingest_p99_ms",
     "batch_events_per_s",
@@ -46,6 +49,7 @@ POSTGRES_FIGURES = (
     "postgres_ingest_app_alone_rps",
     "postgres_ingest_alone_per_s",
     "postgres_ingest_vs_halves",
+    "postgres_ingest_vs_one_core",
     "postgres_ingest_p50_ms",
     "postgres_ingest_p99_ms",
     "postgres_batch_events_per_s",
@@ -87,6 +91,11 @@ def test_quick_bench_reports_every_figure_in_the_table_and_the_json(tmp_path: Pa
     for prefix in ("", "postgres_") if postgres else ("",):
         durable = report["raw"][f"{prefix}ingest"]["durable"]
         assert durable["requests"] > 0 and durable["errors"] == 0, durable
+        # Every server's process was seen using CPU under the load, and so was ingest alone.
+        for name, server in report["raw"][f"{prefix}ingest"].items():
+            assert _positive(server["server_cores"]), (name, server)
+            assert _positive(server["server_cpu_us"]), (name, server)
+        assert _positive(report["raw"][f"{prefix}ingest_alone"]["cpu_us"])
 
     # The bound re-inserts every row the import stored: its events and more.
     imported, again = report["raw"]["import"], report["raw"]["import_storage_alone"]
@@ -122,3 +131,19 @@ def test_the_asyncio_client_loads_the_bare_endpoint(tmp_path: Path):
     assert result.requests > 0 and result.errors == 0, result
     assert 0 < result.p50_ms <= result.p99_ms
     assert result.client_cpu > 0
+
+
+def test_a_process_cpu_time_counts_its_threads_ended_ones_too():
+    """What the figures' CPU per request rests on: the driver's threads count with the
+    event loop's, and a thread that has ended still counts."""
+
+    def spin() -> None:
+        deadline = time.thread_time() + 0.3
+        while time.thread_time() < deadline:
+            pass
+
+    before = cpu_seconds(os.getpid())
+    worker = threading.Thread(target=spin)
+    worker.start()
+    worker.join()
+    assert cpu_seconds(os.getpid()) - before >= 0.25
