@@ -141,8 +141,7 @@ class SqlUnitOfWork:
                 ) from None
             self._holding = True
         try:
-            self._conn = await self._engine.connect()
-            await self._begin(self._conn)
+            await self._open()
         except self.driver_errors as e:
             await self._close()
             raise StorageUnavailable("the database is not answering") from e
@@ -150,6 +149,11 @@ class SqlUnitOfWork:
             await self._close()
             raise
         return self
+
+    async def _open(self) -> None:
+        """Connect and begin the transaction (a backend may try twice: PostgreSQL's)."""
+        self._conn = await self._engine.connect()
+        await self._begin(self._conn)
 
     async def commit(self) -> None:
         assert self._conn is not None, "commit outside the unit of work"

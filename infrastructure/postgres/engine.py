@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import event
@@ -11,6 +12,12 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from infrastructure.fast_json import canonical_json
+
+# True while a writer checks out its connection. The writer's first statement, the event
+# log's lock, tells as well as the ping whether the connection is alive, and a writer
+# that finds it dead starts again on a pinged one (unit_of_work.py): the ping would be a
+# round trip of six for nothing.
+UNPINGED_CHECKOUT: ContextVar[bool] = ContextVar("helionyx_unpinged_checkout", default=False)
 
 
 def create_postgres_engine(url: URL, pool_size: int = 5) -> AsyncEngine:
@@ -41,11 +48,14 @@ def _ping(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
     (a restart, an idle timeout) is replaced by a fresh one, and the request never sees
     it. SQLAlchemy's own `pool_pre_ping` does the same in three round trips on asyncpg
     (BEGIN, a statement, ROLLBACK: for PgBouncer's transaction mode, which Helionyx does not sit
-    behind); this is one, a sixth of a single-message write's round trips. Raising
+    behind); this is one. Raising
     DisconnectionError from a checkout listener makes the pool discard the connection and
     check out another, up to three times
     (https://docs.sqlalchemy.org/en/20/core/pooling.html#disconnect-handling-pessimistic).
+    A writer's checkout skips it (UNPINGED_CHECKOUT).
     """
+    if UNPINGED_CHECKOUT.get():
+        return
     try:
         dbapi_connection.run_async(lambda raw: raw.execute("SELECT 1"))
     except Exception as e:  # whatever a dropped connection raises (asyncpg has several,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from infrastructure.postgres.driver import driver_of
+from infrastructure.postgres.engine import UNPINGED_CHECKOUT
 from infrastructure.postgres.errors import DRIVER_ERRORS
 from infrastructure.postgres.event_store import PostgresEventStore
 from infrastructure.postgres.idempotency import PostgresIdempotencyRecords
@@ -32,6 +35,29 @@ class PostgresUnitOfWork(SqlUnitOfWork):
     driver_errors = DRIVER_ERRORS
 
     _pending: PendingRows | None = None
+
+    async def _open(self) -> None:
+        """A writer takes its pooled connection unpinged: the event log's lock is its
+        first statement and shows as well whether the connection is alive. If it fails,
+        the connection is taken for one the server dropped (a restart, an idle timeout):
+        it is discarded, and the writer begins again on a pinged one, so that a dead
+        connection still never reaches a request. A reader keeps the ping."""
+        if not self._write:
+            await super()._open()
+            return
+        unpinged = UNPINGED_CHECKOUT.set(True)
+        try:
+            self._conn = conn = await self._engine.connect()
+        finally:
+            UNPINGED_CHECKOUT.reset(unpinged)
+        try:
+            await self._begin(conn)
+        except self.driver_errors:
+            self._conn = None
+            with suppress(*self.driver_errors):  # it is dead already: nothing to lose
+                await conn.invalidate()  # the pool replaces it rather than hand it out again
+                await conn.close()
+            await super()._open()
 
     async def _begin(self, conn: AsyncConnection) -> None:
         await conn.begin()
