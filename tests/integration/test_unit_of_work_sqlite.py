@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -145,6 +146,11 @@ async def test_a_writer_that_fails_to_begin_lets_the_next_one_in(tmp_path):
             async with factory(write=True):
                 pass
     await engine.dispose()
+    # aiosqlite stops the thread of a connect that failed without waiting for it; the
+    # thread answers on this test's event loop, so it must end while the loop still runs.
+    for thread in threading.enumerate():
+        if thread.name.endswith("(_connection_worker_thread)"):
+            await asyncio.to_thread(thread.join, 5)
 
 
 async def test_a_writer_reads_what_it_has_appended_before_it_commits(factories, path):
