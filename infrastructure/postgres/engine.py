@@ -47,13 +47,11 @@ def _ping(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
     """A pooled connection answers before it is handed out; one the server has dropped
     (a restart, an idle timeout) is replaced by a fresh one, and the request never sees
     it. SQLAlchemy's own `pool_pre_ping` does the same in three round trips on asyncpg
-    (BEGIN, a statement, ROLLBACK: for PgBouncer's transaction mode, which Helionyx does not sit
-    behind); this is one. Raising
-    DisconnectionError from a checkout listener makes the pool discard the connection and
-    check out another, up to three times
+    (BEGIN, a statement, ROLLBACK: for PgBouncer's transaction mode, which Helionyx does
+    not sit behind); this is one. Raising DisconnectionError from a checkout listener
+    makes the pool discard the connection and check out another, up to three times
     (https://docs.sqlalchemy.org/en/20/core/pooling.html#disconnect-handling-pessimistic).
-    A writer's checkout skips it (UNPINGED_CHECKOUT).
-    """
+    A writer's checkout skips it (UNPINGED_CHECKOUT)."""
     if UNPINGED_CHECKOUT.get():
         return
     try:

@@ -54,8 +54,11 @@ class PostgresUnitOfWork(SqlUnitOfWork):
             await self._begin(conn)
         except self.driver_errors:
             self._conn = None
-            with suppress(*self.driver_errors):  # it is dead already: nothing to lose
-                await conn.invalidate()  # the pool replaces it rather than hand it out again
+            # It is dead already: nothing to lose. Invalidated, the pool replaces it rather
+            # than hand it out again; closed, it is given back even if that failed.
+            with suppress(*self.driver_errors):
+                await conn.invalidate()
+            with suppress(*self.driver_errors):
                 await conn.close()
             await super()._open()
 
