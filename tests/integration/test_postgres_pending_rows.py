@@ -103,3 +103,21 @@ async def test_a_key_taken_is_refused_at_the_commit_and_nothing_is_stored(factor
     with pytest.raises(Conflict):
         await write(factory, count)  # the same keys again: key-0 ...
     assert await counts(factory) == (count, count, count)
+
+
+async def test_keys_are_looked_up_as_many_as_asked_held_ones_included(factory):
+    """One array parameter for every key: more keys than a statement may bind parameters
+    (asyncpg: 32,767), some stored, some held in the transaction, most never used."""
+    await write(factory, 3, key="stored")
+    asked = [f"stored-{n}" for n in range(3)] + [f"unused-{n}" for n in range(40_000)]
+    async with factory(write=True) as uow:
+        [held] = await uow.events.append([message(9)])
+        await uow.idempotency.add_many([IdempotencyRecord("held", held.seq, "1" * 64)])
+        found = await uow.idempotency.get_many([*asked, "held", "stored-0"])
+    assert sorted(found) == ["held", "stored-0", "stored-1", "stored-2"]
+    assert found["held"] == IdempotencyRecord("held", held.seq, "1" * 64)
+    assert found["stored-2"].request_hash == "0" * 64
+    async with factory() as uow:  # a reader's lookup, the same statement
+        assert sorted(await uow.idempotency.get_many(["stored-1", "held", "nope"])) == [
+            "stored-1"
+        ]
