@@ -164,16 +164,10 @@ def stored_message_rows(found: Iterable[Any]) -> dict[str, list[Any]]:
 def _rows(texts: Iterable[tuple[int, Any]]) -> dict[str, list[Any]]:
     seqs, documents = [], []
     for seq, said in texts:
-        if (document := message_document(said)) is not None:
+        if searchable_message(said):
             seqs.append(seq)
-            documents.append(document)
+            documents.append(tsvector((said, "B")))
     return {"seqs": seqs, "documents": documents}
-
-
-def message_document(said: Any) -> str | None:
-    """A message's tsvector literal, its words weighted as a body's; None if the message
-    is not searchable (domain/search_index.py)."""
-    return tsvector((said, "B")) if searchable_message(said) else None
 
 
 class PostgresSearch:
@@ -222,12 +216,11 @@ class PostgresSearch:
 
     async def index_messages(self, events: Sequence[RecordedEvent]) -> None:
         """Index the messages among a write transaction's events, before its COMMIT."""
-        if self._pending is not None:  # spelled when written (pending_rows.py)
-            self._pending.add_messages(
-                [(e.seq, e.payload.get("text")) for e in events if e.type == MESSAGE_INGESTED]
-            )
-        elif (rows := message_rows(events))["seqs"]:
-            await self._conn.execute(INSERT_MESSAGES, rows)
+        if (rows := message_rows(events))["seqs"]:
+            if self._pending is not None:
+                self._pending.add_messages(list(zip(rows["seqs"], rows["documents"], strict=True)))
+            else:
+                await self._conn.execute(INSERT_MESSAGES, rows)
 
     async def clear(self) -> None:
         await self._held_written()

@@ -5,7 +5,6 @@ COPY_FROM rows on); a rollback drops them; a unique key taken is still refused."
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -15,11 +14,9 @@ from domain.errors import Conflict
 from domain.events import NewEvent
 from domain.messages import MESSAGE_INGESTED
 from domain.ports import IdempotencyRecord
-from domain.search_index import Phrase, SearchQuery
 from infrastructure.database import create_engine
 from infrastructure.migrate import upgrade
 from infrastructure.postgres.driver import COPY_FROM, driver_of
-from infrastructure.postgres.search import message_document
 from infrastructure.unit_of_work import SqlUnitOfWorkFactory
 from tests.fakes import FakeClock
 
@@ -121,86 +118,6 @@ async def test_keys_are_looked_up_as_many_as_asked_held_ones_included(factory):
     assert found["held"] == IdempotencyRecord("held", held.seq, "1" * 64)
     assert found["stored-2"].request_hash == "0" * 64
     async with factory() as uow:  # a reader's lookup, the same statement
-        assert sorted(await uow.idempotency.get_many(["stored-1", "held", "nope"])) == ["stored-1"]
-
-
-def command(n: int) -> NewEvent:
-    """A message the search does not index (domain/search_index.py `searchable_message`)."""
-    event = message(n)
-    return event._replace(payload={**event.payload, "text": f"/done {n}"})
-
-
-async def test_a_copied_write_indexes_its_searchable_messages_only(factory):
-    async with factory(write=True) as uow:
-        await uow.events.append(
-            [message(n) if n % 3 else command(n) for n in range(COPY_FROM + 36)]
-        )
-        await uow.commit()
-    searchable = sum(1 for n in range(COPY_FROM + 36) if n % 3)
-    assert await counts(factory) == (COPY_FROM + 36, 0, searchable)
-    async with factory() as uow:
-        found, total = await uow.search.find_messages(exactly("number7"), 0, 5)
-        assert total == 1 and found[0].body == "pending row number7"
-        assert (await uow.search.find_messages(exactly("done"), 0, 5))[1] == 0  # commands
-
-
-def exactly(word: str) -> SearchQuery:
-    return SearchQuery((Phrase((word,), prefix=False),))
-
-
-def spelling_beside_the_copy(uow, calls: list[bool]) -> None:
-    """The unit of work's held rows spell with `message_document`, noting each time whether
-    a COPY of its rows is under way (a task of PendingRows._copies not done)."""
-    pending = uow._pending
-
-    def spell(said):
-        calls.append(
-            any(
-                task.get_coro().__qualname__ == "PendingRows._copies" and not task.done()
-                for task in asyncio.all_tasks()
-            )
-        )
-        return message_document(said)
-
-    pending._speller = spell
-
-
-async def test_messages_are_spelled_while_the_copy_runs(factory):
-    calls: list[bool] = []
-    async with factory(write=True) as uow:
-        spelling_beside_the_copy(uow, calls)
-        await uow.events.append([message(n) for n in range(4 * COPY_FROM)])
-        await uow.commit()
-    assert len(calls) == 4 * COPY_FROM
-    assert any(calls)  # the COPY was under way while messages were spelled
-    assert await counts(factory) == (4 * COPY_FROM, 0, 4 * COPY_FROM)
-
-
-async def test_a_small_write_spells_without_a_copy(factory):
-    calls: list[bool] = []
-    async with factory(write=True) as uow:
-        spelling_beside_the_copy(uow, calls)
-        await uow.events.append([message(n) for n in range(3)])
-        await uow.commit()
-    assert calls == [False, False, False]
-    assert await counts(factory) == (3, 0, 3)
-
-
-async def test_spelling_that_fails_stops_the_copy_and_stores_nothing(factory):
-    async with factory(write=True) as uow:
-        spelled = 0
-
-        def failing(said):
-            nonlocal spelled
-            spelled += 1
-            if spelled == COPY_FROM + 10:
-                raise RuntimeError("spelling failed")
-            return message_document(said)
-
-        uow._pending._speller = failing
-        await uow.events.append([message(n) for n in range(4 * COPY_FROM)])
-        with pytest.raises(RuntimeError, match="spelling failed"):
-            await uow.commit()
-    assert await counts(factory) == (0, 0, 0)
-    await write(factory, 2)  # the next writer's transaction is whole
-    assert await counts(factory) == (2, 2, 2)
+        assert sorted(await uow.idempotency.get_many(["stored-1", "held", "nope"])) == [
+            "stored-1"
+        ]
