@@ -179,3 +179,15 @@ async def test_every_route_refuses_a_query_parameter_it_does_not_take(client):
             tried += 1
     assert tried >= 30  # the document lists every operation (36 when written)
     assert await event_count(client) == before
+
+
+async def test_the_token_is_checked_before_the_query(client):
+    """One dependency guards /api/v1 (app/api/app.py): without the token a misspelt query
+    is a 401, so the parameters a route takes are shown to its owner only."""
+    response = await client.get(
+        "/api/v1/todos", params={"limt": "5"}, headers={"Authorization": "Bearer wrong"}
+    )
+    assert response.status_code == 401
+    assert "limt" not in response.text
+    response = await client.get("/api/v1/todos", params={"limt": "5"})
+    assert response.status_code == 422
