@@ -118,6 +118,4 @@ async def test_keys_are_looked_up_as_many_as_asked_held_ones_included(factory):
     assert found["held"] == IdempotencyRecord("held", held.seq, "1" * 64)
     assert found["stored-2"].request_hash == "0" * 64
     async with factory() as uow:  # a reader's lookup, the same statement
-        assert sorted(await uow.idempotency.get_many(["stored-1", "held", "nope"])) == [
-            "stored-1"
-        ]
+        assert sorted(await uow.idempotency.get_many(["stored-1", "held", "nope"])) == ["stored-1"]
