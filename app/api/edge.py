@@ -173,8 +173,9 @@ async def refuse_unknown_query(request: Request) -> None:
     """Refuse query parameters the route does not declare: 422 problem+json naming each,
     as unknown body fields are (FastAPI itself ignores them, so a misspelt `limt=5` would
     quietly give the default). What a route declares is what FastAPI reads for it, and
-    what /docs shows. A dependency of the routers (app/api/app.py), after the bearer
-    check; async, as FastAPI runs a plain one in a thread."""
+    what /docs shows. Checked after the bearer token, by the /api/v1 routers' one
+    dependency (app/api/app.py `guard_api`), and as the health router's own (async:
+    FastAPI runs a plain one in a thread)."""
     if not request.query_params:
         return
     route = request.scope.get("route")
