@@ -36,6 +36,7 @@ SQLITE_FIGURES = (
     "import_events_per_s",
     "import_bound_events_per_s",
     "import_vs_bound",
+    "batch_vs_bound",
     "disk_bytes_per_event",
     "verify_events_per_s",
     "rebuild_events_per_s",
