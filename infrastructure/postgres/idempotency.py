@@ -32,17 +32,17 @@ class PostgresIdempotencyRecords:
         return (await self.get_many([key])).get(key)
 
     async def get_many(self, keys: Sequence[str]) -> dict[str, IdempotencyRecord]:
-        found: dict[str, IdempotencyRecord] = {}
-        keys = list(dict.fromkeys(keys))
-        if self._pending is not None and keys:
-            await self._pending.write()
         if not keys:
-            return found
-        for row in await self._conn.execute(_LOOKUP, {"keys": keys}):
-            found[row.key] = IdempotencyRecord(
+            return {}
+        if self._pending is not None:  # held records are looked up too
+            await self._pending.write()
+        rows = await self._conn.execute(_LOOKUP, {"keys": list(dict.fromkeys(keys))})
+        return {
+            row.key: IdempotencyRecord(
                 key=row.key, event_seq=row.event_seq, request_hash=row.request_hash
             )
-        return found
+            for row in rows
+        }
 
     async def add(self, record: IdempotencyRecord) -> None:
         await self.add_many([record])
