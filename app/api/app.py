@@ -94,7 +94,7 @@ def create_app(container: Container) -> FastAPI:
     async def guard_api(request: Request) -> None:
         # One dependency for both checks, not two: FastAPI's solving costs ~8 µs of CPU a
         # dependency a request (docs/PERFORMANCE.md, twelfth round).
-        guard_bearer(request, token, throttle, audit)
+        await require_token(request)
         await refuse_unknown_query(request)
 
     @asynccontextmanager
