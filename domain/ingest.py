@@ -27,6 +27,7 @@ from domain.ports import (
     UnitOfWorkFactory,
     Writes,
 )
+from domain.rules_extractor import RulesExtractor
 
 
 # NamedTuples rather than frozen dataclasses: as immutable, and a bulk ingest builds two
@@ -167,7 +168,10 @@ class IngestService:
         if extractor is None or self._clock is None:
             return [_nothing] * len(prepared)
         known = [False] * len(prepared)
-        if any(item.keys for item in prepared):
+        # A message recorded before is not extracted from again: `_record` would drop
+        # what it found. The rules cost less than the lookup that would spare them
+        # (an import of 20,000 messages spent 0.09 s looking up, 0.05 s on the rules).
+        if not isinstance(extractor, RulesExtractor) and any(item.keys for item in prepared):
             async with self._uow_factory() as uow:
                 found = await uow.idempotency.get_many(
                     [key for item in prepared for key in item.keys]

@@ -206,6 +206,35 @@ async def test_a_batch_derives_per_message_and_replays_duplicates(factory):
     assert len(extractor.calls) == 4  # the whole second batch was already recorded
 
 
+async def test_the_rules_run_without_looking_up_recorded_messages_first(factory):
+    """Looking up which messages are recorded spares an extractor's call for each; the
+    rules cost less than that lookup, so a batch they read opens its write transaction
+    only. A redelivered batch is still replayed, with what it derived the first time."""
+    opened: list[bool] = []
+
+    def counting(*, write: bool = False):
+        opened.append(write)
+        return factory(write=write)
+
+    messages = [
+        IncomingMessage("todo: one", source="import", source_id="1"),
+        IncomingMessage("plain words", source="import", source_id="2"),
+    ]
+    rules = IngestService(counting, RulesExtractor(), factory.clock)
+    first = await rules.ingest_batch(messages)
+    again = await rules.ingest_batch(messages)
+
+    assert opened == [True, True]
+    assert all(item.result.replayed for item in again)
+    assert again[0].result.derived == first[0].result.derived
+    assert len(factory.state.todos) == 1 and len(factory.state.events) == 3
+
+    opened.clear()
+    costly = IngestService(counting, CountingExtractor(), factory.clock)
+    await costly.ingest_batch(messages)
+    assert opened == [False, True]  # the lookup, then the write
+
+
 async def test_a_failing_derivation_rolls_back_the_message_too(factory):
     async def failing(uow, message):
         raise RuntimeError("boom")
