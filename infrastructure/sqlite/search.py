@@ -36,6 +36,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -210,12 +211,16 @@ class SqliteSearch:
             await self._run(statement, ())
 
     async def put_many(self, entries: Sequence[SearchEntry]) -> None:
+        """In rowid order (an object's entries in the order given: the last one stays).
+        FTS5 writes out the terms it holds whenever a rowid comes that is not above the
+        last one: a rebuild's page of todos and notes in the log's order did so at every
+        change of kind (1.3 s of SQLite's time for 19,608 entries in 200 pages, against
+        0.2 s sorted)."""
         await self._held_written()
         if entries:
+            values = sorted(map(object_values, entries), key=itemgetter(0))
             with translated("take the change"):
-                await (await driver_of(self._conn)).executemany(
-                    PUT, [object_values(entry) for entry in entries]
-                )
+                await (await driver_of(self._conn)).executemany(PUT, values)
 
     async def reindex_messages(self, after: int, upto: int) -> None:
         with translated("take the change"):

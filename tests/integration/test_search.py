@@ -372,3 +372,27 @@ async def test_a_writers_entries_last_one_wins_a_removal_holds_a_rollback_drops(
         (1, "first words again", "done"),
         (2, "second words, changed", "open"),
     ]
+
+
+async def test_entries_put_together_in_any_order_keep_the_last_of_each_object(factory):
+    """`put_many` (a rebuild's page) may write in another order than it is given, as
+    long as each object ends with the last entry given for it."""
+    entries = [
+        SearchEntry("note", 2, "second note", "", "active"),
+        SearchEntry("todo", 9, "ninth todo words", "", "open"),
+        SearchEntry("note", 1, "first note", "", "active"),
+        SearchEntry("todo", 3, "third todo words", "", "open"),
+        SearchEntry("todo", 9, "ninth todo words, changed", "", "done"),
+    ]
+    async with factory(write=True) as uow:
+        await uow.search.put_many(entries)
+        await uow.commit()
+    assert await titles(factory, "words") == [
+        (3, "third todo words", "open"),
+        (9, "ninth todo words, changed", "done"),
+    ]
+    async with factory() as uow:
+        hits, total = await uow.search.find_objects(
+            parse_query("note"), ["note"], offset=0, limit=10
+        )
+    assert total == 2 and sorted(hit.number for hit in hits) == [1, 2]
