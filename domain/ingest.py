@@ -134,7 +134,8 @@ class IngestService:
         prepares them in another process; `context` is then theirs already).
         `extractor` replaces the service's own for this batch (an import of thousands of
         old messages should not cost thousands of LLM calls). Extraction runs before the
-        write transaction; a message already recorded (a redelivery) costs no call."""
+        write transaction; a message already recorded (a redelivery) costs no model call
+        (the rules, cheaper than the lookup that would spare them, read it anyway)."""
         prepared: Sequence[PreparedMessage] = (  # a batch is prepared whole or not at all
             cast("Sequence[PreparedMessage]", messages)
             if messages and isinstance(messages[0], PreparedMessage)
