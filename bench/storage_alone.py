@@ -40,7 +40,7 @@ def read_rows(source: str) -> dict[str, list[tuple[object, ...]]]:
         }
         rows["search_objects"] = conn.execute(_OBJECT_ENTRIES).fetchall()
         found = conn.execute(SELECT_MESSAGES, (0, 2**62)).fetchall()
-        rows["search_messages"] = list(stored_message_rows(found))
+        rows["search_messages"] = stored_message_rows(found)
         return rows
 
 

@@ -170,8 +170,8 @@ class IngestService:
             return [_nothing] * len(prepared)
         known = [False] * len(prepared)
         # A message recorded before is not extracted from again: `_record` would drop
-        # what it found. The rules cost less than the lookup that would spare them
-        # (an import of 20,000 messages spent 0.09 s looking up, 0.05 s on the rules).
+        # what it found. The rules cost less than the lookup that would spare them (an
+        # import of 20,000 messages spent 0.09 s of its 0.23-0.26 s here looking up).
         if not isinstance(extractor, RulesExtractor) and any(item.keys for item in prepared):
             async with self._uow_factory() as uow:
                 found = await uow.idempotency.get_many(
