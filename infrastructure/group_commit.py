@@ -6,7 +6,10 @@ Every durable commit costs an fsync (SQLite `synchronous=FULL`, PostgreSQL
 head anyway. So instead of each request taking the writer lock and committing alone,
 requests queue their items; a single writer task takes whatever has queued up (at most
 `max_batch`), hands it to `write` inside one write unit of work, commits once, and only
-then resolves each caller. While it commits, the next group gathers. Seq stays gap-free
+then resolves each caller. While it commits, the next group gathers; and before it
+begins, the writer lets the event loop run until a round of it brings nothing new, so that
+requests already read off their sockets join this commit rather than wait out the next
+one (`_gather`). Seq stays gap-free
 and the chain unforked for the same reason as before: everything happens under the one
 writer lock, in queue order.
 
@@ -23,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from domain.errors import DomainError, StorageUnavailable
 from domain.ports import UnitOfWorkFactory, Write
@@ -32,6 +35,12 @@ Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 log = logging.getLogger(__name__)
+
+# Before each commit, the writer lets the event loop run while it brings more to the group
+# (`_Group._gather`): it stops after this many rounds in a row that bring nothing, and
+# after this many rounds in all. Chosen by measurement (docs/PERFORMANCE.md, round 14).
+QUIET_ROUNDS = 4
+MAX_ROUNDS = 32
 
 
 @dataclass
@@ -46,13 +55,20 @@ class GroupCommit:
     """`Writes` by groups: each write function gets its queue and its writer task."""
 
     def __init__(
-        self, uow_factory: UnitOfWorkFactory, *, max_batch: int = 256, max_queued: int = 4096
+        self,
+        uow_factory: UnitOfWorkFactory,
+        *,
+        max_batch: int = 256,
+        max_queued: int = 4096,
+        quiet_rounds: int = QUIET_ROUNDS,
+        max_rounds: int = MAX_ROUNDS,
     ) -> None:
         if max_batch < 1 or max_queued < 1:
             raise ValueError("max_batch and max_queued must be at least 1")
+        if quiet_rounds < 0 or max_rounds < 0:
+            raise ValueError("quiet_rounds and max_rounds must not be negative")
         self._uow_factory = uow_factory
-        self._max_batch = max_batch
-        self._max_queued = max_queued
+        self._limits = _Limits(max_batch, max_queued, quiet_rounds, max_rounds)
         self._groups: dict[Write[Any, Any], _Group[Any, Any]] = {}
         self._closed = False
 
@@ -61,9 +77,7 @@ class GroupCommit:
         has committed. After `close()`, the item is written alone."""
         group = self._groups.get(write)
         if group is None:
-            group = self._groups[write] = _Group(
-                self._uow_factory, write, max_batch=self._max_batch, max_queued=self._max_queued
-            )
+            group = self._groups[write] = _Group(self._uow_factory, write, self._limits)
             if self._closed:
                 await group.close()
         result: Result = await group.submit(item)
@@ -76,21 +90,20 @@ class GroupCommit:
             await group.close()
 
 
+class _Limits(NamedTuple):
+    max_batch: int  # items in one group
+    max_queued: int  # items waiting, beyond which a caller waits for room
+    quiet_rounds: int  # rounds of the event loop in a row that bring nothing: commit
+    max_rounds: int  # rounds the writer lets run before a commit, at most
+
+
 class _Group(Generic[Item, Result]):
     def __init__(
-        self,
-        uow_factory: UnitOfWorkFactory,
-        write: Write[Item, Result],
-        *,
-        max_batch: int = 256,
-        max_queued: int = 4096,
+        self, uow_factory: UnitOfWorkFactory, write: Write[Item, Result], limits: _Limits
     ) -> None:
-        if max_batch < 1 or max_queued < 1:
-            raise ValueError("max_batch and max_queued must be at least 1")
         self._uow_factory = uow_factory
         self._write = write
-        self._max_batch = max_batch
-        self._max_queued = max_queued
+        self._limits = limits
         self._queue: asyncio.Queue[_Queued[Item] | None] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._closed = False
@@ -123,7 +136,7 @@ class _Group(Generic[Item, Result]):
 
     def _start(self) -> asyncio.Queue[_Queued[Item] | None]:
         if self._queue is None:
-            self._queue = asyncio.Queue(self._max_queued)
+            self._queue = asyncio.Queue(self._limits.max_queued)
         if self._writer is None:
             self._writer = asyncio.get_running_loop().create_task(self._drain())
         return self._queue
@@ -133,8 +146,7 @@ class _Group(Generic[Item, Result]):
         stopping = False
         while not stopping:
             batch = [await self._queue.get()]
-            while len(batch) < self._max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+            await self._gather(batch)
             stopping = None in batch
             # A caller that gave up (was cancelled) before its turn has nothing recorded.
             live = [q for q in batch if q is not None and not q.done.done()]
@@ -148,6 +160,38 @@ class _Group(Generic[Item, Result]):
                 for queued in live:
                     queued.done.cancel()
                 raise
+
+    async def _gather(self, batch: list[_Queued[Item] | None]) -> None:
+        """Add to `batch` what is queued, and what the event loop brings while it runs,
+        until `quiet_rounds` rounds of it in a row bring nothing (or after `max_rounds`,
+        or with a full group, or once `close()` has asked to stop).
+
+        A request reaches the queue some rounds after its bytes do (read, parsed, routed).
+        Committing at once splits the callers into cohorts that wait out each other's
+        commits: 16 busy connections settled into groups of 1 and 15 by turns, twice the
+        commits the same messages need in groups of 16, and each commit's fixed cost (the
+        writer lock, the head, the fsync's round) paid twice. Letting the requests already
+        read join the group kept the groups at 16 and took the same load from 1,270-1,500
+        to 1,540-1,950 requests/s on SQLite, 1,270-1,410 to 1,520-1,700 on PostgreSQL
+        (alternated runs). With nothing else to do, a round takes microseconds: a message
+        alone waits only those few."""
+        assert self._queue is not None
+        queue, limits = self._queue, self._limits
+        quiet = rounds = 0
+        while True:
+            while len(batch) < limits.max_batch and not queue.empty():
+                batch.append(queue.get_nowait())
+                quiet = 0
+            if (
+                len(batch) >= limits.max_batch
+                or batch[-1] is None
+                or quiet >= limits.quiet_rounds
+                or rounds >= limits.max_rounds
+            ):
+                return
+            await asyncio.sleep(0)  # one round of the event loop
+            rounds += 1
+            quiet += 1
 
     async def _commit(self, batch: list[_Queued[Item]]) -> None:
         try:

@@ -206,3 +206,69 @@ async def test_groups_are_bounded(sql_factory):
     assert await asyncio.gather(*(writer.submit(write, n) for n in range(50))) == list(range(50))
     await writer.close()
     assert max(sizes) <= 8 and sum(sizes) == 50
+
+
+async def rounds(count: int) -> None:
+    """Let the event loop go round `count` times."""
+    for _ in range(count):
+        await asyncio.sleep(0)
+
+
+async def test_callers_that_arrive_over_a_few_rounds_share_one_commit(sql_factory):
+    """As requests do: each reaches the queue some rounds of the event loop after the
+    one before it. Committing at once would split them into two groups or more."""
+    sizes: list[int] = []
+
+    async def write(uow, items):
+        sizes.append(len(items))
+        return list(items)
+
+    async def caller(n: int) -> int:
+        await rounds(n % 4)
+        return await writer.submit(write, n)
+
+    writer = GroupCommit(sql_factory)
+    assert await asyncio.gather(*(caller(n) for n in range(16))) == list(range(16))
+    await writer.close()
+    assert sizes == [16]
+
+
+async def test_a_caller_that_comes_every_round_does_not_hold_a_group_back(sql_factory):
+    """The writer waits for a quiet round, but not for ever: a group is committed within
+    `max_rounds` rounds of the loop, however busy."""
+    sizes: list[int] = []
+
+    async def write(uow, items):
+        sizes.append(len(items))
+        return list(items)
+
+    writer = GroupCommit(sql_factory, max_rounds=32)
+    first = asyncio.ensure_future(writer.submit(write, 0))
+    later = []
+    while not first.done() and len(later) < 5000:
+        later.append(asyncio.ensure_future(writer.submit(write, len(later) + 1)))
+        await rounds(1)
+    assert first.done(), "a stream of one caller a round held the first group back"
+    assert await first == 0 and sizes[0] <= 34
+    assert await asyncio.gather(*later) == list(range(1, len(later) + 1))
+    await writer.close()
+
+
+async def test_the_writer_need_not_wait(sql_factory):
+    """Without rounds to wait, the writer takes only what is queued when it wakes."""
+    sizes: list[int] = []
+
+    async def write(uow, items):
+        sizes.append(len(items))
+        return list(items)
+
+    async def caller(n: int) -> int:
+        await rounds(n % 4)
+        return await writer.submit(write, n)
+
+    writer = GroupCommit(sql_factory, quiet_rounds=0, max_rounds=0)
+    assert await asyncio.gather(*(caller(n) for n in range(16))) == list(range(16))
+    await writer.close()
+    assert len(sizes) > 1 and sum(sizes) == 16
+    with pytest.raises(ValueError):
+        GroupCommit(sql_factory, quiet_rounds=-1)
