@@ -171,10 +171,10 @@ class _Group(Generic[Item, Result]):
         commits: 16 busy connections settled into groups of 1 and 15 by turns, twice the
         commits the same messages need in groups of 16, and each commit's fixed cost (the
         writer lock, the head, the fsync's round) paid twice. Letting the requests already
-        read join the group kept the groups at 16 and took the same load from 1,270-1,500
-        to 1,540-1,950 requests/s on SQLite, 1,270-1,410 to 1,520-1,700 on PostgreSQL
-        (alternated runs). With nothing else to do, a round takes microseconds: a message
-        alone waits only those few."""
+        read join the group kept the groups at 16 and took the same load from a median of
+        1,463 to 1,781 requests/s on SQLite (seven alternated pairs), and from 1,267-1,413
+        to 1,519-1,700 on PostgreSQL (docs/PERFORMANCE.md, round 14). With nothing else to
+        do, a round takes microseconds: a message alone waits only those few."""
         assert self._queue is not None
         queue, limits = self._queue, self._limits
         quiet = rounds = 0

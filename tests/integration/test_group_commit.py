@@ -242,14 +242,15 @@ async def test_a_caller_that_comes_every_round_does_not_hold_a_group_back(sql_fa
         sizes.append(len(items))
         return list(items)
 
-    writer = GroupCommit(sql_factory, max_rounds=32)
+    writer = GroupCommit(sql_factory, max_rounds=32)  # and max_batch 256
     first = asyncio.ensure_future(writer.submit(write, 0))
     later = []
-    while not first.done() and len(later) < 5000:
+    while not first.done() and len(later) < 1000:
         later.append(asyncio.ensure_future(writer.submit(write, len(later) + 1)))
         await rounds(1)
-    assert first.done(), "a stream of one caller a round held the first group back"
-    assert await first == 0 and sizes[0] <= 34
+    assert await first == 0
+    # The first caller, then one a round: 32 rounds, and the one of the round it began.
+    assert sizes[0] <= 34, f"the first group waited for {sizes[0]} callers"
     assert await asyncio.gather(*later) == list(range(1, len(later) + 1))
     await writer.close()
 
