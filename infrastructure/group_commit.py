@@ -146,7 +146,11 @@ class _Group(Generic[Item, Result]):
         stopping = False
         while not stopping:
             batch = [await self._queue.get()]
-            await self._gather(batch)
+            try:
+                await self._gather(batch)
+            except BaseException:  # cancelled while it gathered: no caller left waiting
+                _cancel(batch)
+                raise
             stopping = None in batch
             # A caller that gave up (was cancelled) before its turn has nothing recorded.
             live = [q for q in batch if q is not None and not q.done.done()]
@@ -157,8 +161,7 @@ class _Group(Generic[Item, Result]):
             except Exception as e:  # the writer must outlive any one group
                 _fail(live, e)
             except BaseException:
-                for queued in live:
-                    queued.done.cancel()
+                _cancel(live)
                 raise
 
     async def _gather(self, batch: list[_Queued[Item] | None]) -> None:
@@ -238,6 +241,12 @@ def _resolve(queued: _Queued[Any], outcome: Any) -> None:
         queued.done.set_exception(outcome)
     else:
         queued.done.set_result(outcome)
+
+
+def _cancel(batch: list[_Queued[Any] | None]) -> None:
+    for queued in batch:
+        if queued is not None:
+            queued.done.cancel()
 
 
 def _fail(batch: list[_Queued[Any]], error: Exception) -> None:

@@ -273,3 +273,18 @@ async def test_the_writer_need_not_wait(sql_factory):
     assert len(sizes) > 1 and sum(sizes) == 16
     with pytest.raises(ValueError):
         GroupCommit(sql_factory, quiet_rounds=-1)
+
+
+async def test_a_writer_cancelled_while_it_gathers_leaves_no_caller_waiting(sql_factory):
+    async def write(uow, items):
+        return list(items)
+
+    writer = GroupCommit(sql_factory)
+    caller = asyncio.ensure_future(writer.submit(write, 1))
+    await rounds(2)  # queued; the writer has taken it and is letting the loop run
+    [group] = writer._groups.values()
+    assert group._writer is not None and not group._writer.done()
+    group._writer.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(caller, timeout=5)
+    assert await stored(sql_factory) == []
