@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, NamedTuple, TypeVar
 
@@ -243,7 +244,7 @@ def _resolve(queued: _Queued[Any], outcome: Any) -> None:
         queued.done.set_result(outcome)
 
 
-def _cancel(batch: list[_Queued[Any] | None]) -> None:
+def _cancel(batch: Sequence[_Queued[Any] | None]) -> None:
     for queued in batch:
         if queued is not None:
             queued.done.cancel()
