@@ -214,34 +214,48 @@ async def rounds(count: int) -> None:
         await asyncio.sleep(0)
 
 
-async def test_callers_that_arrive_over_a_few_rounds_share_one_commit(sql_factory):
-    """As requests do: each reaches the queue some rounds of the event loop after the
-    one before it. Committing at once would split them into two groups or more."""
-    sizes: list[int] = []
+class SizeRecorder:
+    """A write function that stores nothing and records each group's size."""
 
-    async def write(uow, items):
-        sizes.append(len(items))
+    def __init__(self) -> None:
+        self.sizes: list[int] = []
+
+    async def __call__(self, uow, items):
+        self.sizes.append(len(items))
         return list(items)
+
+
+async def staggered_groups(writer: GroupCommit) -> list[int]:
+    """The sizes of the groups 16 callers make, each reaching the queue 0-3 rounds of the
+    event loop after the start, as requests do after their bytes arrive."""
+    write = SizeRecorder()
 
     async def caller(n: int) -> int:
         await rounds(n % 4)
         return await writer.submit(write, n)
 
-    writer = GroupCommit(sql_factory)
     assert await asyncio.gather(*(caller(n) for n in range(16))) == list(range(16))
     await writer.close()
-    assert sizes == [16]
+    return write.sizes
+
+
+async def test_callers_that_arrive_over_a_few_rounds_share_one_commit(sql_factory):
+    """Committing at once would split them into two groups or more."""
+    assert await staggered_groups(GroupCommit(sql_factory)) == [16]
+
+
+async def test_the_writer_need_not_wait(sql_factory):
+    """Without rounds to wait, the writer takes only what is queued when it wakes."""
+    sizes = await staggered_groups(GroupCommit(sql_factory, quiet_rounds=0, max_rounds=0))
+    assert len(sizes) > 1 and sum(sizes) == 16
+    with pytest.raises(ValueError):
+        GroupCommit(sql_factory, quiet_rounds=-1)
 
 
 async def test_a_caller_that_comes_every_round_does_not_hold_a_group_back(sql_factory):
     """The writer waits for a quiet round, but not for ever: a group is committed within
     `max_rounds` rounds of the loop, however busy."""
-    sizes: list[int] = []
-
-    async def write(uow, items):
-        sizes.append(len(items))
-        return list(items)
-
+    write = SizeRecorder()
     writer = GroupCommit(sql_factory, max_rounds=32)  # and max_batch 256
     first = asyncio.ensure_future(writer.submit(write, 0))
     later = []
@@ -250,29 +264,9 @@ async def test_a_caller_that_comes_every_round_does_not_hold_a_group_back(sql_fa
         await rounds(1)
     assert await first == 0
     # The first caller, then one a round: 32 rounds, and the one of the round it began.
-    assert sizes[0] <= 34, f"the first group waited for {sizes[0]} callers"
+    assert write.sizes[0] <= 34, f"the first group waited for {write.sizes[0]} callers"
     assert await asyncio.gather(*later) == list(range(1, len(later) + 1))
     await writer.close()
-
-
-async def test_the_writer_need_not_wait(sql_factory):
-    """Without rounds to wait, the writer takes only what is queued when it wakes."""
-    sizes: list[int] = []
-
-    async def write(uow, items):
-        sizes.append(len(items))
-        return list(items)
-
-    async def caller(n: int) -> int:
-        await rounds(n % 4)
-        return await writer.submit(write, n)
-
-    writer = GroupCommit(sql_factory, quiet_rounds=0, max_rounds=0)
-    assert await asyncio.gather(*(caller(n) for n in range(16))) == list(range(16))
-    await writer.close()
-    assert len(sizes) > 1 and sum(sizes) == 16
-    with pytest.raises(ValueError):
-        GroupCommit(sql_factory, quiet_rounds=-1)
 
 
 async def test_a_writer_cancelled_while_it_gathers_leaves_no_caller_waiting(sql_factory):
