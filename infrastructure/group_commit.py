@@ -148,7 +148,7 @@ class _Group(Generic[Item, Result]):
         while not stopping:
             batch = [await self._queue.get()]
             try:
-                await self._gather(batch)
+                await self._gather(self._queue, batch)
             except BaseException:  # cancelled while it gathered: no caller left waiting
                 _cancel(batch)
                 raise
@@ -165,7 +165,9 @@ class _Group(Generic[Item, Result]):
                 _cancel(live)
                 raise
 
-    async def _gather(self, batch: list[_Queued[Item] | None]) -> None:
+    async def _gather(
+        self, queue: asyncio.Queue[_Queued[Item] | None], batch: list[_Queued[Item] | None]
+    ) -> None:
         """Add to `batch` what is queued, and what the event loop brings while it runs,
         until `quiet_rounds` rounds of it in a row bring nothing (or after `max_rounds`,
         or with a full group, or once `close()` has asked to stop).
@@ -179,8 +181,7 @@ class _Group(Generic[Item, Result]):
         1,463 to 1,781 requests/s on SQLite (seven alternated pairs), and from 1,267-1,413
         to 1,519-1,700 on PostgreSQL (docs/PERFORMANCE.md, round 14). With nothing else to
         do, a round takes microseconds: a message alone waits only those few."""
-        assert self._queue is not None
-        queue, limits = self._queue, self._limits
+        limits = self._limits
         quiet = rounds = 0
         while True:
             while len(batch) < limits.max_batch and not queue.empty():

@@ -194,20 +194,6 @@ async def test_close_commits_what_is_queued_then_writes_alone(sql_factory):
     await assert_log_intact(sql_factory, 21)
 
 
-async def test_groups_are_bounded(sql_factory):
-    factory = CountingFactory(sql_factory)
-    sizes: list[int] = []
-
-    async def write(uow, items):
-        sizes.append(len(items))
-        return list(items)
-
-    writer = GroupCommit(factory, max_batch=8, max_queued=16)
-    assert await asyncio.gather(*(writer.submit(write, n) for n in range(50))) == list(range(50))
-    await writer.close()
-    assert max(sizes) <= 8 and sum(sizes) == 50
-
-
 async def rounds(count: int) -> None:
     """Let the event loop go round `count` times."""
     for _ in range(count):
@@ -223,6 +209,15 @@ class SizeRecorder:
     async def __call__(self, uow, items):
         self.sizes.append(len(items))
         return list(items)
+
+
+async def test_groups_are_bounded(sql_factory):
+    factory = CountingFactory(sql_factory)
+    write = SizeRecorder()
+    writer = GroupCommit(factory, max_batch=8, max_queued=16)
+    assert await asyncio.gather(*(writer.submit(write, n) for n in range(50))) == list(range(50))
+    await writer.close()
+    assert max(write.sizes) <= 8 and sum(write.sizes) == 50
 
 
 async def staggered_groups(writer: GroupCommit) -> list[int]:
@@ -270,11 +265,8 @@ async def test_a_caller_that_comes_every_round_does_not_hold_a_group_back(sql_fa
 
 
 async def test_a_writer_cancelled_while_it_gathers_leaves_no_caller_waiting(sql_factory):
-    async def write(uow, items):
-        return list(items)
-
     writer = GroupCommit(sql_factory)
-    caller = asyncio.ensure_future(writer.submit(write, 1))
+    caller = asyncio.ensure_future(writer.submit(SizeRecorder(), 1))
     await rounds(2)  # queued; the writer has taken it and is letting the loop run
     [group] = writer._groups.values()
     assert group._writer is not None and not group._writer.done()
