@@ -30,7 +30,7 @@ from infrastructure.fast_json import canonical_json
 
 metadata = MetaData()
 
-# The one event type SQLite's ix_events_type_seq leaves out: most of the log, read by seq.
+# The one event type ix_events_type_seq leaves out: most of the log, read by seq.
 NOT_INDEXED_TYPE = "message.ingested"
 
 # INTEGER PRIMARY KEY is SQLite's rowid alias; BIGINT would be a separate column.
@@ -91,14 +91,29 @@ events = Table(
     # Canonical JSON text (SQLite's column is declared JSON, PostgreSQL's TEXT).
     Column("payload", CanonicalJson, nullable=False),
     Column("metadata", CanonicalJson, nullable=False),
-    Column("idempotency_key", String(300), nullable=True, unique=True),
+    Column("idempotency_key", String(300), nullable=True),
     Column("occurred_at", UtcDateTime, nullable=False),
     Column("recorded_at", UtcDateTime, nullable=False),
     Column("schema_version", Integer, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
-    # On SQLite only over the types that are not messages (migration 20261126_0005).
-    Index("ix_events_type_seq", "type", "seq", sqlite_where=text(f"type <> '{NOT_INDEXED_TYPE}'")),
+    # Unique over the keys that are there; most events have none (migrations
+    # 20261126_0005 on SQLite, 20261208_0011 on PostgreSQL).
+    Index(
+        "ux_events_idempotency_key",
+        "idempotency_key",
+        unique=True,
+        sqlite_where=text("idempotency_key IS NOT NULL"),
+        postgresql_where=text("idempotency_key IS NOT NULL"),
+    ),
+    # Over the types that are not messages, on both databases (the same migrations).
+    Index(
+        "ix_events_type_seq",
+        "type",
+        "seq",
+        sqlite_where=text(f"type <> '{NOT_INDEXED_TYPE}'"),
+        postgresql_where=text(f"type <> '{NOT_INDEXED_TYPE}'"),
+    ),
     # An object's history (migration 20261207_0008): messages, most of the log, are never
     # read by aggregate, so they stay out of it on both databases.
     Index(
