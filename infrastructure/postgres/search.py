@@ -161,12 +161,26 @@ def stored_message_rows(found: Iterable[Any]) -> dict[str, list[Any]]:
     return _rows((seq, json.loads(payload).get("text")) for seq, payload in found)
 
 
+def message_texts(events: Iterable[RecordedEvent]) -> list[tuple[int, str]]:
+    """The searchable messages among `events`, as (seq, text)."""
+    return [
+        (event.seq, said)
+        for event in events
+        if event.type == MESSAGE_INGESTED and searchable_message(said := event.payload.get("text"))
+    ]
+
+
+def message_document(said: str) -> str:
+    """A message's search document: its words, weight B."""
+    return tsvector((said, "B"))
+
+
 def _rows(texts: Iterable[tuple[int, Any]]) -> dict[str, list[Any]]:
     seqs, documents = [], []
     for seq, said in texts:
         if searchable_message(said):
             seqs.append(seq)
-            documents.append(tsvector((said, "B")))
+            documents.append(message_document(said))
     return {"seqs": seqs, "documents": documents}
 
 
@@ -216,11 +230,11 @@ class PostgresSearch:
 
     async def index_messages(self, events: Sequence[RecordedEvent]) -> None:
         """Index the messages among a write transaction's events, before its COMMIT."""
-        if (rows := message_rows(events))["seqs"]:
-            if self._pending is not None:
-                self._pending.add_messages(list(zip(rows["seqs"], rows["documents"], strict=True)))
-            else:
-                await self._conn.execute(INSERT_MESSAGES, rows)
+        if self._pending is not None:
+            # Their documents are made as the held rows are written (PendingRows.write).
+            self._pending.add_messages(message_texts(events))
+        elif (rows := message_rows(events))["seqs"]:
+            await self._conn.execute(INSERT_MESSAGES, rows)
 
     async def clear(self) -> None:
         await self._held_written()

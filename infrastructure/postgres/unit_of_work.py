@@ -19,7 +19,7 @@ from infrastructure.postgres.read_models import (
     PostgresTodos,
     PostgresTracks,
 )
-from infrastructure.postgres.search import PostgresSearch
+from infrastructure.postgres.search import PostgresSearch, message_document
 from infrastructure.read_models import CoreDecisions, CoreNotes, CoreTodos, CoreTracks
 from infrastructure.unit_of_work import SqlUnitOfWork
 
@@ -68,7 +68,7 @@ class PostgresUnitOfWork(SqlUnitOfWork):
             await conn.execute(_LOCK, {"key": EVENT_LOG_LOCK_KEY})  # opens the transaction
             driver = await driver_of(conn)
             assert driver is not None, "the writer's lock leaves a transaction open"
-            self._pending = PendingRows(driver)
+            self._pending = PendingRows(driver, message_document)
             # What deriving and changing objects run, straight to the driver (read_models.py).
             self.todos = PostgresTodos(conn, driver)
             self.notes = PostgresNotes(conn, driver)

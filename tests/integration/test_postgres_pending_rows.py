@@ -5,7 +5,11 @@ COPY_FROM rows on); a rollback drops them; a unique key taken is still refused."
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -17,6 +21,8 @@ from domain.ports import IdempotencyRecord
 from infrastructure.database import create_engine
 from infrastructure.migrate import upgrade
 from infrastructure.postgres.driver import COPY_FROM, driver_of
+from infrastructure.postgres.pending_rows import PendingRows
+from infrastructure.postgres.search import message_document
 from infrastructure.unit_of_work import SqlUnitOfWorkFactory
 from tests.fakes import FakeClock
 
@@ -119,3 +125,67 @@ async def test_keys_are_looked_up_as_many_as_asked_held_ones_included(factory):
     assert found["stored-2"].request_hash == "0" * 64
     async with factory() as uow:  # a reader's lookup, the same statement
         assert sorted(await uow.idempotency.get_many(["stored-1", "held", "nope"])) == ["stored-1"]
+
+
+async def test_documents_made_while_the_copy_runs_are_each_messages_own(factory):
+    # More messages than one slice of documents (PendingRows._documents), so that the
+    # COPY and the documents go on by turns.
+    await write(factory, COPY_FROM * 3)
+    async with factory() as uow:
+        rows = await uow.connection.execute(
+            text(
+                "SELECT e.seq, e.payload, m.document::text FROM events AS e "
+                "JOIN search_messages AS m ON m.seq = e.seq ORDER BY e.seq"
+            )
+        )
+        stored = {seq: (json.loads(payload)["text"], document) for seq, payload, document in rows}
+        for said, document in stored.values():
+            made = await uow.connection.execute(
+                text("SELECT CAST(:literal AS tsvector)::text"), {"literal": message_document(said)}
+            )
+            assert made.scalar_one() == document
+    assert len(stored) == COPY_FROM * 3
+
+
+def stored_rows(count: int) -> tuple[list[tuple[Any, ...]], list[tuple[int, str]]]:
+    """Events' rows in EVENT_COLUMNS' order, and their messages' (seq, text)."""
+    at = datetime(2026, 12, 8, 9, 30, tzinfo=UTC)
+    events = [
+        (seq, f"e{seq}", MESSAGE_INGESTED, "message", f"m{seq}", "{}", "{}", None, at, at, 1)
+        + ("0" * 64, "0" * 64)
+        for seq in range(1, count + 1)
+    ]
+    return events, [(seq, f"pending row number{seq}") for seq in range(1, count + 1)]
+
+
+async def test_a_write_cancelled_while_its_copy_runs_leaves_the_connection_usable(postgres_url):
+    engine = create_engine(postgres_url)
+    await upgrade(engine, "dev")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))  # opens the transaction on the driver
+            driver = await driver_of(conn)
+            made = 0
+
+            def document(said: str) -> str:
+                nonlocal made
+                made += 1
+                if made == COPY_FROM:  # while the events' COPY runs
+                    writing.cancel()
+                return message_document(said)
+
+            pending = PendingRows(driver, document)
+            events, texts = stored_rows(COPY_FROM * 4)
+            pending.add_events(events)
+            pending.add_messages(texts)
+            writing = asyncio.ensure_future(pending.write())
+            with pytest.raises(asyncio.CancelledError):
+                await writing
+            assert made < len(texts)  # it stopped making documents at the cancel
+            assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
+            await conn.rollback()
+            assert (await conn.execute(text("SELECT count(*) FROM events"))).scalar_one() == 0
+        async with SqlUnitOfWorkFactory(engine, FakeClock())() as uow:
+            assert await counts_in(uow) == (0, 0, 0)
+    finally:
+        await engine.dispose()
