@@ -105,7 +105,11 @@ def postgres_phase(run: Run, bare: Server, admin_url: str) -> None:
             durable.stop()
             run.raw["postgres_service_exit"] = service.stop()
         measure_postgres_batch_bound(run, database.url, admin_url)
-        measure_import(run, database.url, "postgres_")
+    # Into a fresh, migrated database, as SQLite's import goes into its own import.db: the
+    # two are held against each other.
+    with databases.PostgresDatabase(admin_url) as imported:
+        make("migrate", run.env(imported.url))
+        measure_import(run, imported.url, "postgres_")
 
 
 def measure(run: Run, postgres_url: str | None) -> None:
