@@ -49,15 +49,20 @@ def _row(sealed: Sealed) -> tuple[Any, ...]:
 
 class PostgresEventStore:
     """`pending`: where a write transaction's rows wait (None in a read transaction,
-    where appending goes straight through SQLAlchemy)."""
+    where appending goes straight through SQLAlchemy); `head`: the head its unit of work
+    read under the writer's lock, if it did."""
 
     def __init__(
-        self, connection: AsyncConnection, clock: Clock, pending: PendingRows | None = None
+        self,
+        connection: AsyncConnection,
+        clock: Clock,
+        pending: PendingRows | None = None,
+        head: LogHead | None = None,
     ) -> None:
         self._conn = connection
         self._clock = clock
         self._pending = pending
-        self._head: LogHead | None = None
+        self._head = head
         self.appended: list[RecordedEvent] = []  # this transaction's, for the unit of work
 
     async def append(self, new_events: Sequence[NewEvent]) -> list[RecordedEvent]:

@@ -7,6 +7,8 @@ from contextlib import suppress
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from domain.chain import GENESIS_HASH
+from domain.events import LogHead
 from infrastructure.postgres.driver import driver_of
 from infrastructure.postgres.engine import UNPINGED_CHECKOUT
 from infrastructure.postgres.errors import DRIVER_ERRORS
@@ -28,7 +30,8 @@ from infrastructure.unit_of_work import SqlUnitOfWork
 # lock it leaves readers (and the trigger-protected table) alone.
 # https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS
 EVENT_LOG_LOCK_KEY = 0x48454C494F4E5958 & 0x7FFFFFFFFFFFFFFF
-_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+# The lock, then the head read under it, in one trip (migration 20261208_0012).
+_LOCK_AND_HEAD = text("SELECT head_seq, head_hash FROM helionyx_write_lock(:key)")
 
 
 class PostgresUnitOfWork(SqlUnitOfWork):
@@ -64,8 +67,11 @@ class PostgresUnitOfWork(SqlUnitOfWork):
 
     async def _begin(self, conn: AsyncConnection) -> None:
         await conn.begin()
+        head = None
         if self._write:
-            await conn.execute(_LOCK, {"key": EVENT_LOG_LOCK_KEY})  # opens the transaction
+            # Opens the transaction; an empty log has no head row.
+            found = (await conn.execute(_LOCK_AND_HEAD, {"key": EVENT_LOG_LOCK_KEY})).first()
+            head = LogHead(found[0], found[1]) if found else LogHead(0, GENESIS_HASH)
             driver = await driver_of(conn)
             assert driver is not None, "the writer's lock leaves a transaction open"
             self._pending = PendingRows(driver, message_document)
@@ -79,7 +85,7 @@ class PostgresUnitOfWork(SqlUnitOfWork):
             self.notes = CoreNotes(conn)
             self.tracks = CoreTracks(conn)
             self.decisions = CoreDecisions(conn)
-        self.events = PostgresEventStore(conn, self._clock, self._pending)
+        self.events = PostgresEventStore(conn, self._clock, self._pending, head)
         self.idempotency = PostgresIdempotencyRecords(conn, self._pending)
         self.search = PostgresSearch(conn, self._pending)
 

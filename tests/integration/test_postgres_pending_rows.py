@@ -189,3 +189,31 @@ async def test_a_write_cancelled_while_its_copy_runs_leaves_the_connection_usabl
             assert await counts_in(uow) == (0, 0, 0)
     finally:
         await engine.dispose()
+
+
+async def test_a_writer_that_waited_for_the_lock_reads_the_head_committed_meanwhile(
+    factory, postgres_url
+):
+    # A second engine: the writer of another process, with a queue of its own, so it
+    # waits on the database's lock, where the head's read must come after the wait
+    # (helionyx_write_lock, migration 20261208_0012), not from a snapshot taken before it.
+    engine = create_engine(postgres_url)
+    other = SqlUnitOfWorkFactory(engine, FakeClock())
+
+    async def second() -> Any:
+        async with other(write=True) as uow:
+            [event] = await uow.events.append([message(2)])
+            await uow.commit()
+            return event
+
+    try:
+        async with factory(write=True) as uow:
+            [first] = await uow.events.append([message(1)])
+            waiting = asyncio.ensure_future(second())
+            await asyncio.sleep(0.3)
+            assert not waiting.done()  # held by the lock
+            await uow.commit()
+        after = await waiting
+    finally:
+        await engine.dispose()
+    assert (after.seq, after.prev_hash) == (first.seq + 1, first.hash)
