@@ -80,6 +80,13 @@ class CanonicalJson(TypeDecorator[Any]):
         return None if value is None else json.loads(value)
 
 
+def _partial(where: str) -> dict[str, Any]:
+    """A partial index's WHERE, the same on both databases."""
+    return {"sqlite_where": text(where), "postgresql_where": text(where)}
+
+
+_NOT_MESSAGES = f"type <> '{NOT_INDEXED_TYPE}'"
+
 events = Table(
     "events",
     metadata,
@@ -103,26 +110,13 @@ events = Table(
         "ux_events_idempotency_key",
         "idempotency_key",
         unique=True,
-        sqlite_where=text("idempotency_key IS NOT NULL"),
-        postgresql_where=text("idempotency_key IS NOT NULL"),
+        **_partial("idempotency_key IS NOT NULL"),
     ),
-    # Over the types that are not messages, on both databases (the same migrations).
-    Index(
-        "ix_events_type_seq",
-        "type",
-        "seq",
-        sqlite_where=text(f"type <> '{NOT_INDEXED_TYPE}'"),
-        postgresql_where=text(f"type <> '{NOT_INDEXED_TYPE}'"),
-    ),
+    # Over the types that are not messages (the same migrations).
+    Index("ix_events_type_seq", "type", "seq", **_partial(_NOT_MESSAGES)),
     # An object's history (migration 20261207_0008): messages, most of the log, are never
-    # read by aggregate, so they stay out of it on both databases.
-    Index(
-        "ix_events_aggregate_seq",
-        "aggregate_id",
-        "seq",
-        sqlite_where=text(f"type <> '{NOT_INDEXED_TYPE}'"),
-        postgresql_where=text(f"type <> '{NOT_INDEXED_TYPE}'"),
-    ),
+    # read by aggregate, so they stay out of it.
+    Index("ix_events_aggregate_seq", "aggregate_id", "seq", **_partial(_NOT_MESSAGES)),
 )
 
 # Every column of an event in the table's order (RecordedEvent's), payload and metadata
