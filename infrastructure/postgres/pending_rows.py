@@ -137,10 +137,11 @@ class PendingRows:
                 if copying is not None:
                     await copying
             finally:
-                if copying is not None and not copying.done():  # cancelled, or a bug
-                    copying.cancel()
+                if copying is not None:  # over before the connection goes on or back
+                    if not copying.done():  # cancelled, or a bug
+                        copying.cancel()
                     with suppress(asyncio.CancelledError, *DRIVER_ERRORS):
-                        await copying
+                        await copying  # its outcome taken, whatever it was
             if events or records or objects or messages:
                 await self._driver.execute(
                     WRITE,
