@@ -33,6 +33,15 @@ metadata = MetaData()
 # The one event type ix_events_type_seq leaves out: most of the log, read by seq.
 NOT_INDEXED_TYPE = "message.ingested"
 
+
+def with_messages(counts: dict[str, int], total: int) -> dict[str, int]:
+    """Counts by type from ix_events_type_seq, and the messages it leaves out: seq being
+    gap-free from 1, they are what the head's count (`total`) leaves over (a gap would
+    be a broken chain: make verify)."""
+    messages = total - sum(counts.values())
+    return {**counts, NOT_INDEXED_TYPE: messages} if messages else counts
+
+
 # INTEGER PRIMARY KEY is SQLite's rowid alias; BIGINT would be a separate column.
 Seq = BigInteger().with_variant(Integer(), "sqlite")
 Json = JSON().with_variant(JSONB(), "postgresql")

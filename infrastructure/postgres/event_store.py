@@ -25,7 +25,7 @@ from infrastructure.postgres.driver import HEAD
 from infrastructure.postgres.errors import translated
 from infrastructure.postgres.pending_rows import PendingRows
 from infrastructure.sealing import Sealed, seal
-from infrastructure.tables import NOT_INDEXED_TYPE, events
+from infrastructure.tables import NOT_INDEXED_TYPE, events, with_messages
 
 COLUMNS = tuple(events.c[name] for name in RecordedEvent._fields)
 _INSERT = events.insert().values(
@@ -154,9 +154,7 @@ class PostgresEventStore:
         return LogHead(row[0], row[1]) if row else LogHead(0, GENESIS_HASH)
 
     async def count_by_type(self) -> dict[str, int]:
-        """One pass over ix_events_type_seq, which leaves messages out; seq being
-        gap-free from 1, they are what the head's count leaves over (a gap would be a
-        broken chain: make verify)."""
+        """One pass over ix_events_type_seq, which leaves messages out (`with_messages`)."""
         by_type = (
             select(events.c.type, func.count())
             .where(events.c.type != NOT_INDEXED_TYPE)
@@ -171,8 +169,7 @@ class PostgresEventStore:
                 total = count
             else:
                 counts[type_] = count
-        messages = total - sum(counts.values())
-        return {**counts, NOT_INDEXED_TYPE: messages} if messages else counts
+        return with_messages(counts, total)
 
     async def _select(self, where: Any) -> list[RecordedEvent]:
         return [to_event(row) for row in await self._execute(select(*COLUMNS).where(where))]

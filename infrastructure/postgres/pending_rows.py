@@ -127,11 +127,11 @@ class PendingRows:
         self._events, self._records, self._messages = [], [], []
         self._objects = {}
         with translated():
+            copied_events, events = _by_copy(events)
+            copied_records, records = _by_copy(records)
             copying = None
-            if len(events) >= COPY_FROM or len(records) >= COPY_FROM:
-                copying = asyncio.ensure_future(self._copy_many(events, records))
-                events = [] if len(events) >= COPY_FROM else events
-                records = [] if len(records) >= COPY_FROM else records
+            if copied_events or copied_records:
+                copying = asyncio.ensure_future(self._copy_many(copied_events, copied_records))
             try:
                 messages = await self._documents(texts, copying)
                 if copying is not None:
@@ -154,9 +154,9 @@ class PendingRows:
     async def _copy_many(
         self, events: list[tuple[Any, ...]], records: list[tuple[Any, ...]]
     ) -> None:
-        if len(events) >= COPY_FROM:
+        if events:
             await self._copy("events", EVENT_COLUMNS, events)
-        if len(records) >= COPY_FROM:
+        if records:
             await self._copy("idempotency_records", RECORD_COLUMNS, records)
 
     async def _copy(
@@ -179,6 +179,11 @@ class PendingRows:
             if copying is not None and not copying.done():
                 await asyncio.sleep(0)
         return made
+
+
+def _by_copy(rows: list[tuple[Any, ...]]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """(the rows to COPY, the rows for the one statement): all by COPY from COPY_FROM on."""
+    return (rows, []) if len(rows) >= COPY_FROM else ([], rows)
 
 
 def _arrays(rows: Sequence[tuple[Any, ...]], width: int) -> list[list[Any]]:

@@ -151,23 +151,19 @@ def object_values(entry: SearchEntry) -> dict[str, Any]:
 
 def message_rows(events: Iterable[RecordedEvent]) -> dict[str, list[Any]]:
     """INSERT_MESSAGES' parameters for the messages among `events`."""
-    return _rows(
-        (event.seq, event.payload.get("text")) for event in events if event.type == MESSAGE_INGESTED
-    )
+    return _rows(message_texts(events))
 
 
 def stored_message_rows(found: Iterable[Any]) -> dict[str, list[Any]]:
     """INSERT_MESSAGES' parameters for MESSAGES' rows (seq, payload as stored)."""
-    return _rows((seq, json.loads(payload).get("text")) for seq, payload in found)
+    return _rows(_searchable((seq, json.loads(payload).get("text")) for seq, payload in found))
 
 
 def message_texts(events: Iterable[RecordedEvent]) -> list[tuple[int, str]]:
     """The searchable messages among `events`, as (seq, text)."""
-    return [
-        (event.seq, said)
-        for event in events
-        if event.type == MESSAGE_INGESTED and searchable_message(said := event.payload.get("text"))
-    ]
+    return _searchable(
+        (event.seq, event.payload.get("text")) for event in events if event.type == MESSAGE_INGESTED
+    )
 
 
 def message_document(said: str) -> str:
@@ -175,13 +171,15 @@ def message_document(said: str) -> str:
     return tsvector((said, "B"))
 
 
-def _rows(texts: Iterable[tuple[int, Any]]) -> dict[str, list[Any]]:
-    seqs, documents = [], []
-    for seq, said in texts:
-        if searchable_message(said):
-            seqs.append(seq)
-            documents.append(message_document(said))
-    return {"seqs": seqs, "documents": documents}
+def _searchable(texts: Iterable[tuple[int, Any]]) -> list[tuple[int, str]]:
+    return [(seq, said) for seq, said in texts if searchable_message(said)]
+
+
+def _rows(texts: Sequence[tuple[int, str]]) -> dict[str, list[Any]]:
+    return {
+        "seqs": [seq for seq, _ in texts],
+        "documents": [message_document(said) for _, said in texts],
+    }
 
 
 class PostgresSearch:

@@ -22,7 +22,7 @@ from infrastructure.sqlite.driver import driver_of
 from infrastructure.sqlite.errors import translated
 from infrastructure.sqlite.event_rows import HEAD, INSERT_EVENT, SELECT_EVENTS, to_event, to_row
 from infrastructure.sqlite.pending_rows import PendingRows
-from infrastructure.tables import NOT_INDEXED_TYPE
+from infrastructure.tables import NOT_INDEXED_TYPE, with_messages
 
 # Well under SQLite's 32766 bound parameters per statement.
 _SEQS_PER_QUERY = 1000
@@ -117,16 +117,12 @@ class SqliteEventStore:
         return LogHead(rows[0][0], rows[0][1]) if rows else LogHead(0, GENESIS_HASH)
 
     async def count_by_type(self) -> dict[str, int]:
-        """One pass over ix_events_type_seq, which leaves messages out; seq being
-        gap-free from 1, they are what the head's count leaves over (a gap would be a
-        broken chain: make verify)."""
+        """One pass over ix_events_type_seq, which leaves messages out (`with_messages`)."""
         rows = await self._fetch(
             f"SELECT type, count(*) FROM events WHERE type <> '{NOT_INDEXED_TYPE}' GROUP BY type",
             (),
         )
-        counts = {type_: count for type_, count in rows}
-        messages = (await self.head()).count - sum(counts.values())
-        return {**counts, NOT_INDEXED_TYPE: messages} if messages else counts
+        return with_messages({type_: count for type_, count in rows}, (await self.head()).count)
 
     async def _select(self, where: str, params: tuple[Any, ...]) -> list[RecordedEvent]:
         return [
